@@ -29,7 +29,7 @@ _GENERATE = """
 import json, resource, sys, time
 t0 = time.perf_counter()
 from soc_anomaly.data_generation import generate_synthetic_soc_dataset
-from soc_anomaly.io import write_table
+from soc_anomaly.data.io import write_table
 imported = time.perf_counter()
 n_users, per_user, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 df = generate_synthetic_soc_dataset(n_users=n_users, events_per_user=per_user)

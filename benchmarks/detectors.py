@@ -30,11 +30,11 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
-from soc_anomaly.anomaly_detection import prepare_train_test
+from soc_anomaly.data.schema import FEATURE_COLS, LABEL_COL
+from soc_anomaly.data.split import split_train_test
 from soc_anomaly.data_generation import generate_synthetic_soc_dataset
 from soc_anomaly.detectors import DETECTORS, anomaly_scores, get_detector
 from soc_anomaly.detectors.ocsvm import OCSVM_EXACT_MAX_ROWS
-from soc_anomaly.features import FEATURE_COLS, LABEL_COL
 
 EVENTS_PER_USER = 200
 
@@ -45,9 +45,9 @@ def _split(n_events: int, seed: int = 42):
         events_per_user=EVENTS_PER_USER,
         random_state=seed,
     )
-    X_train, X_test, _, y_test, *_ = prepare_train_test(df, FEATURE_COLS, LABEL_COL, 0.2, seed)
-    X_all = np.vstack([X_train, X_test])
-    return X_train, X_test, y_test, X_all
+    split = split_train_test(df, FEATURE_COLS, LABEL_COL, 0.2, seed)
+    X_all = np.vstack([split.X_train, split.X_test])
+    return split.X_train, split.X_test, split.y_test, X_all
 
 
 def bench_detectors(sizes: list[int], names: list[str]) -> None:

@@ -8,8 +8,8 @@ import matplotlib
 import pandas as pd
 import pytest
 
+from soc_anomaly.data.io import write_table
 from soc_anomaly.data_generation import generate_synthetic_soc_dataset
-from soc_anomaly.io import write_table
 from soc_anomaly.pipeline import DetectConfig, DetectionResult, run_detection
 
 # No test may open a window.

@@ -11,6 +11,7 @@ from soc_anomaly.anomaly_detection import (
     train_isolation_forest,
     train_oneclass_svm,
 )
+from soc_anomaly.data.split import TrainTestSplit, split_train_test
 from soc_anomaly.errors import DataError, ParameterError
 
 
@@ -31,6 +32,22 @@ def test_split_trains_on_normal_rows_only(small_df):
     np.testing.assert_allclose(X_tr.mean(axis=0), 0, atol=1e-9)
     np.testing.assert_allclose(scaler.transform(X_te_df.to_numpy()), X_te)
     assert list(X_tr_df.columns) == FEATURE_COLS
+
+
+def test_the_seed_tuple_is_the_typed_split_in_order(small_df):
+    split = split_train_test(small_df, FEATURE_COLS, LABEL_COL, test_size=0.2, random_state=0)
+    assert isinstance(split, TrainTestSplit)
+    legacy = prepare_train_test(small_df, FEATURE_COLS, LABEL_COL, test_size=0.2, random_state=0)
+    fields = ("X_train", "X_test", "y_train", "y_test", "scaler", "X_train_df", "X_test_df")
+    assert len(legacy) == len(fields)
+    for name, value in zip(fields, legacy, strict=True):
+        if name == "scaler":
+            np.testing.assert_array_equal(value.mean_, split.scaler.mean_)
+        elif isinstance(value, pd.DataFrame):
+            pd.testing.assert_frame_equal(value, getattr(split, name))
+        else:
+            np.testing.assert_array_equal(value, getattr(split, name))
+    assert split.test_index.equals(split.X_test_df.index)
 
 
 def test_split_is_seeded(small_df):

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from soc_anomaly.cli import main
-from soc_anomaly.io import write_table
+from soc_anomaly.data.io import write_table
 
 REPO = Path(__file__).resolve().parents[1]
 

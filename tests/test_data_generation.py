@@ -8,6 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from soc_anomaly.attacks import ATTACK_SCENARIOS
+from soc_anomaly.data.io import write_table
+from soc_anomaly.data.schema import FEATURE_COLS
 from soc_anomaly.data_generation import (
     EVENT_COLUMNS,
     IMPOSSIBLE_TRAVEL_MIN_KM,
@@ -19,8 +21,6 @@ from soc_anomaly.data_generation import (
     inject_anomalies,
 )
 from soc_anomaly.errors import ParameterError
-from soc_anomaly.features import FEATURE_COLS
-from soc_anomaly.io import write_table
 
 
 def _sha(path: Path) -> str:

@@ -10,6 +10,7 @@ import pytest
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 
+from soc_anomaly.data.schema import FEATURE_COLS
 from soc_anomaly.detectors.base import anomaly_scores
 from soc_anomaly.detectors.ensemble import EnsembleDetector
 from soc_anomaly.detectors.iforest import IForestDetector
@@ -19,7 +20,6 @@ from soc_anomaly.detectors.risk_score import (
     SOC_RISK_WEIGHTS,
     RiskScoreDetector,
 )
-from soc_anomaly.features import FEATURE_COLS
 
 
 @pytest.fixture(scope="module")

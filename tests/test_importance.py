@@ -97,7 +97,7 @@ def test_roc_auc_and_a_single_repeat():
 
 
 def test_real_detector_fitted_on_a_dataframe(small_df):
-    from soc_anomaly.features import FEATURE_COLS, LABEL_COL
+    from soc_anomaly.data.schema import FEATURE_COLS, LABEL_COL
 
     normal = small_df[small_df[LABEL_COL] == 0][FEATURE_COLS].iloc[:600]
     detector = get_detector("iforest").build(0.02, 0, n_estimators=25, n_jobs=1).fit(normal)

@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from soc_anomaly.anomaly_detection import load_dataset
+from soc_anomaly.data.io import atomic_write, check_writable_dir, check_writable_file, write_table
+from soc_anomaly.data.schema import FEATURE_COLS, LABEL_COL
+from soc_anomaly.data.validation import check_both_classes, validate_dataset
 from soc_anomaly.errors import DataError, SocAnomalyError
-from soc_anomaly.features import FEATURE_COLS, LABEL_COL
-from soc_anomaly.io import atomic_write, check_writable_dir, check_writable_file, write_table
-from soc_anomaly.validation import check_both_classes, validate_dataset
 
 
 def test_csv_and_parquet_round_trip(tmp_path, small_df):

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from soc_anomaly.data.npz import load_npz_dataset
 from soc_anomaly.detectors import registry
 from soc_anomaly.errors import DataError, ParameterError
 from soc_anomaly.realdata import (
@@ -17,7 +18,6 @@ from soc_anomaly.realdata import (
     PUBLISHED_METHODS,
     TOLERANCE,
     benchmark,
-    load_npz_dataset,
     protocol_indices,
     read_published_auc,
     run_protocol,

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 from sklearn.ensemble import IsolationForest
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import train_test_split as train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import OneClassSVM
 
@@ -31,19 +31,22 @@ from soc_anomaly.config import (
     DEFAULT_TEST_SIZE,
     IFOREST_N_ESTIMATORS,
 )
+from soc_anomaly.data.io import read_table
+from soc_anomaly.data.schema import FEATURE_COLS, LABEL_COL
+from soc_anomaly.data.split import split_train_test
+from soc_anomaly.data.validation import check_both_classes as check_both_classes
+from soc_anomaly.data.validation import validate_dataset
 from soc_anomaly.detectors import anomaly_scores
 from soc_anomaly.detectors.iforest import make_iforest
 from soc_anomaly.detectors.ocsvm import make_ocsvm
-from soc_anomaly.errors import DataError, check_range
+from soc_anomaly.errors import DataError as DataError
+from soc_anomaly.errors import check_range
 from soc_anomaly.evaluation import evaluate_model
 from soc_anomaly.explain import (
     compute_feature_stats,
     explain_top_anomalies,
     global_feature_correlations,
 )
-from soc_anomaly.features import FEATURE_COLS, LABEL_COL
-from soc_anomaly.io import read_table
-from soc_anomaly.validation import check_both_classes, validate_dataset
 
 __all__ = [
     "FEATURE_COLS",
@@ -103,7 +106,8 @@ def prepare_train_test(
 ]:
     """Split so that detectors train on normal events only, and scale.
 
-    The normal events are split ``1 - test_size`` / ``test_size``; the test
+    The seed's positional form of :func:`soc_anomaly.data.split.split_train_test`:
+    the normal events are split ``1 - test_size`` / ``test_size``; the test
     set is the held-out normal events plus *every* anomaly. The scaler is fit
     on the training rows alone.
 
@@ -137,35 +141,15 @@ def prepare_train_test(
         If the table fails validation, lacks either class, or has too few
         normal events to split.
     """
-    check_range("test_size", test_size, 0.0, 1.0)
-    cols = list(feature_cols)
-    df = validate_dataset(df, cols, label_col)
-    if not df.index.is_unique:
-        raise DataError("the events table has a repeated index; expected one label per event")
-    y = df[label_col].to_numpy()
-    check_both_classes(y)
-    normal_idx = df.index[y == 0]
-    n_test_normal = int(np.ceil(test_size * len(normal_idx)))
-    if n_test_normal < 1 or len(normal_idx) - n_test_normal < 2:
-        raise DataError(
-            f"only {len(normal_idx)} normal events; expected enough to train on at least 2 "
-            f"and hold out at least 1 at test_size={test_size}"
-        )
-    train_idx, test_normal_idx = train_test_split(
-        normal_idx, test_size=test_size, random_state=random_state, shuffle=True
-    )
-    test_mask = df.index.isin(test_normal_idx) | (y == 1)
-    X_train_df = df.loc[train_idx, cols]
-    X_test_df = df.loc[test_mask, cols]
-    scaler = StandardScaler().fit(X_train_df.to_numpy())
+    split = split_train_test(df, feature_cols, label_col, test_size, random_state)
     return (
-        scaler.transform(X_train_df.to_numpy()),
-        scaler.transform(X_test_df.to_numpy()),
-        np.zeros(len(X_train_df), dtype=np.int64),
-        y[test_mask].astype(np.int64),
-        scaler,
-        X_train_df,
-        X_test_df,
+        split.X_train,
+        split.X_test,
+        split.y_train,
+        split.y_test,
+        split.scaler,
+        split.X_train_df,
+        split.X_test_df,
     )
 
 

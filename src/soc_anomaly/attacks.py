@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: ``attack_type`` of the normal (benign) events.
-NORMAL_ATTACK_TYPE = "normal"
-#: ``mitre_technique`` of the normal events.
-NO_TECHNIQUE = "none"
+from soc_anomaly.data.schema import NO_TECHNIQUE, NORMAL_ATTACK_TYPE
 
 
 @dataclass(frozen=True)

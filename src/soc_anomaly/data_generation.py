@@ -45,8 +45,11 @@ from soc_anomaly.config import (
     DEFAULT_N_USERS,
     DEFAULT_RANDOM_STATE,
 )
+from soc_anomaly.data.schema import ATTACK_TYPE_COL as ATTACK_TYPE_COL
+from soc_anomaly.data.schema import EVENT_COLUMNS, USER_COLUMNS
+from soc_anomaly.data.schema import FEATURE_COLS as FEATURE_COLS
+from soc_anomaly.data.schema import LABEL_COL as LABEL_COL
 from soc_anomaly.errors import ParameterError, check_positive_int, check_range, check_seed
-from soc_anomaly.features import ATTACK_TYPE_COL, FEATURE_COLS, LABEL_COL
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -104,35 +107,6 @@ _CITY_COUNTRY_CODE = np.searchsorted(COUNTRIES, _CITY_COUNTRY).astype(np.int16)
 ATTACK_TYPES: tuple[str, ...] = (NORMAL_ATTACK_TYPE, *ATTACK_SCENARIOS)
 _CITY_LAT = np.array([c[2] for c in _CITIES])
 _CITY_LON = np.array([c[3] for c in _CITIES])
-
-USER_COLUMNS: tuple[str, ...] = (
-    "user_id",
-    "risk_score",
-    "is_high_risk",
-    "night_shift",
-    "typical_login_hour",
-    "work_start_hour",
-    "work_end_hour",
-    "baseline_bytes_in",
-    "baseline_bytes_out",
-    "home_city",
-    "home_country",
-    "home_lat",
-    "home_lon",
-)
-
-EVENT_COLUMNS: tuple[str, ...] = (
-    "event_id",
-    "timestamp",
-    "user_id",
-    "country",
-    "src_lat",
-    "src_lon",
-    *FEATURE_COLS,
-    LABEL_COL,
-    ATTACK_TYPE_COL,
-    "mitre_technique",
-)
 
 
 def _streams(random_state: int) -> tuple[np.random.Generator, ...]:

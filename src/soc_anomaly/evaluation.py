@@ -14,8 +14,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from soc_anomaly.data.validation import check_both_classes
 from soc_anomaly.errors import ParameterError, check_range
-from soc_anomaly.validation import check_both_classes
 
 __all__ = [
     "confusion_at_threshold",

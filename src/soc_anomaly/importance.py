@@ -22,9 +22,9 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from soc_anomaly.data.validation import check_both_classes
 from soc_anomaly.detectors.base import OutlierEstimator, anomaly_scores
 from soc_anomaly.errors import DataError, ParameterError, check_positive_int, check_seed
-from soc_anomaly.validation import check_both_classes
 
 __all__ = ["IMPORTANCE_METRICS", "permutation_importance"]
 

@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 
 from soc_anomaly import __version__
-from soc_anomaly.anomaly_detection import prepare_train_test
 from soc_anomaly.attacks import NORMAL_ATTACK_TYPE
 from soc_anomaly.calibration import ScoreCalibrator
 from soc_anomaly.config import (
@@ -41,11 +40,13 @@ from soc_anomaly.config import (
     DEFAULT_THRESHOLD_PERCENTILE,
     DEFAULT_TOP_EXPLANATIONS,
 )
+from soc_anomaly.data.io import check_writable_dir, check_writable_file, load_events, write_json
+from soc_anomaly.data.schema import ATTACK_TYPE_COL, LABEL_COL, resolve_feature_cols
+from soc_anomaly.data.split import split_train_test
 from soc_anomaly.data_generation import generate_synthetic_soc_dataset
 from soc_anomaly.detectors import anomaly_scores, get_detector, training_anomaly_scores
 from soc_anomaly.detectors.ocsvm import OCSVM_EXACT_MAX_ROWS
 from soc_anomaly.errors import (
-    DataError,
     ParameterError,
     check_positive_int,
     check_range,
@@ -58,9 +59,7 @@ from soc_anomaly.explain import (
     explain_top_anomalies,
     global_feature_correlations,
 )
-from soc_anomaly.features import ATTACK_TYPE_COL, FEATURE_COLS, LABEL_COL
 from soc_anomaly.importance import permutation_importance
-from soc_anomaly.io import check_writable_dir, check_writable_file, read_table, write_json
 from soc_anomaly.runs import save_run
 from soc_anomaly.thresholds import events_per_day, percentile_sweep, threshold_lab
 
@@ -392,58 +391,6 @@ def _quiet(_: str) -> Iterator[None]:
     yield
 
 
-def load_events(path: Path) -> pd.DataFrame:
-    """Read a table of events: CSV, Parquet, or ``.npz`` with ``X`` and ``y``.
-
-    An ``.npz`` becomes columns ``x0 .. x{d-1}`` plus ``label``.
-    """
-    path = Path(path)
-    if path.suffix.lower() == ".npz":
-        from soc_anomaly.realdata import load_npz_dataset
-
-        X, y = load_npz_dataset(path)
-        frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
-        frame[LABEL_COL] = y
-        return frame
-    return read_table(path)
-
-
-def resolve_feature_cols(
-    df: pd.DataFrame, label_col: str, feature_cols: tuple[str, ...] | None
-) -> list[str]:
-    """The feature columns of a run.
-
-    Named columns when given; else the toolkit's event features when the table
-    has them all; else every numeric column but the label.
-    """
-    if feature_cols:
-        return list(feature_cols)
-    present = [c for c in FEATURE_COLS if c in df.columns]
-    if len(present) == len(FEATURE_COLS):
-        return list(FEATURE_COLS)
-    if present:
-        # Looks like the toolkit's events with columns lost: guessing another
-        # feature set would silently train on the wrong thing.
-        missing = [c for c in FEATURE_COLS if c not in df.columns]
-        raise DataError(
-            f"the table is missing column(s) {', '.join(missing)} of the event features; "
-            f"expected columns {', '.join(FEATURE_COLS)}, or --feature-cols naming the features"
-        )
-    numeric = [
-        str(c)
-        for c in df.columns
-        if c != label_col
-        and pd.api.types.is_numeric_dtype(df[c])
-        and not pd.api.types.is_bool_dtype(df[c])
-    ]
-    if not numeric:
-        raise DataError(
-            f"the table has no numeric columns besides '{label_col}'; expected numeric "
-            "features or --feature-cols naming them"
-        )
-    return numeric
-
-
 def _load(config: DetectConfig, df: pd.DataFrame | None, seed: int) -> tuple[pd.DataFrame, str]:
     if df is not None:
         return df, "a DataFrame passed by the caller"
@@ -567,9 +514,9 @@ def _run_seed(
     step: StepReporter,
 ) -> SeedRun:
     with step("Splitting and scaling"):
-        X_train, X_test, _, y_test, _, X_train_df, X_test_df = prepare_train_test(
-            df, features, config.label_col, config.test_size, seed
-        )
+        data = split_train_test(df, features, config.label_col, config.test_size, seed)
+    X_train, X_test, y_test = data.X_train, data.X_test, data.y_test
+    X_train_df, X_test_df = data.X_train_df, data.X_test_df
     if config.k > len(y_test):
         raise ParameterError(
             f"--k={config.k} exceeds the {len(y_test)} test events; expected k <= {len(y_test)}"

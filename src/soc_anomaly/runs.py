@@ -38,8 +38,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from soc_anomaly.data.io import atomic_write, check_writable_dir, read_table
 from soc_anomaly.errors import DataError, SocAnomalyError
-from soc_anomaly.io import atomic_write, check_writable_dir, read_table
 
 __all__ = [
     "ABSENT",

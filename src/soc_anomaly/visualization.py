@@ -20,7 +20,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
-from soc_anomaly.io import atomic_write
+from soc_anomaly.data.io import atomic_write
 
 __all__ = [
     "PLOT_DPI",

@@ -12,8 +12,8 @@ from rich.table import Table
 
 from soc_anomaly import realdata
 from soc_anomaly.cli._console import out, step
+from soc_anomaly.data.io import check_writable_file, table_format, write_table
 from soc_anomaly.errors import ParameterError, check_positive_int
-from soc_anomaly.io import check_writable_file, table_format, write_table
 
 #: Where the shared benchmark files sit relative to a checkout's working folder.
 DEFAULT_DATASETS_DIR = Path("../shared/datasets")

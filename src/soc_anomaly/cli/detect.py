@@ -17,9 +17,9 @@ from soc_anomaly.config import (
     DEFAULT_THRESHOLD_PERCENTILE,
     DEFAULT_TOP_EXPLANATIONS,
 )
+from soc_anomaly.data.schema import LABEL_COL
 from soc_anomaly.detectors import DETECTORS, parse_detector_names
 from soc_anomaly.errors import ParameterError
-from soc_anomaly.features import LABEL_COL
 from soc_anomaly.pipeline import (
     DEFAULT_ALERTS_PER_DAY,
     DEFAULT_IMPORTANCE_REPEATS,

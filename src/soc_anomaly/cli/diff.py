@@ -10,7 +10,7 @@ from rich.table import Table
 
 from soc_anomaly.cli._console import out, step
 from soc_anomaly.config import DEFAULT_PLOTS_DIR
-from soc_anomaly.io import check_writable_dir, check_writable_file, write_json
+from soc_anomaly.data.io import check_writable_dir, check_writable_file, write_json
 from soc_anomaly.runs import ABSENT, diff_runs, load_run
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from soc_anomaly.data.schema import FEATURE_COLS
 from soc_anomaly.detectors.base import BaseDetector
 from soc_anomaly.detectors.ensemble import EnsembleDetector
 from soc_anomaly.detectors.iforest import IForestDetector
@@ -24,7 +25,6 @@ from soc_anomaly.detectors.risk_score import (
     RiskScoreDetector,
 )
 from soc_anomaly.errors import ParameterError
-from soc_anomaly.features import FEATURE_COLS
 
 __all__ = ["DETECTORS", "DetectorSpec", "get_detector", "parse_detector_names"]
 

@@ -37,7 +37,7 @@ DIRECTIONS: tuple[str, ...] = ("high", "low", "both")
 #: the data without letting its tail (or a few attacks) inflate it.
 _IQR_TO_SIGMA = 1.349
 
-#: Weights for :data:`soc_anomaly.features.FEATURE_COLS` (they sum to 1).
+#: Weights for :data:`soc_anomaly.data.schema.FEATURE_COLS` (they sum to 1).
 #:
 #: Each injected scenario has one strong, event-level signature, and those get
 #: the largest weights: ``geo_distance`` (impossible travel, and brute force
@@ -61,7 +61,7 @@ SOC_RISK_WEIGHTS: dict[str, float] = {
     "user_risk_score": 0.05,
 }
 
-#: Risky direction of each feature of :data:`soc_anomaly.features.FEATURE_COLS`.
+#: Risky direction of each feature of :data:`soc_anomaly.data.schema.FEATURE_COLS`.
 SOC_RISK_DIRECTIONS: dict[str, str] = {
     "hour": "both",
     "geo_distance": "high",

@@ -1,5 +1,9 @@
 """Reading and writing tables and files, safely.
 
+:func:`read_table` and :func:`load_events` read the formats the toolkit
+accepts (CSV, Parquet, and labelled ``.npz`` via :mod:`soc_anomaly.data.npz`),
+turning every failure into one :class:`~soc_anomaly.errors.DataError` line.
+
 Every file the toolkit writes goes through :func:`atomic_write`: the content
 is written to a temporary file beside the target and renamed over it only
 once complete, so an interrupted or failed run never leaves a half-written
@@ -19,6 +23,8 @@ from typing import Any
 
 import pandas as pd
 
+from soc_anomaly.data.npz import load_npz_dataset
+from soc_anomaly.data.schema import LABEL_COL
 from soc_anomaly.errors import DataError, SocAnomalyError
 
 __all__ = [
@@ -26,6 +32,7 @@ __all__ = [
     "atomic_write",
     "check_writable_dir",
     "check_writable_file",
+    "load_events",
     "read_table",
     "table_format",
     "write_json",
@@ -256,3 +263,17 @@ def _check_last_csv_row(path: Path, n_columns: int, n_rows: int) -> None:
             f"data file {path} ends with an incomplete row (data row {n_rows} has "
             f"{len(fields)} of {n_columns} fields); the file looks truncated"
         )
+
+
+def load_events(path: Path) -> pd.DataFrame:
+    """Read a table of events: CSV, Parquet, or ``.npz`` with ``X`` and ``y``.
+
+    An ``.npz`` becomes columns ``x0 .. x{d-1}`` plus ``label``.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".npz":
+        X, y = load_npz_dataset(path)
+        frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+        frame[LABEL_COL] = y
+        return frame
+    return read_table(path)

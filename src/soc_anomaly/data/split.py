@@ -1,0 +1,117 @@
+"""The train/test split: detectors train on normal events only.
+
+The normal events are split ``1 - test_size`` / ``test_size``; the test set
+is the held-out normal events plus *every* anomaly. The scaler is fit on the
+training rows alone, so nothing about the test events leaks into training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from soc_anomaly.config import DEFAULT_RANDOM_STATE, DEFAULT_TEST_SIZE
+from soc_anomaly.data.schema import FEATURE_COLS, LABEL_COL
+from soc_anomaly.data.validation import check_both_classes, validate_dataset
+from soc_anomaly.errors import DataError, check_range
+
+__all__ = ["TrainTestSplit", "split_train_test"]
+
+
+@dataclass(frozen=True)
+class TrainTestSplit:
+    """Normal training events and labelled test events, scaled and unscaled.
+
+    Attributes
+    ----------
+    X_train, X_test : numpy.ndarray
+        Scaled features.
+    y_train, y_test : numpy.ndarray
+        0/1 labels (``y_train`` is all zeros).
+    scaler : sklearn.preprocessing.StandardScaler
+        Fitted on the training rows.
+    X_train_df, X_test_df : pandas.DataFrame
+        Unscaled features, indexed like the input table (test rows in table order).
+    """
+
+    X_train: np.ndarray = field(repr=False)
+    X_test: np.ndarray = field(repr=False)
+    y_train: np.ndarray = field(repr=False)
+    y_test: np.ndarray = field(repr=False)
+    scaler: StandardScaler
+    X_train_df: pd.DataFrame = field(repr=False)
+    X_test_df: pd.DataFrame = field(repr=False)
+
+    @property
+    def test_index(self) -> pd.Index:
+        """Index labels of the test events in the input table."""
+        return self.X_test_df.index
+
+
+def split_train_test(
+    df: pd.DataFrame,
+    feature_cols: Sequence[str] = FEATURE_COLS,
+    label_col: str = LABEL_COL,
+    test_size: float = DEFAULT_TEST_SIZE,
+    random_state: int = DEFAULT_RANDOM_STATE,
+) -> TrainTestSplit:
+    """Split so that detectors train on normal events only, and scale.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Labelled events with a unique index.
+    feature_cols : sequence of str, default=FEATURE_COLS
+        Feature columns.
+    label_col : str, default="label"
+        0/1 label column.
+    test_size : float, default=0.2
+        Share of the normal events held out, in (0, 1).
+    random_state : int, default=42
+        Seed of the split.
+
+    Returns
+    -------
+    TrainTestSplit
+
+    Raises
+    ------
+    soc_anomaly.errors.DataError
+        If the table fails validation, lacks either class, or has too few
+        normal events to split.
+    """
+    check_range("test_size", test_size, 0.0, 1.0)
+    cols = list(feature_cols)
+    df = validate_dataset(df, cols, label_col)
+    if not df.index.is_unique:
+        raise DataError("the events table has a repeated index; expected one label per event")
+    y = df[label_col].to_numpy()
+    check_both_classes(y)
+    normal_idx = df.index[y == 0]
+    n_test_normal = int(np.ceil(test_size * len(normal_idx)))
+    if n_test_normal < 1 or len(normal_idx) - n_test_normal < 2:
+        raise DataError(
+            f"only {len(normal_idx)} normal events; expected enough to train on at least 2 "
+            f"and hold out at least 1 at test_size={test_size}"
+        )
+    train_idx, test_normal_idx = train_test_split(
+        normal_idx, test_size=test_size, random_state=random_state, shuffle=True
+    )
+    test_mask = df.index.isin(test_normal_idx) | (y == 1)
+    X_train_df = df.loc[train_idx, cols]
+    X_test_df = df.loc[test_mask, cols]
+    scaler = StandardScaler().fit(X_train_df.to_numpy())
+    return TrainTestSplit(
+        X_train=scaler.transform(X_train_df.to_numpy()),
+        X_test=scaler.transform(X_test_df.to_numpy()),
+        y_train=np.zeros(len(X_train_df), dtype=np.int64),
+        y_test=y[test_mask].astype(np.int64),
+        scaler=scaler,
+        X_train_df=X_train_df,
+        X_test_df=X_test_df,
+    )
