@@ -28,7 +28,7 @@ GENERATE_TARGET_MIB = 1024.0
 _GENERATE = """
 import json, resource, sys, time
 t0 = time.perf_counter()
-from soc_anomaly.data_generation import generate_synthetic_soc_dataset
+from soc_anomaly.scenarios import generate_synthetic_soc_dataset
 from soc_anomaly.data.io import write_table
 imported = time.perf_counter()
 n_users, per_user, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]

@@ -32,9 +32,9 @@ from threadpoolctl import threadpool_limits
 
 from soc_anomaly.data.schema import FEATURE_COLS, LABEL_COL
 from soc_anomaly.data.split import split_train_test
-from soc_anomaly.data_generation import generate_synthetic_soc_dataset
 from soc_anomaly.detectors import DETECTORS, anomaly_scores, get_detector
 from soc_anomaly.detectors.ocsvm import OCSVM_EXACT_MAX_ROWS
+from soc_anomaly.scenarios import generate_synthetic_soc_dataset
 
 EVENTS_PER_USER = 200
 

@@ -2,8 +2,13 @@ import re
 
 import numpy as np
 
-from soc_anomaly.attacks import ATTACK_SCENARIOS, NO_TECHNIQUE, NORMAL_ATTACK_TYPE, technique_for
-from soc_anomaly.data_generation import ATTACK_INJECTORS
+from soc_anomaly.scenarios.seed import (
+    ATTACK_INJECTORS,
+    ATTACK_SCENARIOS,
+    NO_TECHNIQUE,
+    NORMAL_ATTACK_TYPE,
+    technique_for,
+)
 
 
 def test_scenario_table_names_the_seed_attacks_with_their_techniques():

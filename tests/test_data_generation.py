@@ -7,20 +7,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from soc_anomaly.attacks import ATTACK_SCENARIOS
 from soc_anomaly.data.io import write_table
-from soc_anomaly.data.schema import FEATURE_COLS
-from soc_anomaly.data_generation import (
-    EVENT_COLUMNS,
+from soc_anomaly.data.schema import EVENT_COLUMNS, FEATURE_COLS, USER_COLUMNS
+from soc_anomaly.errors import ParameterError
+from soc_anomaly.scenarios.geo import haversine_km, offset_km
+from soc_anomaly.scenarios.seed import (
+    ATTACK_SCENARIOS,
     IMPOSSIBLE_TRAVEL_MIN_KM,
-    USER_COLUMNS,
     generate_normal_events,
     generate_synthetic_soc_dataset,
     generate_user_catalog,
-    haversine_km,
     inject_anomalies,
 )
-from soc_anomaly.errors import ParameterError
 
 
 def _sha(path: Path) -> str:
@@ -117,6 +115,15 @@ def test_haversine_known_distance():
         np.array([51.5074]), np.array([-0.1278]), np.array([40.7128]), np.array([-74.006])
     )
     assert abs(d[0] - 5570) < 15
+
+
+def test_offset_km_lands_at_the_distance_asked_for():
+    lat = np.array([51.5074, -33.8688, 0.0])
+    lon = np.array([-0.1278, 151.2093, 179.9])
+    distance = np.array([10.0, 2500.0, 100.0])
+    lat2, lon2 = offset_km(lat, lon, distance, np.array([0.3, 2.0, np.pi / 2]))
+    np.testing.assert_allclose(haversine_km(lat, lon, lat2, lon2), distance, rtol=1e-9)
+    assert ((lon2 >= -180.0) & (lon2 < 180.0)).all()  # wrapped across the date line
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])

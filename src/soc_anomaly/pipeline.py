@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 
 from soc_anomaly import __version__
-from soc_anomaly.attacks import NORMAL_ATTACK_TYPE
 from soc_anomaly.calibration import ScoreCalibrator
 from soc_anomaly.config import (
     DEFAULT_ANOMALY_FRACTION,
@@ -41,9 +40,13 @@ from soc_anomaly.config import (
     DEFAULT_TOP_EXPLANATIONS,
 )
 from soc_anomaly.data.io import check_writable_dir, check_writable_file, load_events, write_json
-from soc_anomaly.data.schema import ATTACK_TYPE_COL, LABEL_COL, resolve_feature_cols
+from soc_anomaly.data.schema import (
+    ATTACK_TYPE_COL,
+    LABEL_COL,
+    NORMAL_ATTACK_TYPE,
+    resolve_feature_cols,
+)
 from soc_anomaly.data.split import split_train_test
-from soc_anomaly.data_generation import generate_synthetic_soc_dataset
 from soc_anomaly.detectors import anomaly_scores, get_detector, training_anomaly_scores
 from soc_anomaly.detectors.ocsvm import OCSVM_EXACT_MAX_ROWS
 from soc_anomaly.errors import (
@@ -61,6 +64,7 @@ from soc_anomaly.explain import (
 )
 from soc_anomaly.importance import permutation_importance
 from soc_anomaly.runs import save_run
+from soc_anomaly.scenarios import generate_synthetic_soc_dataset
 from soc_anomaly.thresholds import events_per_day, percentile_sweep, threshold_lab
 
 __all__ = ["DetectConfig", "DetectionResult", "ModelResult", "SeedRun", "run_detection"]

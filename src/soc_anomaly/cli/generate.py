@@ -16,8 +16,8 @@ from soc_anomaly.config import (
     DEFAULT_RANDOM_STATE,
 )
 from soc_anomaly.data.io import check_writable_file, table_format, write_table
-from soc_anomaly.data_generation import generate_synthetic_soc_dataset
 from soc_anomaly.errors import check_positive_int, check_range, check_seed
+from soc_anomaly.scenarios import generate_synthetic_soc_dataset
 
 
 def generate(
