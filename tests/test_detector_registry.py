@@ -7,7 +7,6 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from soc_anomaly.calibration import ScoreCalibrator
 from soc_anomaly.detectors import (
     DETECTORS,
     anomaly_scores,
@@ -15,6 +14,7 @@ from soc_anomaly.detectors import (
     parse_detector_names,
     training_anomaly_scores,
 )
+from soc_anomaly.detectors.calibration import ScoreCalibrator
 from soc_anomaly.errors import ParameterError
 
 

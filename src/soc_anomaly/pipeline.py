@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 
 from soc_anomaly import __version__
-from soc_anomaly.calibration import ScoreCalibrator
 from soc_anomaly.config import (
     DEFAULT_ANOMALY_FRACTION,
     DEFAULT_EVENTS_PER_USER,
@@ -48,6 +47,7 @@ from soc_anomaly.data.schema import (
 )
 from soc_anomaly.data.split import split_train_test
 from soc_anomaly.detectors import anomaly_scores, get_detector, training_anomaly_scores
+from soc_anomaly.detectors.calibration import ScoreCalibrator
 from soc_anomaly.detectors.ocsvm import OCSVM_EXACT_MAX_ROWS
 from soc_anomaly.errors import (
     ParameterError,

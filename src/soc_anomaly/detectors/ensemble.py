@@ -2,7 +2,7 @@
 
 Raw scores of different detectors cannot be averaged: an IsolationForest
 score lives in (0, 1), a risk score is unbounded. Each member's anomaly
-scores are therefore first mapped by a :class:`~soc_anomaly.calibration.ScoreCalibrator`
+scores are therefore first mapped by a :class:`~soc_anomaly.detectors.calibration.ScoreCalibrator`
 fitted on that member's scores of the normal training events, so that every
 member speaks the same unit, "percent of normal traffic this event is more
 anomalous than", before the scores are combined.
@@ -50,7 +50,6 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from soc_anomaly.calibration import ScoreCalibrator
 from soc_anomaly.config import DEFAULT_ANOMALY_FRACTION
 from soc_anomaly.detectors.base import (
     BaseDetector,
@@ -58,6 +57,7 @@ from soc_anomaly.detectors.base import (
     anomaly_scores,
     training_anomaly_scores,
 )
+from soc_anomaly.detectors.calibration import ScoreCalibrator
 from soc_anomaly.detectors.iforest import IForestDetector
 from soc_anomaly.detectors.ocsvm import make_ocsvm
 from soc_anomaly.detectors.risk_score import RiskScoreDetector
@@ -103,7 +103,7 @@ class EnsembleDetector(BaseDetector, _BaseComposition):
     """Combine detectors through their calibrated 0-100 anomaly scores.
 
     Each member is cloned and fitted on the training rows, and a
-    :class:`~soc_anomaly.calibration.ScoreCalibrator` is fitted on its
+    :class:`~soc_anomaly.detectors.calibration.ScoreCalibrator` is fitted on its
     anomaly scores of those rows (leave-one-out scores for members that keep
     them). A new event's calibrated member scores are combined by ``method``
     (see the module docstring for the exact definitions); ``score_samples``
