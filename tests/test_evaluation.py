@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from soc_anomaly.errors import DataError, ParameterError
-from soc_anomaly.evaluation import (
+from soc_anomaly.evaluation.metrics import (
     confusion_at_threshold,
     evaluate_model,
     precision_at_k,

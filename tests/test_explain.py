@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from soc_anomaly.explain import (
+from soc_anomaly.evaluation.explain import (
     compute_feature_stats,
     deviant_feature_counts,
     explain_top_anomalies,

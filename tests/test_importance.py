@@ -11,7 +11,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from soc_anomaly.detectors import anomaly_scores, get_detector
 from soc_anomaly.errors import DataError, ParameterError
-from soc_anomaly.importance import permutation_importance
+from soc_anomaly.evaluation.importance import permutation_importance
 
 NAMES = ["hour", "bytes_out", "geo_distance", "failed_logins"]
 SIGNAL = 2  # the only column the toy detector reads

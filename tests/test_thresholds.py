@@ -7,17 +7,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from soc_anomaly.errors import ParameterError
-from soc_anomaly.thresholds import (
+from soc_anomaly.evaluation.threshold_lab import (
     DEFAULT_SWEEP_PERCENTILES,
     ThresholdReport,
+    percentile_sweep,
+    threshold_lab,
+    threshold_report,
+)
+from soc_anomaly.evaluation.thresholds import (
     by_alert_budget,
     by_evaluated_percentile,
     by_fbeta,
     by_normal_percentile,
     events_per_day,
-    percentile_sweep,
-    threshold_lab,
-    threshold_report,
 )
 
 # Same toy data as test_evaluation: three anomalies, one normal (0.7) scoring above one (0.65).

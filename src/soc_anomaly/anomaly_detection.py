@@ -1,7 +1,7 @@
 """The functional API of the walkthrough notebook.
 
-Thin functions over :mod:`soc_anomaly.detectors`, :mod:`soc_anomaly.evaluation`
-and :mod:`soc_anomaly.explain`, so a notebook can run each step by hand::
+Thin functions over :mod:`soc_anomaly.data`, :mod:`soc_anomaly.detectors` and
+:mod:`soc_anomaly.evaluation`, so a notebook can run each step by hand::
 
     df = generate_synthetic_soc_dataset()
     X_tr, X_te, y_tr, y_te, scaler, X_tr_df, X_te_df = prepare_train_test(
@@ -41,12 +41,12 @@ from soc_anomaly.detectors.iforest import make_iforest
 from soc_anomaly.detectors.ocsvm import make_ocsvm
 from soc_anomaly.errors import DataError as DataError
 from soc_anomaly.errors import check_range
-from soc_anomaly.evaluation import evaluate_model
-from soc_anomaly.explain import (
+from soc_anomaly.evaluation.explain import (
     compute_feature_stats,
     explain_top_anomalies,
     global_feature_correlations,
 )
+from soc_anomaly.evaluation.metrics import evaluate_model
 
 __all__ = [
     "FEATURE_COLS",

@@ -55,17 +55,18 @@ from soc_anomaly.errors import (
     check_range,
     check_seed,
 )
-from soc_anomaly.evaluation import evaluate_model
-from soc_anomaly.explain import (
+from soc_anomaly.evaluation.explain import (
     compute_feature_stats,
     deviant_feature_counts,
     explain_top_anomalies,
     global_feature_correlations,
 )
-from soc_anomaly.importance import permutation_importance
+from soc_anomaly.evaluation.importance import permutation_importance
+from soc_anomaly.evaluation.metrics import evaluate_model
+from soc_anomaly.evaluation.threshold_lab import percentile_sweep, threshold_lab
+from soc_anomaly.evaluation.thresholds import events_per_day
 from soc_anomaly.runs import save_run
 from soc_anomaly.scenarios import generate_synthetic_soc_dataset
-from soc_anomaly.thresholds import events_per_day, percentile_sweep, threshold_lab
 
 __all__ = ["DetectConfig", "DetectionResult", "ModelResult", "SeedRun", "run_detection"]
 

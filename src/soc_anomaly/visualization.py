@@ -91,7 +91,7 @@ def plot_feature_correlations(corr: pd.Series, model_name: str, path: Path) -> P
     ----------
     corr : pandas.Series
         Feature -> correlation, from
-        :func:`soc_anomaly.explain.global_feature_correlations`.
+        :func:`soc_anomaly.evaluation.explain.global_feature_correlations`.
     model_name : str
         Named in the title.
     path : pathlib.Path
@@ -286,7 +286,7 @@ def plot_deviant_features(counts: dict[str, pd.Series], top_m: int, path: Path) 
     ----------
     counts : dict
         Model name -> Series feature -> count, from
-        :func:`soc_anomaly.explain.deviant_feature_counts`.
+        :func:`soc_anomaly.evaluation.explain.deviant_feature_counts`.
     top_m : int
         Number of top anomalies explained (named in the title).
     path : pathlib.Path
@@ -318,7 +318,7 @@ def model_comparison_values(
     Parameters
     ----------
     metrics : dict
-        Model name -> :func:`soc_anomaly.evaluation.evaluate_model` result
+        Model name -> :func:`soc_anomaly.evaluation.metrics.evaluate_model` result
         (threshold at a percentile of the evaluated scores).
     train_thresholds : dict
         Model name -> confusion block at the percentile of the normal
@@ -422,7 +422,7 @@ def plot_threshold_tradeoff(sweeps: dict[str, pd.DataFrame], path: Path) -> Path
     Parameters
     ----------
     sweeps : dict
-        Model name -> :func:`soc_anomaly.thresholds.percentile_sweep` table.
+        Model name -> :func:`soc_anomaly.evaluation.threshold_lab.percentile_sweep` table.
     path : pathlib.Path
         PNG to write.
     """
@@ -492,7 +492,7 @@ def plot_permutation_importance(importances: dict[str, pd.DataFrame], path: Path
     Parameters
     ----------
     importances : dict
-        Model name -> :func:`soc_anomaly.importance.permutation_importance` table.
+        Model name -> :func:`soc_anomaly.evaluation.importance.permutation_importance` table.
     path : pathlib.Path
         PNG to write.
     """
