@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from soc_anomaly.data.io import write_table
-from soc_anomaly.pipeline import DetectConfig, DetectionResult, run_detection
+from soc_anomaly.experiment import DetectConfig, DetectionResult, run_detection
 from soc_anomaly.scenarios import generate_synthetic_soc_dataset
 
 # No test may open a window.

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from soc_anomaly.pipeline import TEST_RULE, TRAIN_RULE, DetectConfig, run_detection
+from soc_anomaly.experiment import DetectConfig, run_detection
+from soc_anomaly.experiment.results import TEST_RULE, TRAIN_RULE
 from soc_anomaly.visualization import LAB_PLOTS, PLOT_DPI, SEED_PLOTS, plot_names
 
 

@@ -13,11 +13,10 @@ import pytest
 from soc_anomaly.data.npz import load_npz_dataset
 from soc_anomaly.detectors import registry
 from soc_anomaly.errors import DataError, ParameterError
-from soc_anomaly.realdata import (
-    BENCHMARK_COLUMNS,
+from soc_anomaly.experiment.benchmark import BENCHMARK_COLUMNS, benchmark
+from soc_anomaly.experiment.published import (
     PUBLISHED_METHODS,
     TOLERANCE,
-    benchmark,
     protocol_indices,
     read_published_auc,
     run_protocol,

@@ -20,15 +20,14 @@ import pandas as pd
 import pytest
 
 from soc_anomaly.errors import DataError, SocAnomalyError
-from soc_anomaly.pipeline import DetectConfig, DetectionResult, run_detection
-from soc_anomaly.runs import (
-    ABSENT,
+from soc_anomaly.experiment import DetectConfig, DetectionResult, run_detection
+from soc_anomaly.experiment.run_diff import ABSENT, diff_runs
+from soc_anomaly.experiment.saved_runs import (
     CONFIG_FILE,
     METRICS_FILE,
     RUN_FILES,
     SCORES_FILE,
     Run,
-    diff_runs,
     load_run,
     save_run,
 )

@@ -525,7 +525,7 @@ def plot_run_diff(deltas: pd.DataFrame, path: Path) -> Path:
     ----------
     deltas : pandas.DataFrame
         Columns ``detector, metric, before, after, delta`` (see
-        :func:`soc_anomaly.runs.diff_runs`); only rates in [0, 1] are drawn.
+        :func:`soc_anomaly.experiment.run_diff.diff_runs`); only rates in [0, 1] are drawn.
     path : pathlib.Path
         PNG to write.
     """

@@ -20,15 +20,13 @@ from soc_anomaly.config import (
 from soc_anomaly.data.schema import LABEL_COL
 from soc_anomaly.detectors import DETECTORS, parse_detector_names
 from soc_anomaly.errors import ParameterError
-from soc_anomaly.pipeline import (
+from soc_anomaly.experiment.config import (
     DEFAULT_ALERTS_PER_DAY,
     DEFAULT_IMPORTANCE_REPEATS,
-    TEST_RULE,
-    TRAIN_RULE,
     DetectConfig,
-    DetectionResult,
-    run_detection,
 )
+from soc_anomaly.experiment.pipeline import run_detection
+from soc_anomaly.experiment.results import TEST_RULE, TRAIN_RULE, DetectionResult
 
 
 def detect(

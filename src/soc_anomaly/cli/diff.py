@@ -11,7 +11,8 @@ from rich.table import Table
 from soc_anomaly.cli._console import out, step
 from soc_anomaly.config import DEFAULT_PLOTS_DIR
 from soc_anomaly.data.io import check_writable_dir, check_writable_file, write_json
-from soc_anomaly.runs import ABSENT, diff_runs, load_run
+from soc_anomaly.experiment.run_diff import ABSENT, diff_runs
+from soc_anomaly.experiment.saved_runs import load_run
 
 
 def _show(value: Any) -> str:

@@ -1,4 +1,4 @@
-"""Real labelled benchmarks: load them, rerun the published protocol, compare.
+"""The published protocol on real labelled benchmarks, and the AUCs it is checked against.
 
 The synthetic SOC data says whether a detector finds the attacks we injected;
 it cannot say whether the detector itself is right. This module checks that on
@@ -22,12 +22,8 @@ other modules register later are picked up without touching this file.
 
 from __future__ import annotations
 
-import contextlib
-import math
 import time
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -38,20 +34,18 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from soc_anomaly.data.npz import load_npz_dataset
 from soc_anomaly.detectors import anomaly_scores, registry
 from soc_anomaly.detectors.base import BaseDetector
 from soc_anomaly.errors import DataError, ParameterError, check_positive_int, check_seed
 
 __all__ = [
-    "BENCHMARK_COLUMNS",
     "PROTOCOL_CONTAMINATION",
     "PROTOCOL_MAX_ROWS",
     "PUBLISHED_CSV",
     "PUBLISHED_METHODS",
     "TOLERANCE",
+    "ProtocolRun",
     "PublishedMethod",
-    "benchmark",
     "protocol_indices",
     "read_published_auc",
     "run_protocol",
@@ -68,21 +62,6 @@ TOLERANCE: float = 0.03
 PUBLISHED_CSV: str = "published_auc.csv"
 #: Columns ``published_auc.csv`` must have.
 _PUBLISHED_COLUMNS = ("dataset", "detector", "roc_auc", "std_over_5_seeds")
-#: Columns of the table :func:`benchmark` returns, in order.
-BENCHMARK_COLUMNS: tuple[str, ...] = (
-    "dataset",
-    "method",
-    "detector",
-    "ours_mean",
-    "ours_std",
-    "published_mean",
-    "published_std",
-    "delta",
-    "within_0_03",
-    "fit_seconds",
-    "seconds",
-    "note",
-)
 # Largest seed ``np.random.seed`` accepts.
 _MAX_SEED = 2**32 - 1
 
@@ -133,13 +112,6 @@ PUBLISHED_METHODS: Mapping[str, PublishedMethod] = MappingProxyType(
         ),
     }
 )
-
-StepReporter = Callable[[str], AbstractContextManager[Any]]
-
-
-@contextlib.contextmanager
-def _quiet(_: str) -> Iterator[None]:
-    yield
 
 
 # ---------------------------------------------------------- published AUCs
@@ -266,8 +238,8 @@ def protocol_indices(
 
 
 @dataclass(frozen=True)
-class _SeedRun:
-    """One seed of the protocol: its AUC and timings."""
+class ProtocolRun:
+    """One seed of the protocol: its ROC AUC and the fit and scoring times."""
 
     seed: int
     roc_auc: float
@@ -275,7 +247,7 @@ class _SeedRun:
     score_seconds: float
 
 
-def _check_seeds(seeds: Iterable[int]) -> list[int]:
+def check_seeds(seeds: Iterable[int]) -> list[int]:
     seeds = list(seeds)
     if not seeds:
         raise ParameterError("seeds is empty; expected at least one seed such as range(5)")
@@ -286,7 +258,7 @@ def _check_seeds(seeds: Iterable[int]) -> list[int]:
     return seeds
 
 
-def _build(
+def build_detector(
     spec: registry.DetectorSpec, overrides: Mapping[str, Any], seed: int, n_features: int
 ) -> BaseDetector:
     """The detector for one seed, seeded where it takes a seed."""
@@ -301,14 +273,14 @@ def _build(
     return detector
 
 
-def _run_seeds(
+def run_seeds(
     X: np.ndarray,
     y: np.ndarray,
     spec: registry.DetectorSpec,
     overrides: Mapping[str, Any],
     seeds: Sequence[int],
     max_rows: int,
-) -> list[_SeedRun]:
+) -> list[ProtocolRun]:
     runs = []
     for seed in seeds:
         rows, bootstrap = protocol_indices(y, seed, max_rows)
@@ -320,13 +292,13 @@ def _run_seeds(
             raise DataError(
                 f"the subsample of seed {seed} has only one label; expected both for ROC AUC"
             )
-        detector = _build(spec, overrides, seed, X.shape[1])
+        detector = build_detector(spec, overrides, seed, X.shape[1])
         t0 = time.perf_counter()
         detector.fit(X_seed[bootstrap])
         t1 = time.perf_counter()
         scores = anomaly_scores(detector, X_seed)
         t2 = time.perf_counter()
-        runs.append(_SeedRun(seed, float(roc_auc_score(y_seed, scores)), t1 - t0, t2 - t1))
+        runs.append(ProtocolRun(seed, float(roc_auc_score(y_seed, scores)), t1 - t0, t2 - t1))
     return runs
 
 
@@ -348,7 +320,8 @@ def run_protocol(
     Parameters
     ----------
     X : numpy.ndarray of shape (n_samples, n_features)
-        Features, finite (as :func:`load_npz_dataset` returns them).
+        Features, finite (as
+        :func:`soc_anomaly.data.npz.load_npz_dataset` returns them).
     y : numpy.ndarray of shape (n_samples,)
         Labels, 1 = anomaly.
     spec_name : str
@@ -375,221 +348,12 @@ def run_protocol(
     """
     check_positive_int("max_rows", max_rows)
     spec = registry.get_detector(spec_name)
-    runs = _run_seeds(
+    runs = run_seeds(
         np.asarray(X, dtype=np.float64),
         np.asarray(y),
         spec,
         overrides or {},
-        _check_seeds(seeds),
+        check_seeds(seeds),
         max_rows,
     )
     return [run.roc_auc for run in runs]
-
-
-# --------------------------------------------------------------- benchmark
-
-
-def _resolve_methods(methods: Sequence[str] | None) -> list[str]:
-    """Published method names for ``methods``; our detector names work too."""
-    if methods is None:
-        return list(PUBLISHED_METHODS)
-    aliases: dict[str, str] = {}
-    for published, method in PUBLISHED_METHODS.items():
-        aliases[published.lower()] = published
-        if method.detector is not None:
-            aliases.setdefault(method.detector.lower(), published)
-    resolved = []
-    for name in methods:
-        key = str(name).strip().lower()
-        if key not in aliases:
-            raise ParameterError(
-                f"unknown method '{name}'; expected one of {', '.join(PUBLISHED_METHODS)} "
-                "(or our detector names iforest, ocsvm, lof, knn, mahalanobis, kmeans)"
-            )
-        resolved.append(aliases[key])
-    if not resolved:
-        raise ParameterError("no methods given; expected names such as IForest,OCSVM")
-    return list(dict.fromkeys(resolved))
-
-
-def _resolve_datasets(datasets: Sequence[str] | None, known: Sequence[str]) -> list[str]:
-    if datasets is None:
-        return list(known)
-    names = [str(name).strip() for name in datasets]
-    if not names:
-        raise ParameterError(f"no datasets given; expected some of {', '.join(known)}")
-    for name in names:
-        if name not in known:
-            raise ParameterError(f"unknown dataset '{name}'; expected one of {', '.join(known)}")
-    return list(dict.fromkeys(names))
-
-
-def _row(
-    dataset: str,
-    method: str,
-    published: Mapping[tuple[str, str], tuple[float, float]],
-    *,
-    detector: str | None,
-    aucs: Sequence[float] = (),
-    fit_seconds: float = math.nan,
-    seconds: float = math.nan,
-    notes: Sequence[str] = (),
-) -> dict[str, Any]:
-    pub_mean, pub_std = published.get((dataset, method), (math.nan, math.nan))
-    notes = list(notes)
-    if math.isnan(pub_mean):
-        notes.append("no published value")
-    ours_mean = float(np.mean(aucs)) if len(aucs) else math.nan
-    # Population std (ddof=0): the spread of these seeds, as np.std gives it.
-    ours_std = float(np.std(aucs)) if len(aucs) else math.nan
-    delta = ours_mean - pub_mean
-    return {
-        "dataset": dataset,
-        "method": method,
-        "detector": detector or "",
-        "ours_mean": ours_mean,
-        "ours_std": ours_std,
-        "published_mean": pub_mean,
-        "published_std": pub_std,
-        "delta": delta,
-        # Rounded so that a delta printed as 0.030 counts as within.
-        "within_0_03": pd.NA if math.isnan(delta) else bool(round(abs(delta), 6) <= TOLERANCE),
-        "fit_seconds": fit_seconds,
-        "seconds": seconds,
-        "note": "; ".join(notes),
-    }
-
-
-def _warning_line(caught: warnings.WarningMessage) -> str:
-    """One line for a recorded warning, safe inside the ``"; "``-joined notes."""
-    text = str(caught.message).strip().splitlines()[0] if str(caught.message).strip() else ""
-    return f"{caught.category.__name__}: {text}".replace("; ", ", ")
-
-
-def benchmark(
-    datasets_dir: Path,
-    datasets: Sequence[str] | None = None,
-    methods: Sequence[str] | None = None,
-    seeds: int = 5,
-    *,
-    max_rows: int = PROTOCOL_MAX_ROWS,
-    step: StepReporter = _quiet,
-) -> pd.DataFrame:
-    """Run the published protocol for each dataset and method; compare with the paper.
-
-    Parameters
-    ----------
-    datasets_dir : pathlib.Path
-        Folder with the ``.npz`` benchmarks and ``published_auc.csv``.
-    datasets : sequence of str, optional
-        Dataset names (file names without ``.npz``); default: every ``.npz``
-        in the folder, sorted by name.
-    methods : sequence of str, optional
-        Published method names (``IForest``, ``OCSVM``, ``LOF``, ``KNN``,
-        ``MCD``, ``CBLOF``, ``PCA``; any case) or our detector names
-        (``iforest``, ``mahalanobis``, ...); default: all published methods.
-    seeds : int, default=5
-        Seeds 0 .. seeds-1, as published.
-    max_rows : int, default=50_000
-        Subsample datasets larger than this.
-    step : callable, optional
-        ``step(description)`` returns a context manager wrapped around each
-        dataset load and each dataset/method run; the command line uses it to
-        show progress.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per dataset x method with the columns of
-        :data:`BENCHMARK_COLUMNS`: ``ours_mean``/``ours_std`` (over seeds,
-        ddof=0), ``published_mean``/``published_std``, ``delta`` (ours -
-        published), ``within_0_03`` (``|delta| <= 0.03``; missing when either
-        side is), ``fit_seconds`` (mean fit time per seed), ``seconds`` (wall
-        time of the row) and ``note`` (caveats and the warnings raised while
-        fitting or scoring, joined by ``"; "``). A method without a registered
-        detector is skipped: its row has no AUC and a note says why.
-
-    Raises
-    ------
-    soc_anomaly.errors.DataError
-        If the folder does not exist, holds no ``.npz`` file, or its
-        ``published_auc.csv`` is missing or malformed; or a dataset file is
-        unusable (see :func:`load_npz_dataset`).
-    soc_anomaly.errors.ParameterError
-        On an unknown dataset or method name (the known ones are listed), or
-        ``seeds`` < 1.
-    """
-    check_positive_int("seeds", seeds)
-    check_positive_int("max_rows", max_rows)
-    datasets_dir = Path(datasets_dir)
-    if not datasets_dir.is_dir():
-        what = "is not a folder" if datasets_dir.exists() else "does not exist"
-        raise DataError(
-            f"datasets folder {datasets_dir} {what}; expected a folder of .npz files "
-            f"and {PUBLISHED_CSV}"
-        )
-    known = sorted(p.stem for p in datasets_dir.glob("*.npz") if p.is_file())
-    if not known:
-        raise DataError(
-            f"datasets folder {datasets_dir} has no .npz files; expected benchmark files "
-            "such as thyroid.npz with arrays X and y"
-        )
-    published_df = read_published_auc(datasets_dir / PUBLISHED_CSV)
-    published = {
-        (r.dataset, r.method): (r.published_mean, r.published_std)
-        for r in published_df.itertuples(index=False)
-    }
-    names = _resolve_datasets(datasets, known)
-    chosen = _resolve_methods(methods)
-    seed_list = list(range(seeds))
-
-    rows = []
-    for dataset in names:
-        with step(f"Loading {dataset}"):
-            X, y = load_npz_dataset(datasets_dir / f"{dataset}.npz")
-        n_used = min(len(X), max_rows)
-        for method in chosen:
-            pm = PUBLISHED_METHODS[method]
-            notes = [pm.note] if pm.note else []
-            if pm.detector is None:
-                rows.append(_row(dataset, method, published, detector=None, notes=notes))
-                continue
-            # Looked up now, not at import: detectors registered later count.
-            spec = registry.DETECTORS.get(pm.detector)
-            if spec is None:
-                notes.append(f"skipped: detector '{pm.detector}' is not registered")
-                rows.append(_row(dataset, method, published, detector=pm.detector, notes=notes))
-                continue
-            try:
-                _build(spec, pm.overrides, 0, X.shape[1])
-            except TypeError as exc:
-                # A detector registered with other parameter names than the
-                # published defaults need: report it rather than abort the run.
-                notes.append(f"skipped: cannot build '{pm.detector}' with {dict(pm.overrides)}")
-                notes.append(str(exc).splitlines()[0])
-                rows.append(_row(dataset, method, published, detector=pm.detector, notes=notes))
-                continue
-            label = f"{dataset}: {method} ({pm.detector}), {seeds} seeds on {n_used:,} rows"
-            t0 = time.perf_counter()
-            # Warnings (e.g. MinCovDet's rank-deficient covariance on cardio)
-            # belong beside the number they qualify, not interleaved with progress.
-            with step(label), warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                runs = _run_seeds(X, y, spec, pm.overrides, seed_list, max_rows)
-            for message in dict.fromkeys(_warning_line(w) for w in caught):
-                notes.append(f"warning: {message}")
-            rows.append(
-                _row(
-                    dataset,
-                    method,
-                    published,
-                    detector=pm.detector,
-                    aucs=[r.roc_auc for r in runs],
-                    fit_seconds=float(np.mean([r.fit_seconds for r in runs])),
-                    seconds=time.perf_counter() - t0,
-                    notes=notes,
-                )
-            )
-    table = pd.DataFrame(rows, columns=list(BENCHMARK_COLUMNS))
-    table["within_0_03"] = table["within_0_03"].astype("boolean")
-    return table

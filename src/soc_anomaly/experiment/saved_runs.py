@@ -1,10 +1,9 @@
-"""Saved detection runs and before/after comparisons.
+"""Saved detection runs: a folder per run, written atomically and read back safely.
 
 The lab question "what changed when I changed one assumption?" needs two
-runs side by side. :func:`save_run` stores a run in a folder,
+runs side by side. :func:`save_run` stores a run in a folder and
 :func:`load_run` reads it back with one-line errors for anything missing or
-damaged, and :func:`diff_runs` lists the configuration keys that differ and
-the change of every headline metric of every detector.
+damaged; :mod:`soc_anomaly.experiment.run_diff` compares two of them.
 
 A run folder holds three files, each written atomically:
 
@@ -12,46 +11,37 @@ A run folder holds three files, each written atomically:
     The run's settings (``metrics["config"]``), for reading at a glance.
 ``metrics.json``
     The whole metrics document, as
-    :meth:`soc_anomaly.pipeline.DetectionResult.to_dict` produces it.
+    :meth:`soc_anomaly.experiment.results.DetectionResult.to_dict` produces it.
 ``scores.parquet``
     One row per evaluated event, whatever columns the caller chose
     (typically event index, label, attack type and one score per detector).
 
 ``metrics.json`` is written last, so a folder only counts as a complete run
 once everything else is in place.
-
-Plots of a comparison belong in :mod:`soc_anomaly.visualization`; this module
-only provides their data (:attr:`RunDiff.metric_deltas`).
 """
 
 from __future__ import annotations
 
 import io
 import json
-import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import numpy as np
 import pandas as pd
 
 from soc_anomaly.data.io import atomic_write, check_writable_dir, read_table
 from soc_anomaly.errors import DataError, SocAnomalyError
+from soc_anomaly.experiment.run_diff import changed_settings
 
 __all__ = [
-    "ABSENT",
     "CONFIG_FILE",
-    "HEADLINE_METRICS",
     "METRICS_FILE",
     "RUN_FILES",
     "SCORES_FILE",
-    "THRESHOLD_METRICS",
     "Run",
-    "RunDiff",
-    "diff_runs",
     "load_run",
     "save_run",
 ]
@@ -62,41 +52,8 @@ SCORES_FILE: Final = "scores.parquet"
 #: The files of a run folder, in the order :func:`save_run` writes them.
 RUN_FILES: Final = (SCORES_FILE, CONFIG_FILE, METRICS_FILE)
 
-#: Per-detector metrics compared by :func:`diff_runs`, read from ``models[name]``.
-HEADLINE_METRICS: Final = ("roc_auc", "pr_auc", "precision_at_k")
-#: Metrics compared for each block under ``models[name]["thresholds"][rule]``;
-#: they appear in the diff as ``"<rule>.<metric>"``.
-THRESHOLD_METRICS: Final = ("precision", "recall", "f1", "tp", "fp")
-
-#: Columns of :attr:`RunDiff.metric_deltas`.
-DELTA_COLUMNS: Final = ("detector", "metric", "before", "after", "delta")
-
 # Keys metrics.json must have for a run to be loaded and compared.
 _REQUIRED_KEYS: Final = ("config", "models")
-
-
-class _Absent:
-    """Marks a configuration key that one of the two runs does not have."""
-
-    _instance: _Absent | None = None
-
-    def __new__(cls) -> _Absent:
-        # One shared instance, so `value is ABSENT` works everywhere.
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "<absent>"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-#: ``before`` or ``after`` of a config change when the key is missing from that
-#: run, e.g. a setting added to the pipeline after the first run was saved.
-#: Distinct from ``None``, which is a real setting (``data_path=None``).
-ABSENT: Final = _Absent()
 
 
 @dataclass(frozen=True)
@@ -120,73 +77,6 @@ class Run:
     config: dict[str, Any]
     metrics: dict[str, Any]
     scores: pd.DataFrame = field(repr=False)
-
-
-@dataclass(frozen=True)
-class RunDiff:
-    """What differs between a run ``before`` and a run ``after``.
-
-    Attributes
-    ----------
-    before, after : pathlib.Path
-        Folders of the two runs.
-    config_changes : list of tuple
-        ``(key, before, after)`` for every setting whose value differs,
-        nested keys joined with dots, in the order of the ``before`` run's
-        settings followed by settings only the ``after`` run has. A side
-        that lacks the key holds :data:`ABSENT`.
-    metric_deltas : pandas.DataFrame
-        Columns ``detector, metric, before, after, delta`` (``delta = after
-        - before``), one row per headline metric present in both runs:
-        ``roc_auc``, ``pr_auc``, ``precision_at_k`` and
-        ``<rule>.precision|recall|f1|tp|fp`` for each threshold rule. It is
-        all a before/after plot needs.
-    """
-
-    before: Path
-    after: Path
-    config_changes: list[tuple[str, Any, Any]]
-    metric_deltas: pd.DataFrame = field(repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The comparison as plain JSON-ready types.
-
-        Returns
-        -------
-        dict
-            ``before`` and ``after`` (folder paths), ``config_changes`` (a list
-            of ``{"key", "before", "after"}``, where a side whose run lacks the
-            key is left out) and ``metric_deltas`` (a list of row records).
-            Non-finite numbers become strings (``"nan"``), as in
-            ``metrics.json``, so ``json.dumps(..., allow_nan=False)`` works.
-        """
-        changes = []
-        for key, before, after in self.config_changes:
-            change: dict[str, Any] = {"key": key}
-            if before is not ABSENT:
-                change["before"] = _json_number(before)
-            if after is not ABSENT:
-                change["after"] = _json_number(after)
-            changes.append(change)
-        deltas = [
-            {column: _json_number(row[column]) for column in DELTA_COLUMNS}
-            for row in self.metric_deltas.to_dict(orient="records")
-        ]
-        return {
-            "before": str(self.before),
-            "after": str(self.after),
-            "config_changes": changes,
-            "metric_deltas": deltas,
-        }
-
-
-def _json_number(value: Any) -> Any:
-    # numpy scalars -> Python; NaN/inf -> the strings pipeline._json_safe uses.
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
 
 
 # -- saving -------------------------------------------------------------------
@@ -293,7 +183,7 @@ def save_run(
         non-empty folder is refused.
     metrics : Mapping
         The run's metrics document, as
-        :meth:`soc_anomaly.pipeline.DetectionResult.to_dict` returns it; it
+        :meth:`soc_anomaly.experiment.results.DetectionResult.to_dict` returns it; it
         needs a ``config`` mapping (copied to ``config.json``) and a
         ``models`` mapping. Extra keys are kept.
     scores : pandas.DataFrame
@@ -408,7 +298,7 @@ def load_run(run_dir: str | os.PathLike[str]) -> Run:
     config = _read_json_object(run_dir / CONFIG_FILE)
     # The two copies of the settings must agree, or a diff would report the
     # settings of one run next to the metrics of another.
-    disagreements = _changes(metrics["config"], config)
+    disagreements = changed_settings(metrics["config"], config)
     if disagreements:
         key, in_metrics, in_config = disagreements[0]
         raise DataError(
@@ -417,135 +307,3 @@ def load_run(run_dir: str | os.PathLike[str]) -> Run:
         )
     scores = read_table(run_dir / SCORES_FILE)
     return Run(path=run_dir, config=config, metrics=metrics, scores=scores)
-
-
-# -- comparing ----------------------------------------------------------------
-
-
-def _flatten(obj: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for key, value in obj.items():
-        dotted = f"{prefix}{key}"
-        # An empty mapping is a value of its own; flattening it would make
-        # "{}" and "key absent" look the same.
-        if isinstance(value, Mapping) and value:
-            yield from _flatten(value, f"{dotted}.")
-        else:
-            yield dotted, value
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Whether two setting values are equal, in the sense a user means."""
-    if a is ABSENT or b is ABSENT:
-        return a is b
-    numbers = int | float
-    if (
-        isinstance(a, numbers)
-        and isinstance(b, numbers)
-        and not isinstance(a, bool)
-        and not isinstance(b, bool)
-    ):
-        # 50 and 50.0 are the same setting; NaN equals itself here.
-        return a == b or (a != a and b != b)
-    # Otherwise the type must match too: True == 1 in Python, but a flag that
-    # became a count is a change worth reporting.
-    return type(a) is type(b) and a == b
-
-
-def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
-    """``(dotted key, before, after)`` for every setting that differs."""
-    old = dict(_flatten(before))
-    new = dict(_flatten(after))
-    keys = [*old, *(k for k in new if k not in old)]
-    return [
-        (key, old.get(key, ABSENT), new.get(key, ABSENT))
-        for key in keys
-        if not _same(old.get(key, ABSENT), new.get(key, ABSENT))
-    ]
-
-
-def _number(value: Any) -> float | None:
-    """A metric value as float, or None when it is not a number.
-
-    ``metrics.json`` stores non-finite floats as strings (``"nan"``), so
-    those are turned back into floats.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str) and value.strip().lower() in {"nan", "inf", "-inf", "infinity"}:
-        return float(value)
-    return None
-
-
-def _headline(model: Mapping[str, Any]) -> dict[str, float]:
-    """The comparable metrics of one detector, in report order."""
-    out: dict[str, float] = {}
-    for name in HEADLINE_METRICS:
-        value = _number(model.get(name))
-        if value is not None:
-            out[name] = value
-    thresholds = model.get("thresholds")
-    if isinstance(thresholds, Mapping):
-        for rule, block in thresholds.items():
-            if not isinstance(block, Mapping):
-                continue
-            for name in THRESHOLD_METRICS:
-                value = _number(block.get(name))
-                if value is not None:
-                    out[f"{rule}.{name}"] = value
-    return out
-
-
-def diff_runs(a: Run, b: Run) -> RunDiff:
-    """Compare run ``a`` (before) with run ``b`` (after).
-
-    Parameters
-    ----------
-    a : Run
-        The baseline run.
-    b : Run
-        The run after one assumption changed.
-
-    Returns
-    -------
-    RunDiff
-        The settings that differ and, for every detector, the change of each
-        headline metric present in both runs.
-
-    Raises
-    ------
-    soc_anomaly.errors.SocAnomalyError
-        If the runs evaluated different detectors (the message names those
-        only in ``a`` and those only in ``b``), or share no metric.
-    """
-    models_a = a.metrics.get("models", {})
-    models_b = b.metrics.get("models", {})
-    only_a = [name for name in models_a if name not in models_b]
-    only_b = [name for name in models_b if name not in models_a]
-    if only_a or only_b:
-        raise SocAnomalyError(
-            f"runs {a.path} and {b.path} evaluated different detectors "
-            f"(only in the first: {', '.join(only_a) or 'none'}; "
-            f"only in the second: {', '.join(only_b) or 'none'}); "
-            "expected the same detectors in both"
-        )
-    rows = []
-    for detector in models_a:
-        before = _headline(models_a[detector])
-        after = _headline(models_b[detector])
-        for metric, value in before.items():
-            if metric in after:
-                rows.append((detector, metric, value, after[metric], after[metric] - value))
-    if not rows:
-        raise SocAnomalyError(
-            f"runs {a.path} and {b.path} have no metric in common; expected "
-            f"{', '.join(HEADLINE_METRICS)} or threshold metrics for the same detectors"
-        )
-    deltas = pd.DataFrame(rows, columns=list(DELTA_COLUMNS))
-    return RunDiff(
-        before=a.path,
-        after=b.path,
-        config_changes=_changes(a.config, b.config),
-        metric_deltas=deltas,
-    )

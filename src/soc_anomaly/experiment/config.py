@@ -1,0 +1,151 @@
+"""Settings of one detection run, checked once with one-line errors naming the flag."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from soc_anomaly.config import (
+    DEFAULT_ANOMALY_FRACTION,
+    DEFAULT_EVENTS_PER_USER,
+    DEFAULT_N_USERS,
+    DEFAULT_PLOTS_DIR,
+    DEFAULT_PRECISION_K,
+    DEFAULT_RANDOM_STATE,
+    DEFAULT_TEST_SIZE,
+    DEFAULT_THRESHOLD_PERCENTILE,
+    DEFAULT_TOP_EXPLANATIONS,
+)
+from soc_anomaly.data.schema import LABEL_COL
+from soc_anomaly.detectors import get_detector
+from soc_anomaly.errors import ParameterError, check_positive_int, check_range, check_seed
+
+__all__ = ["DEFAULT_ALERTS_PER_DAY", "DEFAULT_IMPORTANCE_REPEATS", "DetectConfig"]
+
+#: Default alert budget of the threshold lab.
+DEFAULT_ALERTS_PER_DAY = 10.0
+#: Default shuffles per feature of the permutation importance.
+DEFAULT_IMPORTANCE_REPEATS = 3
+
+
+@dataclass
+class DetectConfig:
+    """Settings of one detection run.
+
+    Attributes
+    ----------
+    data_path : pathlib.Path or None
+        Events to evaluate (``.csv``, ``.parquet`` or ``.npz`` with ``X``/``y``);
+        None generates the synthetic dataset (``n_users``, ``events_per_user``,
+        ``anomaly_fraction``, ``random_state``) in memory.
+    k : int
+        ``k`` of precision@k.
+    threshold_percentile : float
+        Percentile, in (0, 100), of both percentile threshold rules.
+    plots_dir : pathlib.Path
+        Folder of the PNGs (created if missing).
+    metrics_path : pathlib.Path or None
+        Where ``metrics.json`` goes; ``plots_dir / "metrics.json"`` if None.
+    anomaly_fraction : float
+        Expected anomaly share, in (0, 0.5): the detectors' ``contamination``
+        (and OneClassSVM's ``nu``), and the share of attacks when data is
+        generated.
+    random_state : int
+        Seed of the generated data, the split and the detectors; seed ``i`` of
+        a multi-seed run uses ``random_state + i``.
+    test_size : float
+        Share of normal events held out for testing.
+    top_explanations : int
+        Top alerts explained per detector.
+    detectors : tuple of str
+        Registered detector names to run.
+    n_users, events_per_user : int
+        Size of generated data.
+    plots : bool
+        Write the PNGs.
+    seeds : int
+        Repeat the run over this many seeds.
+    label_col : str
+        Column of 0/1 labels.
+    feature_cols : tuple of str or None
+        Feature columns; None takes the toolkit's event features when the
+        table has them, else every numeric column but the label.
+    beta : float
+        Beta of the threshold lab's F-beta rule.
+    alerts_per_day : float or None
+        Budget of the threshold lab's alert-budget rule; None skips the rule.
+    events_per_day : float or None
+        Events a day in the evaluated stream, for the budget rule; None
+        measures it from the ``timestamp`` column when there is one.
+    importance_repeats : int
+        Shuffles per feature of the permutation importance (first seed only);
+        0 skips it.
+    save_run : pathlib.Path or None
+        Also store the run (config, metrics, per-event scores) in this folder
+        for ``soc-anomaly diff``.
+    """
+
+    data_path: Path | None = None
+    k: int = DEFAULT_PRECISION_K
+    threshold_percentile: float = DEFAULT_THRESHOLD_PERCENTILE
+    plots_dir: Path = DEFAULT_PLOTS_DIR
+    metrics_path: Path | None = None
+    anomaly_fraction: float = DEFAULT_ANOMALY_FRACTION
+    random_state: int = DEFAULT_RANDOM_STATE
+    test_size: float = DEFAULT_TEST_SIZE
+    top_explanations: int = DEFAULT_TOP_EXPLANATIONS
+    detectors: tuple[str, ...] = ("iforest", "ocsvm")
+    n_users: int = DEFAULT_N_USERS
+    events_per_user: int = DEFAULT_EVENTS_PER_USER
+    plots: bool = True
+    seeds: int = 1
+    label_col: str = LABEL_COL
+    feature_cols: tuple[str, ...] | None = None
+    beta: float = 1.0
+    alerts_per_day: float | None = DEFAULT_ALERTS_PER_DAY
+    events_per_day: float | None = None
+    importance_repeats: int = DEFAULT_IMPORTANCE_REPEATS
+    save_run: Path | None = None
+
+    def validate(self) -> None:
+        """Check every setting; raise one-line errors naming the flag."""
+        check_positive_int("--k", self.k)
+        check_range("--threshold-percentile", self.threshold_percentile, 0.0, 100.0)
+        check_range("--anomaly-fraction", self.anomaly_fraction, 0.0, 0.5)
+        check_range("test size", self.test_size, 0.0, 1.0)
+        check_positive_int("--top", self.top_explanations)
+        check_positive_int("--n-users", self.n_users)
+        check_positive_int("--events-per-user", self.events_per_user)
+        check_positive_int("--seeds", self.seeds)
+        check_seed("--random-state", self.random_state)
+        if not self.detectors:
+            raise ParameterError("no detectors selected; expected at least one")
+        for name in self.detectors:
+            get_detector(name)
+        if self.feature_cols is not None and not self.feature_cols:
+            raise ParameterError("--feature-cols is empty; expected column names")
+        check_range("--beta", self.beta, 0.0, math.inf)
+        if isinstance(self.importance_repeats, bool) or self.importance_repeats < 0:
+            raise ParameterError(
+                f"--importance-repeats must be an integer >= 0, got {self.importance_repeats!r}"
+            )
+        if self.alerts_per_day is not None:
+            check_range("--alerts-per-day", self.alerts_per_day, 0.0, math.inf)
+        if self.events_per_day is not None:
+            check_range("--events-per-day", self.events_per_day, 0.0, math.inf)
+
+    @property
+    def resolved_metrics_path(self) -> Path:
+        """Where ``metrics.json`` is written."""
+        return Path(self.metrics_path or Path(self.plots_dir) / "metrics.json")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready settings."""
+        d = asdict(self)
+        for key in ("data_path", "plots_dir", "metrics_path", "save_run"):
+            d[key] = None if d[key] is None else str(d[key])
+        d["detectors"] = list(self.detectors)
+        d["feature_cols"] = None if self.feature_cols is None else list(self.feature_cols)
+        return d
