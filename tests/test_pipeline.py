@@ -6,7 +6,8 @@ from PIL import Image
 
 from soc_anomaly.experiment import DetectConfig, run_detection
 from soc_anomaly.experiment.results import TEST_RULE, TRAIN_RULE
-from soc_anomaly.visualization import LAB_PLOTS, PLOT_DPI, SEED_PLOTS, plot_names
+from soc_anomaly.reporting.figure_style import PLOT_DPI
+from soc_anomaly.reporting.plots import LAB_PLOTS, SEED_PLOTS, plot_names
 
 
 def _floors(result):

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 from rich.console import Console
 
-#: Results (tables, explanations). Wide enough that tables do not wrap in logs.
-out = Console(soft_wrap=False, width=None, highlight=False)
-if not out.is_terminal:
-    out = Console(soft_wrap=False, width=200, highlight=False)
+from soc_anomaly.reporting.console import out
+
+__all__ = ["err", "out", "step"]
+
 #: Progress and status lines, kept off stdout so results can be piped.
 err = Console(stderr=True, highlight=False)
 

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
-from rich.table import Table
 
 from soc_anomaly.cli._console import out, step
 from soc_anomaly.data.io import check_writable_file, table_format, write_table
 from soc_anomaly.errors import ParameterError, check_positive_int
 from soc_anomaly.experiment.benchmark import benchmark as run_published_benchmark
-from soc_anomaly.experiment.published import TOLERANCE
+from soc_anomaly.reporting.benchmark_report import print_table
 
 #: Where the shared benchmark files sit relative to a checkout's working folder.
 DEFAULT_DATASETS_DIR = Path("../shared/datasets")
@@ -78,63 +75,3 @@ def benchmark(
         output.parent.mkdir(parents=True, exist_ok=True)
         write_table(table, output)
         out.print(f"Wrote the table to {output}")
-
-
-def _auc(mean: float, std: float) -> str:
-    if math.isnan(mean):
-        return "-"
-    return f"{mean:.4f} ± {std:.4f}"
-
-
-def print_table(table: pd.DataFrame, seeds: int) -> None:
-    """Print ours beside published, the difference, and the notes as footnotes."""
-    view = Table(
-        title=f"ROC AUC, published protocol, {seeds} seed{'s' if seeds != 1 else ''}",
-        title_justify="left",
-    )
-    for name, justify in (
-        ("Dataset", "left"),
-        ("Method", "left"),
-        ("Our detector", "left"),
-        ("Ours mean ± std", "right"),
-        ("Published mean ± std", "right"),
-        ("Δ ours - published", "right"),
-        ("Fit s/seed", "right"),
-        ("Notes", "left"),
-    ):
-        view.add_column(name, justify=justify)
-
-    footnotes: dict[str, int] = {}
-    outside = 0
-    previous = None
-    for r in table.itertuples(index=False):
-        if previous is not None and r.dataset != previous:
-            view.add_section()
-        previous = r.dataset
-        if math.isnan(r.delta):
-            delta = "-"
-        elif r.within_0_03:
-            delta = f"{r.delta:+.4f}"
-        else:
-            outside += 1
-            delta = f"[bold red]{r.delta:+.4f} ✗[/]"
-        marks = []
-        for note in filter(None, r.note.split("; ")):
-            marks.append(f"[{footnotes.setdefault(note, len(footnotes) + 1)}]")
-        view.add_row(
-            r.dataset,
-            r.method,
-            r.detector or "-",
-            _auc(r.ours_mean, r.ours_std),
-            _auc(r.published_mean, r.published_std),
-            delta,
-            "-" if math.isnan(r.fit_seconds) else f"{r.fit_seconds:.2f}",
-            " ".join(marks),
-        )
-    out.print(view)
-    out.print(
-        f"✗ = outside ±{TOLERANCE:g} of the published mean "
-        f"({outside} of {int(table['delta'].notna().sum())} compared)"
-    )
-    for note, number in footnotes.items():
-        out.print(f"[{number}] {note}", markup=False)

@@ -30,7 +30,6 @@ from soc_anomaly.detectors.ocsvm import OCSVM_EXACT_MAX_ROWS
 from soc_anomaly.errors import ParameterError
 from soc_anomaly.evaluation.explain import (
     compute_feature_stats,
-    deviant_feature_counts,
     explain_top_anomalies,
     global_feature_correlations,
 )
@@ -42,7 +41,6 @@ from soc_anomaly.experiment.config import DetectConfig
 from soc_anomaly.experiment.progress import StepReporter
 from soc_anomaly.experiment.progress import quiet as _quiet
 from soc_anomaly.experiment.results import (
-    COMPARISON_RULE,
     TEST_RULE,
     TRAIN_RULE,
     DetectionResult,
@@ -52,7 +50,7 @@ from soc_anomaly.experiment.results import (
 from soc_anomaly.experiment.saved_runs import save_run
 from soc_anomaly.scenarios import generate_synthetic_soc_dataset
 
-__all__ = ["run_detection", "write_plots"]
+__all__ = ["run_detection"]
 
 
 def _load(config: DetectConfig, df: pd.DataFrame | None, seed: int) -> tuple[pd.DataFrame, str]:
@@ -291,6 +289,10 @@ def run_detection(
                 )
     result = DetectionResult(config, features, runs, notes)
     if config.plots:
+        # The one call from here up into reporting/, imported only by runs that
+        # plot: it keeps matplotlib out of every other run.
+        from soc_anomaly.reporting.plots import write_plots
+
         with step("Writing plots"):
             result.plot_paths = write_plots(result)
     document = result.to_dict()
@@ -300,91 +302,3 @@ def run_detection(
         with step(f"Saving the run to {config.save_run}"):
             save_run(config.save_run, document, result.scores_frame())
     return result
-
-
-def write_plots(result: DetectionResult) -> list[Path]:
-    """Write the run's figures into ``config.plots_dir``.
-
-    Returns
-    -------
-    list of pathlib.Path
-        The files written, in :func:`soc_anomaly.visualization.plot_names` order.
-    """
-    # Plotting pulls in matplotlib; only runs that plot pay for the import.
-    from soc_anomaly import visualization as viz
-
-    cfg = result.config
-    out = Path(cfg.plots_dir)
-    check_writable_dir(out, what="plots folder", create=True)
-    pct = cfg.threshold_percentile
-    test_label = f"p{pct:g} of test scores"
-    train_label = f"p{pct:g} of normal training scores"
-    paths = [
-        viz.plot_feature_correlations(
-            m.correlations, m.name, out / f"feature_correlations_{viz.slug(m.name)}.png"
-        )
-        for m in result.models
-    ]
-    scores = {m.name: m.test_scores for m in result.models}
-    paths.append(
-        viz.plot_score_histograms(
-            scores,
-            result.y_test,
-            {
-                m.name: {
-                    f"threshold: {test_label}": m.thresholds[TEST_RULE]["threshold"],
-                    f"threshold: {train_label}": m.thresholds[TRAIN_RULE]["threshold"],
-                }
-                for m in result.models
-            },
-            out / "score_histograms.png",
-        )
-    )
-    paths.append(
-        viz.plot_confusion_matrices(
-            {
-                f"threshold at {test_label}": {
-                    m.name: m.thresholds[TEST_RULE] for m in result.models
-                },
-                f"threshold at {train_label}": {
-                    m.name: m.thresholds[TRAIN_RULE] for m in result.models
-                },
-            },
-            out / "confusion_matrices.png",
-        )
-    )
-    paths.append(
-        viz.plot_model_comparison(
-            viz.model_comparison_values(
-                {m.name: m.metrics for m in result.models},
-                {m.name: m.thresholds[TRAIN_RULE] for m in result.models},
-                cfg.k,
-                pct,
-            ),
-            out / "model_comparison.png",
-        )
-    )
-    paths.append(viz.plot_roc_curves(scores, result.y_test, out / "roc_curves.png"))
-    paths.append(
-        viz.plot_deviant_features(
-            {m.name: deviant_feature_counts(m.explanations) for m in result.models},
-            cfg.top_explanations,
-            out / "deviant_features_top_anomalies.png",
-        )
-    )
-    paths.append(viz.plot_pr_curves(scores, result.y_test, out / "pr_curves.png"))
-    paths.append(
-        viz.plot_threshold_tradeoff(
-            {m.name: m.sweep for m in result.models}, out / "threshold_tradeoff.png"
-        )
-    )
-    recall = pd.DataFrame(
-        {m.name: m.thresholds[COMPARISON_RULE]["recall_by_attack"] for m in result.models}
-    ).T
-    paths.append(viz.plot_recall_heatmap(recall, train_label, out / "recall_by_attack_heatmap.png"))
-    importances = {m.name: m.importance for m in result.models if m.importance is not None}
-    if importances:
-        paths.append(
-            viz.plot_permutation_importance(importances, out / "permutation_importance.png")
-        )
-    return paths
