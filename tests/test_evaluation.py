@@ -3,8 +3,10 @@ import pytest
 
 from soc_anomaly.errors import DataError, ParameterError
 from soc_anomaly.evaluation.metrics import (
+    ModelEvaluation,
     confusion_at_threshold,
     evaluate_model,
+    evaluate_scores,
     precision_at_k,
     recall_by_attack,
     threshold_at_percentile,
@@ -51,6 +53,15 @@ def test_percentile_threshold_and_evaluate_model():
     assert m["pr_auc"] == pytest.approx((1 + 1 + 0.75) / 3)
     fixed = evaluate_model("toy", Y, S, k=2, threshold_percentile=80, threshold=0.65)
     assert (fixed["tp"], fixed["fp"]) == (3, 1)
+
+
+def test_typed_evaluation_is_the_dict_of_evaluate_model():
+    typed = evaluate_scores("toy", Y, S, k=2, threshold_percentile=80)
+    assert isinstance(typed, ModelEvaluation)
+    as_dict = evaluate_model("toy", Y, S, k=2, threshold_percentile=80)
+    assert typed.to_dict() == as_dict
+    assert list(as_dict)[:3] == ["model", "n_events", "n_anomalies"]
+    assert (typed.tp, typed.fp, typed.k) == (as_dict["tp"], as_dict["fp"], 2)
 
 
 def test_recall_by_attack():

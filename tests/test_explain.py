@@ -3,8 +3,10 @@ import pandas as pd
 import pytest
 
 from soc_anomaly.evaluation.explain import (
+    Explanation,
     compute_feature_stats,
     deviant_feature_counts,
+    explain_top,
     explain_top_anomalies,
     global_feature_correlations,
 )
@@ -66,3 +68,20 @@ def test_deviant_feature_counts():
     expl = [{"zscores": {"a": 3.0, "b": 2.0}}, {"zscores": {"b": 5.0}}, {"zscores": {"c": 9.0}}]
     counts = deviant_feature_counts(expl)
     assert counts.to_dict() == {"b": 2, "a": 1, "c": 1}
+
+
+def test_typed_explanations_match_the_seed_dicts():
+    train = pd.DataFrame({"a": [0.0, 2.0] * 50, "b": [10.0, 12.0] * 50})
+    means, stds = compute_feature_stats(train, ["a", "b"])
+    test = pd.DataFrame({"a": [1.0, 21.0], "b": [11.0, 8.0]}, index=[7, 42])
+    args = (test, np.array([0, 1]), np.array([0.1, 0.9]), means, stds, ["a", "b"])
+    typed = explain_top(*args, top_m=2)
+    assert all(isinstance(e, Explanation) for e in typed)
+    assert [e.to_dict() for e in typed] == explain_top_anomalies(*args, top_m=2)
+    assert list(typed[0].to_dict()) == ["index", "true_label", "score", "explanations", "zscores"]
+    scored = Explanation(42, 1, 0.9, ["a is +20.00 std from normal"], {"a": 20.0}, 99.5)
+    assert scored.to_dict()["calibrated_score"] == 99.5
+    assert (
+        deviant_feature_counts(typed).to_dict()
+        == deviant_feature_counts([e.to_dict() for e in typed]).to_dict()
+    )

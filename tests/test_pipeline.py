@@ -12,16 +12,16 @@ from soc_anomaly.reporting.plots import LAB_PLOTS, SEED_PLOTS, plot_names
 
 def _floors(result):
     by = {m.name: m.metrics for m in result.models}
-    assert by["OneClassSVM"]["roc_auc"] >= 0.999
-    assert by["OneClassSVM"]["precision_at_k"] == 1.0
-    assert by["IsolationForest"]["roc_auc"] >= 0.99
-    assert by["IsolationForest"]["precision_at_k"] >= 0.96
+    assert by["OneClassSVM"].roc_auc >= 0.999
+    assert by["OneClassSVM"].precision_at_k == 1.0
+    assert by["IsolationForest"].roc_auc >= 0.99
+    assert by["IsolationForest"].precision_at_k >= 0.96
 
 
 def test_default_configuration_meets_the_floors(default_run):
     assert default_run.config.k == 50
-    assert default_run.dataset["n_events"] == 40_000
-    assert default_run.dataset["n_test"] == 8_320
+    assert default_run.dataset.n_events == 40_000
+    assert default_run.dataset.n_test == 8_320
     _floors(default_run)
 
 
@@ -30,26 +30,26 @@ def test_other_seeds_meet_the_same_floors(tmp_path, seed):
     result = run_detection(
         DetectConfig(random_state=seed, plots=False, metrics_path=tmp_path / "m.json")
     )
-    assert f"random_state={seed}" in result.dataset["source"]
+    assert f"random_state={seed}" in result.dataset.source
     _floors(result)
 
 
 def test_training_threshold_flags_about_the_percentile_of_normals(default_run):
     for m in default_run.models:
         block = m.thresholds[TRAIN_RULE]
-        assert block["threshold"] == pytest.approx(np.percentile(m.train_scores, 99))
-        assert block["rule"] == "normal_percentile"
+        assert block.threshold == pytest.approx(np.percentile(m.train_scores, 99))
+        assert block.rule == "normal_percentile"
         # Set on normal traffic alone, it alerts on ~1% of unseen normal events.
-        assert 0.002 < block["false_positive_rate"] < 0.03
-        assert block["recall"] > 0.9
-        assert set(block["recall_by_attack"]) == {
+        assert 0.002 < block.false_positive_rate < 0.03
+        assert block.recall > 0.9
+        assert set(block.recall_by_attack) == {
             "brute_force",
             "exfiltration",
             "impossible_travel",
         }
         test_block = m.thresholds[TEST_RULE]
-        assert test_block["threshold"] == pytest.approx(m.metrics["threshold"])
-        assert test_block["tp"] + test_block["fn"] == 400
+        assert test_block.threshold == pytest.approx(m.metrics.threshold)
+        assert test_block.tp + test_block.fn == 400
 
 
 def test_seed_plots_and_lab_plots_are_readable(default_run):
@@ -85,8 +85,8 @@ def test_metrics_json_holds_the_results(default_run):
     }
     for m in default_run.models:
         entry = doc["models"][m.name]
-        assert entry["roc_auc"] == m.metrics["roc_auc"]
-        assert entry["thresholds"][TRAIN_RULE]["tp"] == m.thresholds[TRAIN_RULE]["tp"]
+        assert entry["roc_auc"] == m.metrics.roc_auc
+        assert entry["thresholds"][TRAIN_RULE]["tp"] == m.thresholds[TRAIN_RULE].tp
         assert len(entry["top_explanations"]) == 10
         assert set(entry["feature_correlations"]) == set(m.correlations.index)
         assert entry["fit_seconds"] > 0 and entry["scoring_rows_per_second"] > 0
@@ -101,6 +101,10 @@ def test_metrics_json_holds_the_results(default_run):
             "alert_budget",
         }
         assert m["thresholds"]["alert_budget"]["alerts_per_day"] <= 10.0
+        # The percentile rules record their percentile; the others have none.
+        assert m["thresholds"]["normal_percentile"]["percentile"] == 99.0
+        assert m["thresholds"]["evaluated_percentile"]["percentile"] == 99.0
+        assert "percentile" not in m["thresholds"]["fbeta"]
         assert len(m["threshold_sweep"]) == 12
         assert {r["feature"] for r in m["permutation_importance"]} == set(doc["feature_cols"])
 
@@ -116,7 +120,7 @@ def test_run_on_a_file_and_without_plots(tmp_path, small_csv):
             top_explanations=3,
         )
     )
-    assert result.dataset["source"] == str(small_csv)
+    assert result.dataset.source == str(small_csv)
     assert not (tmp_path / "p" / "score_histograms.png").exists()
     assert (tmp_path / "p" / "metrics.json").exists()
     assert all(len(m.explanations) == 3 for m in result.models)
@@ -125,7 +129,7 @@ def test_run_on_a_file_and_without_plots(tmp_path, small_csv):
 def test_labelled_data_without_attack_names(tmp_path, small_df):
     df = small_df.drop(columns=["attack_type", "mitre_technique"])
     result = run_detection(DetectConfig(k=5, plots=False, metrics_path=tmp_path / "m.json"), df=df)
-    assert set(result.models[0].thresholds[TEST_RULE]["recall_by_attack"]) == {"anomaly"}
+    assert set(result.models[0].thresholds[TEST_RULE].recall_by_attack) == {"anomaly"}
 
 
 def test_outputs_are_checked_before_any_work(tmp_path, small_df):
@@ -148,9 +152,9 @@ def test_threshold_lab_rules_behave(default_run):
     for m in default_run.models:
         t = m.thresholds
         # F-beta optimum is at least as good in F1 as any other rule on labelled data.
-        assert t["fbeta"]["f1"] >= max(t[r]["f1"] for r in t) - 1e-12
+        assert t["fbeta"].f1 >= max(t[r].f1 for r in t) - 1e-12
         # The budget rule never exceeds its budget.
-        assert t["alert_budget"]["alerts_per_day"] <= default_run.config.alerts_per_day + 1e-9
+        assert t["alert_budget"].alerts_per_day <= default_run.config.alerts_per_day + 1e-9
 
 
 def test_several_seeds_report_mean_and_std(tmp_path):
@@ -168,11 +172,11 @@ def test_several_seeds_report_mean_and_std(tmp_path):
     )
     assert [run.seed for run in result.runs] == [42, 43, 44]
     # Each seed regenerates the data: the splits differ.
-    assert result.runs[0].dataset["source"] != result.runs[1].dataset["source"]
-    row = next(r for r in result.comparison() if r["detector"] == "iforest")
-    values = [run.models[0].metrics["pr_auc"] for run in result.runs]
-    assert row["pr_auc_mean"] == pytest.approx(np.mean(values))
-    assert row["pr_auc_std"] == pytest.approx(np.std(values))
+    assert result.runs[0].dataset.source != result.runs[1].dataset.source
+    row = next(r for r in result.comparison() if r.detector == "iforest")
+    values = [run.models[0].metrics.pr_auc for run in result.runs]
+    assert row.pr_auc.mean == pytest.approx(np.mean(values))
+    assert row.pr_auc.std == pytest.approx(np.std(values))
     assert len(json.loads((tmp_path / "m.json").read_text())["seeds"]) == 3
 
 
@@ -198,7 +202,7 @@ def test_foreign_labelled_table(tmp_path):
         )
     )
     assert result.feature_cols == ["a", "b", "c"]
-    assert all(m.metrics["roc_auc"] > 0.95 for m in result.models)
+    assert all(m.metrics.roc_auc > 0.95 for m in result.models)
     picked = run_detection(
         DetectConfig(
             data_path=path,

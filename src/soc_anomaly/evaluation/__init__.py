@@ -16,15 +16,19 @@ Every function here is pure: nothing is plotted, printed or written.
 """
 
 from soc_anomaly.evaluation.explain import (
+    Explanation,
     compute_feature_stats,
     deviant_feature_counts,
+    explain_top,
     explain_top_anomalies,
     global_feature_correlations,
 )
 from soc_anomaly.evaluation.importance import IMPORTANCE_METRICS, permutation_importance
 from soc_anomaly.evaluation.metrics import (
+    ModelEvaluation,
     confusion_at_threshold,
     evaluate_model,
+    evaluate_scores,
     precision_at_k,
     recall_by_attack,
     threshold_at_percentile,
@@ -47,6 +51,8 @@ from soc_anomaly.evaluation.thresholds import (
 __all__ = [
     "DEFAULT_SWEEP_PERCENTILES",
     "IMPORTANCE_METRICS",
+    "Explanation",
+    "ModelEvaluation",
     "ThresholdReport",
     "by_alert_budget",
     "by_evaluated_percentile",
@@ -56,7 +62,9 @@ __all__ = [
     "confusion_at_threshold",
     "deviant_feature_counts",
     "evaluate_model",
+    "evaluate_scores",
     "events_per_day",
+    "explain_top",
     "explain_top_anomalies",
     "global_feature_correlations",
     "percentile_sweep",

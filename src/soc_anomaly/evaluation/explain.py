@@ -10,7 +10,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,11 +21,55 @@ from numpy.typing import ArrayLike
 from soc_anomaly.errors import ParameterError
 
 __all__ = [
+    "Explanation",
     "compute_feature_stats",
     "deviant_feature_counts",
+    "explain_top",
     "explain_top_anomalies",
     "global_feature_correlations",
 ]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why one alert stands out: its largest deviations from the normal baseline.
+
+    Attributes
+    ----------
+    index : object
+        The event's index label in the evaluated table.
+    true_label : int
+        0 (normal) or 1 (anomaly).
+    score : float
+        Anomaly score, higher = more anomalous.
+    explanations : list of str
+        Sentences such as ``geo_distance is +20.59 std from normal``, largest
+        deviation first.
+    zscores : dict of str to float
+        Feature -> z-score of the listed deviations.
+    calibrated_score : float or None
+        The score on the detector's 0-100 calibrated scale, when known.
+    """
+
+    index: Any
+    true_label: int
+    score: float
+    explanations: list[str] = field(default_factory=list)
+    zscores: dict[str, float] = field(default_factory=dict)
+    calibrated_score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The explanation as a plain dict (``calibrated_score`` only when known)."""
+        out: dict[str, Any] = {
+            "index": self.index,
+            "true_label": self.true_label,
+            "score": self.score,
+            "explanations": list(self.explanations),
+            "zscores": dict(self.zscores),
+        }
+        if self.calibrated_score is not None:
+            out["calibrated_score"] = self.calibrated_score
+        return out
 
 
 def _check_aligned(X: pd.DataFrame, *arrays: ArrayLike) -> None:
@@ -109,7 +154,7 @@ def _zscores(values: np.ndarray, means: np.ndarray, stds: np.ndarray) -> np.ndar
     return np.where(constant, np.where(diff == 0, 0.0, off_scale), z)
 
 
-def explain_top_anomalies(
+def explain_top(
     X_test_df: pd.DataFrame,
     y_test: ArrayLike,
     scores: ArrayLike,
@@ -119,7 +164,7 @@ def explain_top_anomalies(
     top_m: int = 10,
     max_features: int = 3,
     min_abs_z: float = 2.0,
-) -> list[dict[str, Any]]:
+) -> list[Explanation]:
     """Z-score narratives for the ``top_m`` highest-scoring events.
 
     Parameters
@@ -144,10 +189,8 @@ def explain_top_anomalies(
 
     Returns
     -------
-    list of dict
-        Highest score first, each with ``index`` (the event's index label),
-        ``true_label`` (0/1), ``score``, ``explanations`` (strings, largest
-        deviation first) and ``zscores`` (feature -> z of the listed ones).
+    list of Explanation
+        Highest score first.
     """
     if isinstance(top_m, bool) or not isinstance(top_m, int) or top_m < 1:
         raise ParameterError(f"top_m must be a positive integer, got {top_m!r}")
@@ -158,37 +201,70 @@ def explain_top_anomalies(
     order = np.argsort(-s, kind="stable")[:top_m]
     X = X_test_df[cols].to_numpy(dtype=float)[order]
     z = _zscores(X, means[cols].to_numpy(dtype=float), stds[cols].to_numpy(dtype=float))
-    out: list[dict[str, Any]] = []
+    out: list[Explanation] = []
     for row, pos in enumerate(order):
         by_size = np.argsort(-np.abs(z[row]), kind="stable")
         keep = [j for j in by_size[:max_features] if abs(z[row, j]) >= min_abs_z] or [by_size[0]]
+        label = X_test_df.index[pos]
         out.append(
-            {
-                "index": X_test_df.index[pos].item()
-                if hasattr(X_test_df.index[pos], "item")
-                else X_test_df.index[pos],
-                "true_label": int(y[pos]),
-                "score": float(s[pos]),
-                "explanations": [f"{cols[j]} is {z[row, j]:+.2f} std from normal" for j in keep],
-                "zscores": {cols[j]: float(z[row, j]) for j in keep},
-            }
+            Explanation(
+                index=label.item() if hasattr(label, "item") else label,
+                true_label=int(y[pos]),
+                score=float(s[pos]),
+                explanations=[f"{cols[j]} is {z[row, j]:+.2f} std from normal" for j in keep],
+                zscores={cols[j]: float(z[row, j]) for j in keep},
+            )
         )
     return out
 
 
-def deviant_feature_counts(explanations: Sequence[dict[str, Any]]) -> pd.Series:
+def explain_top_anomalies(
+    X_test_df: pd.DataFrame,
+    y_test: ArrayLike,
+    scores: ArrayLike,
+    means: pd.Series,
+    stds: pd.Series,
+    feature_cols: Sequence[str],
+    top_m: int = 10,
+    max_features: int = 3,
+    min_abs_z: float = 2.0,
+) -> list[dict[str, Any]]:
+    """Z-score narratives for the ``top_m`` highest-scoring events, as plain dicts.
+
+    The seed's form of :func:`explain_top`, with the same parameters.
+
+    Returns
+    -------
+    list of dict
+        Highest score first, each with ``index`` (the event's index label),
+        ``true_label`` (0/1), ``score``, ``explanations`` (strings, largest
+        deviation first) and ``zscores`` (feature -> z of the listed ones).
+    """
+    return [
+        e.to_dict()
+        for e in explain_top(
+            X_test_df, y_test, scores, means, stds, feature_cols, top_m, max_features, min_abs_z
+        )
+    ]
+
+
+def deviant_feature_counts(
+    explanations: Sequence[Explanation] | Sequence[Mapping[str, Any]],
+) -> pd.Series:
     """How often each feature appears in a list of local explanations.
 
     Parameters
     ----------
-    explanations : sequence of dict
-        Output of :func:`explain_top_anomalies`.
+    explanations : sequence of Explanation or of dict
+        Output of :func:`explain_top` or :func:`explain_top_anomalies`.
 
     Returns
     -------
     pandas.Series
         Feature -> count, most frequent first (ties by name).
     """
-    counts = Counter(f for e in explanations for f in e["zscores"])
+    counts = Counter(
+        f for e in explanations for f in (e.zscores if isinstance(e, Explanation) else e["zscores"])
+    )
     items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return pd.Series(dict(items), dtype=np.int64, name="count")

@@ -8,6 +8,7 @@ percentile of some reference scores.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,10 @@ from soc_anomaly.data.validation import check_both_classes
 from soc_anomaly.errors import ParameterError, check_range
 
 __all__ = [
+    "ModelEvaluation",
     "confusion_at_threshold",
     "evaluate_model",
+    "evaluate_scores",
     "precision_at_k",
     "recall_by_attack",
     "threshold_at_percentile",
@@ -160,6 +163,92 @@ def recall_by_attack(
     return out
 
 
+@dataclass(frozen=True)
+class ModelEvaluation:
+    """Ranking metrics of one detector, and its confusion matrix at one threshold.
+
+    Attributes
+    ----------
+    model : str
+        Detector name.
+    n_events, n_anomalies : int
+        Evaluated events, and how many of them are anomalies.
+    roc_auc, pr_auc : float
+        Area under the ROC curve; average precision.
+    k : int
+        ``k`` of precision@k.
+    precision_at_k : float
+        Share of anomalies among the ``k`` highest scores.
+    threshold_percentile : float
+        Percentile of the evaluated scores the threshold was taken at (unless
+        a threshold was given).
+    threshold : float
+        Events with ``score >= threshold`` alert.
+    alerts, tp, fp, tn, fn : int
+        Alert count and confusion matrix.
+    precision, recall, f1, false_positive_rate : float
+        Derived rates; 0.0 when the denominator is empty.
+    """
+
+    model: str
+    n_events: int
+    n_anomalies: int
+    roc_auc: float
+    pr_auc: float
+    k: int
+    precision_at_k: float
+    threshold_percentile: float
+    threshold: float
+    alerts: int
+    tp: int
+    fp: int
+    tn: int
+    fn: int
+    precision: float
+    recall: float
+    f1: float
+    false_positive_rate: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields, in order, as the plain dict :func:`evaluate_model` returns."""
+        return asdict(self)
+
+
+def evaluate_scores(
+    name: str,
+    y_true: ArrayLike,
+    scores: ArrayLike,
+    k: int = 50,
+    threshold_percentile: float = 99.0,
+    threshold: float | None = None,
+) -> ModelEvaluation:
+    """Ranking metrics plus the confusion matrix at a percentile threshold.
+
+    The typed form of :func:`evaluate_model`; the parameters are the same.
+
+    Returns
+    -------
+    ModelEvaluation
+    """
+    y, s = _as_labels_and_scores(y_true, scores)
+    check_both_classes(y)
+    _check_k(k, len(y))
+    check_range("threshold percentile", threshold_percentile, 0.0, 100.0)
+    if threshold is None:
+        threshold = threshold_at_percentile(s, threshold_percentile)
+    return ModelEvaluation(
+        model=name,
+        n_events=len(y),
+        n_anomalies=int(y.sum()),
+        roc_auc=float(roc_auc_score(y, s)),
+        pr_auc=float(average_precision_score(y, s)),
+        k=int(k),
+        precision_at_k=precision_at_k(y, s, k),
+        threshold_percentile=float(threshold_percentile),
+        **confusion_at_threshold(y, s, threshold),
+    )
+
+
 def evaluate_model(
     name: str,
     y_true: ArrayLike,
@@ -201,20 +290,4 @@ def evaluate_model(
     >>> m["roc_auc"], m["precision_at_k"], m["tp"], m["fp"]
     (1.0, 1.0, 1, 0)
     """
-    y, s = _as_labels_and_scores(y_true, scores)
-    check_both_classes(y)
-    _check_k(k, len(y))
-    check_range("threshold percentile", threshold_percentile, 0.0, 100.0)
-    if threshold is None:
-        threshold = threshold_at_percentile(s, threshold_percentile)
-    return {
-        "model": name,
-        "n_events": len(y),
-        "n_anomalies": int(y.sum()),
-        "roc_auc": float(roc_auc_score(y, s)),
-        "pr_auc": float(average_precision_score(y, s)),
-        "k": int(k),
-        "precision_at_k": precision_at_k(y, s, k),
-        "threshold_percentile": float(threshold_percentile),
-        **confusion_at_threshold(y, s, threshold),
-    }
+    return evaluate_scores(name, y_true, scores, k, threshold_percentile, threshold).to_dict()

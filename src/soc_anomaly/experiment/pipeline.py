@@ -15,6 +15,7 @@ repeated and the comparison reports mean and standard deviation.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,26 +24,35 @@ import pandas as pd
 
 from soc_anomaly.data.io import check_writable_dir, check_writable_file, load_events, write_json
 from soc_anomaly.data.schema import ATTACK_TYPE_COL, NORMAL_ATTACK_TYPE, resolve_feature_cols
-from soc_anomaly.data.split import split_train_test
-from soc_anomaly.detectors import anomaly_scores, get_detector, training_anomaly_scores
+from soc_anomaly.data.split import TrainTestSplit, split_train_test
+from soc_anomaly.detectors import (
+    DetectorSpec,
+    anomaly_scores,
+    get_detector,
+    training_anomaly_scores,
+)
 from soc_anomaly.detectors.calibration import ScoreCalibrator
 from soc_anomaly.detectors.ocsvm import OCSVM_EXACT_MAX_ROWS
 from soc_anomaly.errors import ParameterError
 from soc_anomaly.evaluation.explain import (
+    Explanation,
     compute_feature_stats,
-    explain_top_anomalies,
+    explain_top,
     global_feature_correlations,
 )
 from soc_anomaly.evaluation.importance import permutation_importance
-from soc_anomaly.evaluation.metrics import evaluate_model
-from soc_anomaly.evaluation.threshold_lab import percentile_sweep, threshold_lab
+from soc_anomaly.evaluation.metrics import evaluate_scores
+from soc_anomaly.evaluation.threshold_lab import (
+    ThresholdReport,
+    percentile_sweep,
+    threshold_lab,
+)
 from soc_anomaly.evaluation.thresholds import events_per_day
 from soc_anomaly.experiment.config import DetectConfig
 from soc_anomaly.experiment.progress import StepReporter
 from soc_anomaly.experiment.progress import quiet as _quiet
 from soc_anomaly.experiment.results import (
-    TEST_RULE,
-    TRAIN_RULE,
+    DatasetSummary,
     DetectionResult,
     ModelResult,
     SeedRun,
@@ -98,19 +108,38 @@ def _resolve_detector(name: str, n_train: int, notes: list[str]) -> str:
     return name
 
 
-def _run_detector(
-    name: str,
-    config: DetectConfig,
-    seed: int,
-    split: dict[str, Any],
-    step: StepReporter,
-) -> ModelResult:
-    spec = get_detector(name)
-    X_train, X_test = split["X_train"], split["X_test"]
-    y_test, kinds = split["y_test"], split["kinds"]
-    pct = config.threshold_percentile
+@dataclass(frozen=True)
+class _SeedData:
+    """One seed's split, and what every detector of that seed is evaluated with."""
+
+    split: TrainTestSplit
+    feature_cols: list[str]
+    #: Attack type of each test event.
+    attack_types: np.ndarray
+    #: Normal baseline of the explanations: per-feature mean and std of the training rows.
+    means: pd.Series
+    stds: pd.Series
+    #: Events a day of the evaluated stream, for the alert-budget rule; None skips the rule.
+    events_per_day: float | None
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """A fitted detector, its scores and how long fitting and scoring took."""
+
+    estimator: Any
+    train_scores: np.ndarray
+    test_scores: np.ndarray
+    fit_seconds: float
+    score_seconds: float
+
+
+def _fit_and_score(
+    spec: DetectorSpec, config: DetectConfig, seed: int, data: _SeedData, step: StepReporter
+) -> _Scored:
+    X_train, X_test = data.split.X_train, data.split.X_test
     with step(f"Fitting {spec.display_name} on {len(X_train):,} normal events"):
-        estimator = spec.build(config.anomaly_fraction, seed, split["feature_cols"])
+        estimator = spec.build(config.anomaly_fraction, seed, data.feature_cols)
         t0 = time.perf_counter()
         estimator.fit(X_train)
         fit_seconds = time.perf_counter() - t0
@@ -119,51 +148,99 @@ def _run_detector(
         test_scores = anomaly_scores(estimator, X_test)
         score_seconds = time.perf_counter() - t0
         train_scores = training_anomaly_scores(estimator, X_train)
-    calibrator = ScoreCalibrator().fit(train_scores)
-    metrics = evaluate_model(spec.display_name, y_test, test_scores, config.k, pct)
+    return _Scored(estimator, train_scores, test_scores, fit_seconds, score_seconds)
+
+
+def _threshold_reports(
+    config: DetectConfig, data: _SeedData, scored: _Scored
+) -> dict[str, ThresholdReport]:
+    """Every rule of the threshold lab, by rule name."""
     reports = threshold_lab(
-        y_test,
-        test_scores,
-        train_scores,
-        percentile=pct,
+        data.split.y_test,
+        scored.test_scores,
+        scored.train_scores,
+        percentile=config.threshold_percentile,
         beta=config.beta,
-        alerts_per_day=config.alerts_per_day if split["events_per_day"] else None,
-        events_per_day=split["events_per_day"],
-        attack_types=kinds,
+        alerts_per_day=config.alerts_per_day if data.events_per_day else None,
+        events_per_day=data.events_per_day,
+        attack_types=data.attack_types,
     )
-    thresholds = {r.rule: r.to_dict() for r in reports}
-    for rule in (TEST_RULE, TRAIN_RULE):
-        thresholds[rule]["percentile"] = pct
-    features = split["feature_cols"]
-    explanations = explain_top_anomalies(
-        split["X_test_df"],
+    return {r.rule: r for r in reports}
+
+
+def _explanations(
+    config: DetectConfig, data: _SeedData, scores: np.ndarray, calibrator: ScoreCalibrator
+) -> list[Explanation]:
+    """The top alerts explained, each with its calibrated score."""
+    y_test = data.split.y_test
+    top = explain_top(
+        data.split.X_test_df,
         y_test,
-        test_scores,
-        split["means"],
-        split["stds"],
-        features,
+        scores,
+        data.means,
+        data.stds,
+        data.feature_cols,
         top_m=min(config.top_explanations, len(y_test)),
     )
-    for e in explanations:
-        e["calibrated_score"] = float(calibrator.transform(np.array([e["score"]]))[0])
+    return [
+        replace(e, calibrated_score=float(calibrator.transform(np.array([e.score]))[0]))
+        for e in top
+    ]
+
+
+def _run_detector(
+    name: str, config: DetectConfig, seed: int, data: _SeedData, step: StepReporter
+) -> ModelResult:
+    spec = get_detector(name)
+    scored = _fit_and_score(spec, config, seed, data, step)
+    calibrator = ScoreCalibrator().fit(scored.train_scores)
+    y_test, scores = data.split.y_test, scored.test_scores
     return ModelResult(
         detector=name,
         name=spec.display_name,
-        estimator=estimator,
-        test_scores=test_scores,
-        train_scores=train_scores,
-        calibrated_test_scores=calibrator.transform(test_scores),
-        fit_seconds=fit_seconds,
-        score_seconds=score_seconds,
-        metrics=metrics,
-        thresholds=thresholds,
-        correlations=global_feature_correlations(
-            split["X_test_df"], y_test, test_scores, features, spec.display_name
+        estimator=scored.estimator,
+        test_scores=scores,
+        train_scores=scored.train_scores,
+        calibrated_test_scores=calibrator.transform(scores),
+        fit_seconds=scored.fit_seconds,
+        score_seconds=scored.score_seconds,
+        metrics=evaluate_scores(
+            spec.display_name, y_test, scores, config.k, config.threshold_percentile
         ),
-        explanations=explanations,
-        sweep=percentile_sweep(y_test, test_scores, train_scores),
+        thresholds=_threshold_reports(config, data, scored),
+        correlations=global_feature_correlations(
+            data.split.X_test_df, y_test, scores, data.feature_cols, spec.display_name
+        ),
+        explanations=_explanations(config, data, scores, calibrator),
+        sweep=percentile_sweep(y_test, scores, scored.train_scores),
         calibrator=calibrator,
     )
+
+
+def _attack_types(df: pd.DataFrame, split: TrainTestSplit) -> np.ndarray:
+    """Attack type of each test event."""
+    if ATTACK_TYPE_COL in df.columns:
+        return df.loc[split.test_index, ATTACK_TYPE_COL].astype(str).to_numpy()
+    # Labelled data without scenario names: all anomalies form one group.
+    return np.where(split.y_test == 1, "anomaly", NORMAL_ATTACK_TYPE)
+
+
+def _budget_rate(
+    config: DetectConfig, df: pd.DataFrame, split: TrainTestSplit, notes: list[str]
+) -> float | None:
+    """Events a day for the alert-budget rule, or None (with a note) to skip the rule."""
+    rate = config.events_per_day
+    if rate is None and "timestamp" in df.columns and config.alerts_per_day is not None:
+        rate = _stream_rate(df.loc[split.test_index, "timestamp"], notes)
+    if rate is not None and config.alerts_per_day is not None and config.alerts_per_day > rate:
+        # A budget above the event rate alerts on everything: nothing to learn.
+        _note(
+            notes,
+            f"alert-budget threshold skipped: {config.alerts_per_day:g} alerts a day exceeds "
+            f"the {rate:,.1f} test events a day",
+        )
+        return None
+    return rate
 
 
 def _run_seed(
@@ -176,54 +253,49 @@ def _run_seed(
     step: StepReporter,
 ) -> SeedRun:
     with step("Splitting and scaling"):
-        data = split_train_test(df, features, config.label_col, config.test_size, seed)
-    X_train, X_test, y_test = data.X_train, data.X_test, data.y_test
-    X_train_df, X_test_df = data.X_train_df, data.X_test_df
+        split = split_train_test(df, features, config.label_col, config.test_size, seed)
+    y_test = split.y_test
     if config.k > len(y_test):
         raise ParameterError(
             f"--k={config.k} exceeds the {len(y_test)} test events; expected k <= {len(y_test)}"
         )
-    if ATTACK_TYPE_COL in df.columns:
-        kinds = df.loc[X_test_df.index, ATTACK_TYPE_COL].astype(str).to_numpy()
-    else:
-        # Labelled data without scenario names: all anomalies form one group.
-        kinds = np.where(y_test == 1, "anomaly", NORMAL_ATTACK_TYPE)
-    means, stds = compute_feature_stats(X_train_df, features)
-    rate = config.events_per_day
-    if rate is None and "timestamp" in df.columns and config.alerts_per_day is not None:
-        rate = _stream_rate(df.loc[X_test_df.index, "timestamp"], notes)
-    if rate is not None and config.alerts_per_day is not None and config.alerts_per_day > rate:
-        # A budget above the event rate alerts on everything: nothing to learn.
-        _note(
-            notes,
-            f"alert-budget threshold skipped: {config.alerts_per_day:g} alerts a day exceeds "
-            f"the {rate:,.1f} test events a day",
-        )
-        rate = None
-    split = {
-        "events_per_day": rate,
-        "X_train": X_train,
-        "X_test": X_test,
-        "y_test": y_test,
-        "kinds": kinds,
-        "X_test_df": X_test_df,
-        "means": means,
-        "stds": stds,
-        "feature_cols": features,
-    }
-    names = [_resolve_detector(n, len(X_train), notes) for n in config.detectors]
-    models = [_run_detector(name, config, seed, split, step) for name in dict.fromkeys(names)]
+    kinds = _attack_types(df, split)
+    means, stds = compute_feature_stats(split.X_train_df, features)
+    data = _SeedData(split, features, kinds, means, stds, _budget_rate(config, df, split, notes))
+    names = [_resolve_detector(n, len(split.X_train), notes) for n in config.detectors]
+    models = [_run_detector(name, config, seed, data, step) for name in dict.fromkeys(names)]
     labels, counts = np.unique(kinds[y_test == 1], return_counts=True)
-    dataset = {
-        "source": source,
-        "n_events": len(df),
-        "n_anomalies": int(df[config.label_col].sum()),
-        "n_train": len(X_train),
-        "n_test": len(y_test),
-        "n_test_anomalies": int(y_test.sum()),
-        "test_anomalies_by_attack": {str(a): int(c) for a, c in zip(labels, counts, strict=True)},
-    }
-    return SeedRun(seed, dataset, y_test, kinds, X_test_df.index, models, X_test, X_test_df)
+    dataset = DatasetSummary(
+        source=source,
+        n_events=len(df),
+        n_anomalies=int(df[config.label_col].sum()),
+        n_train=len(split.X_train),
+        n_test=len(y_test),
+        n_test_anomalies=int(y_test.sum()),
+        test_anomalies_by_attack={str(a): int(c) for a, c in zip(labels, counts, strict=True)},
+    )
+    return SeedRun(
+        seed, dataset, y_test, kinds, split.test_index, models, split.X_test, split.X_test_df
+    )
+
+
+def _with_importance(
+    run: SeedRun, config: DetectConfig, features: list[str], step: StepReporter
+) -> SeedRun:
+    """``run`` with the permutation importance of each of its detectors."""
+    models = []
+    for m in run.models:
+        with step(f"Permutation importance of {m.name}"):
+            importance = permutation_importance(
+                m.estimator,
+                run.X_test,
+                run.y_test,
+                features,
+                n_repeats=config.importance_repeats,
+                random_state=run.seed,
+            )
+        models.append(replace(m, importance=importance))
+    return replace(run, models=models)
 
 
 def run_detection(
@@ -275,18 +347,8 @@ def run_detection(
         assert frame is not None
         runs.append(_run_seed(config, frame, source, features, seed, notes, step))
 
-    first = runs[0]
     if config.importance_repeats:
-        for m in first.models:
-            with step(f"Permutation importance of {m.name}"):
-                m.importance = permutation_importance(
-                    m.estimator,
-                    first.X_test,
-                    first.y_test,
-                    features,
-                    n_repeats=config.importance_repeats,
-                    random_state=first.seed,
-                )
+        runs[0] = _with_importance(runs[0], config, features, step)
     result = DetectionResult(config, features, runs, notes)
     if config.plots:
         # The one call from here up into reporting/, imported only by runs that
@@ -294,10 +356,10 @@ def run_detection(
         from soc_anomaly.reporting.plots import write_plots
 
         with step("Writing plots"):
-            result.plot_paths = write_plots(result)
+            result = replace(result, plot_paths=write_plots(result))
     document = result.to_dict()
     config.resolved_metrics_path.parent.mkdir(parents=True, exist_ok=True)
-    result.metrics_path = write_json(document, config.resolved_metrics_path)
+    result = replace(result, metrics_path=write_json(document, config.resolved_metrics_path))
     if config.save_run is not None:
         with step(f"Saving the run to {config.save_run}"):
             save_run(config.save_run, document, result.scores_frame())

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +16,22 @@ import pandas as pd
 
 from soc_anomaly import __version__
 from soc_anomaly.detectors.calibration import ScoreCalibrator
+from soc_anomaly.evaluation.explain import Explanation
+from soc_anomaly.evaluation.metrics import ModelEvaluation
+from soc_anomaly.evaluation.threshold_lab import ThresholdReport
 from soc_anomaly.experiment.config import DetectConfig
 
 __all__ = [
     "COMPARISON_RULE",
+    "PERCENTILE_RULES",
     "TEST_RULE",
     "TRAIN_RULE",
+    "ComparisonRow",
+    "DatasetSummary",
     "DetectionResult",
+    "MeanStd",
     "ModelResult",
+    "ModelSummary",
     "SeedRun",
 ]
 
@@ -34,9 +42,107 @@ TRAIN_RULE = "normal_percentile"
 #: The rule whose per-attack recall the comparison table reports: the one an
 #: analyst can set before seeing any attack.
 COMPARISON_RULE = TRAIN_RULE
+#: The rules whose threshold is a percentile; ``metrics.json`` records it beside them.
+PERCENTILE_RULES = (TEST_RULE, TRAIN_RULE)
 
 
-@dataclass
+@dataclass(frozen=True)
+class DatasetSummary:
+    """Where the events came from and how they were split.
+
+    Attributes
+    ----------
+    source : str
+        The file, or how the events were generated.
+    n_events, n_anomalies : int
+        Events in the table, and anomalies among them.
+    n_train : int
+        Normal events the detectors were fitted on.
+    n_test, n_test_anomalies : int
+        Evaluated events, and anomalies among them (every anomaly).
+    test_anomalies_by_attack : dict of str to int
+        Evaluated anomalies per attack type.
+    """
+
+    source: str
+    n_events: int
+    n_anomalies: int
+    n_train: int
+    n_test: int
+    n_test_anomalies: int
+    test_anomalies_by_attack: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as ``metrics.json`` holds it."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """The headline numbers of one detector on one split."""
+
+    detector: str
+    roc_auc: float
+    pr_auc: float
+    k: int
+    precision_at_k: float
+    recall_by_attack: dict[str, float] | None
+    fit_seconds: float
+    score_seconds: float
+    scoring_rows_per_second: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as ``metrics.json`` holds it."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MeanStd:
+    """Mean and (population) standard deviation of one number over seeds."""
+
+    mean: float
+    std: float
+
+    @classmethod
+    def of(cls, values: list[float]) -> MeanStd:
+        """Summarise ``values``."""
+        array = np.array(values, dtype=float)
+        return cls(float(array.mean()), float(array.std()))
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One detector in the comparison over seeds; ``rank`` 1 has the best PR AUC."""
+
+    detector: str
+    name: str
+    pr_auc: MeanStd
+    roc_auc: MeanStd
+    precision_at_k: MeanStd
+    fit_seconds: MeanStd
+    scoring_rows_per_second: MeanStd
+    recall_by_attack: dict[str, MeanStd]
+    rank: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as ``metrics.json`` holds it: ``<metric>_mean`` and ``<metric>_std``."""
+        row: dict[str, Any] = {"detector": self.detector, "name": self.name}
+        for key in (
+            "pr_auc",
+            "roc_auc",
+            "precision_at_k",
+            "fit_seconds",
+            "scoring_rows_per_second",
+        ):
+            value: MeanStd = getattr(self, key)
+            row[f"{key}_mean"], row[f"{key}_std"] = value.mean, value.std
+        row["recall_by_attack_mean"] = {a: v.mean for a, v in self.recall_by_attack.items()}
+        row["recall_by_attack_std"] = {a: v.std for a, v in self.recall_by_attack.items()}
+        row["rank"] = self.rank
+        return row
+
+
+@dataclass(frozen=True)
 class ModelResult:
     """What one detector produced on one split."""
 
@@ -48,10 +154,10 @@ class ModelResult:
     calibrated_test_scores: np.ndarray
     fit_seconds: float
     score_seconds: float
-    metrics: dict[str, Any]
-    thresholds: dict[str, dict[str, Any]]
+    metrics: ModelEvaluation
+    thresholds: dict[str, ThresholdReport]
     correlations: pd.Series
-    explanations: list[dict[str, Any]]
+    explanations: list[Explanation]
     sweep: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     importance: pd.DataFrame | None = field(repr=False, default=None)
     calibrator: ScoreCalibrator = field(repr=False, default_factory=ScoreCalibrator)
@@ -66,27 +172,49 @@ class ModelResult:
         rows = len(self.test_scores)
         return rows / self.score_seconds if self.score_seconds > 0 else math.inf
 
-    def summary(self) -> dict[str, Any]:
-        """The headline numbers of this detector, JSON-ready."""
+    def summary(self) -> ModelSummary:
+        """The headline numbers of this detector."""
+        return ModelSummary(
+            detector=self.detector,
+            roc_auc=self.metrics.roc_auc,
+            pr_auc=self.metrics.pr_auc,
+            k=self.metrics.k,
+            precision_at_k=self.metrics.precision_at_k,
+            recall_by_attack=self.thresholds[COMPARISON_RULE].recall_by_attack,
+            fit_seconds=self.fit_seconds,
+            score_seconds=self.score_seconds,
+            scoring_rows_per_second=self.scoring_rows_per_second,
+        )
+
+    def to_dict(self, percentile: float) -> dict[str, Any]:
+        """This detector's entry under ``models`` in ``metrics.json``.
+
+        ``percentile`` is recorded beside the rules of :data:`PERCENTILE_RULES`.
+        """
+        thresholds = {}
+        for rule, report in self.thresholds.items():
+            block = report.to_dict()
+            if rule in PERCENTILE_RULES:
+                block["percentile"] = percentile
+            thresholds[rule] = block
         return {
-            "detector": self.detector,
-            "roc_auc": self.metrics["roc_auc"],
-            "pr_auc": self.metrics["pr_auc"],
-            "k": self.metrics["k"],
-            "precision_at_k": self.metrics["precision_at_k"],
-            "recall_by_attack": self.thresholds[COMPARISON_RULE]["recall_by_attack"],
-            "fit_seconds": self.fit_seconds,
-            "score_seconds": self.score_seconds,
-            "scoring_rows_per_second": self.scoring_rows_per_second,
+            **self.summary().to_dict(),
+            "thresholds": thresholds,
+            "threshold_sweep": self.sweep.to_dict(orient="records"),
+            "permutation_importance": None
+            if self.importance is None
+            else self.importance.to_dict(orient="records"),
+            "feature_correlations": self.correlations.to_dict(),
+            "top_explanations": [e.to_dict() for e in self.explanations],
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class SeedRun:
     """One split of the data and every detector's result on it."""
 
     seed: int
-    dataset: dict[str, Any]
+    dataset: DatasetSummary
     y_test: np.ndarray
     attack_types_test: np.ndarray
     test_index: pd.Index
@@ -95,7 +223,7 @@ class SeedRun:
     X_test_df: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
 
-@dataclass
+@dataclass(frozen=True)
 class DetectionResult:
     """Everything a detection run computed.
 
@@ -112,7 +240,7 @@ class DetectionResult:
 
     # The first run's pieces, under the names a single-seed caller expects.
     @property
-    def dataset(self) -> dict[str, Any]:
+    def dataset(self) -> DatasetSummary:
         """Summary of the (first run's) data and split."""
         return self.runs[0].dataset
 
@@ -143,63 +271,49 @@ class DetectionResult:
             frame[f"{m.detector}_calibrated"] = m.calibrated_test_scores
         return frame
 
-    def comparison(self) -> list[dict[str, Any]]:
+    def comparison(self) -> list[ComparisonRow]:
         """Per detector, mean and standard deviation over seeds, best PR AUC first."""
         rows = []
         for i, first in enumerate(self.runs[0].models):
             per_seed = [run.models[i].summary() for run in self.runs]
-            row: dict[str, Any] = {"detector": first.detector, "name": first.name}
-            for key in (
-                "pr_auc",
-                "roc_auc",
-                "precision_at_k",
-                "fit_seconds",
-                "scoring_rows_per_second",
-            ):
-                values = np.array([s[key] for s in per_seed], dtype=float)
-                row[f"{key}_mean"] = float(values.mean())
-                row[f"{key}_std"] = float(values.std())
-            attacks = sorted(per_seed[0]["recall_by_attack"])
-            row["recall_by_attack_mean"] = {
-                a: float(np.mean([s["recall_by_attack"][a] for s in per_seed])) for a in attacks
-            }
-            row["recall_by_attack_std"] = {
-                a: float(np.std([s["recall_by_attack"][a] for s in per_seed])) for a in attacks
-            }
-            rows.append(row)
-        rows.sort(key=lambda r: (-r["pr_auc_mean"], -r["roc_auc_mean"], r["name"]))
-        for rank, row in enumerate(rows, start=1):
-            row["rank"] = rank
-        return rows
+            attacks = sorted(per_seed[0].recall_by_attack or {})
+            rows.append(
+                ComparisonRow(
+                    detector=first.detector,
+                    name=first.name,
+                    pr_auc=MeanStd.of([s.pr_auc for s in per_seed]),
+                    roc_auc=MeanStd.of([s.roc_auc for s in per_seed]),
+                    precision_at_k=MeanStd.of([s.precision_at_k for s in per_seed]),
+                    fit_seconds=MeanStd.of([s.fit_seconds for s in per_seed]),
+                    scoring_rows_per_second=MeanStd.of(
+                        [s.scoring_rows_per_second for s in per_seed]
+                    ),
+                    recall_by_attack={
+                        a: MeanStd.of([(s.recall_by_attack or {})[a] for s in per_seed])
+                        for a in attacks
+                    },
+                )
+            )
+        rows.sort(key=lambda r: (-r.pr_auc.mean, -r.roc_auc.mean, r.name))
+        return [replace(row, rank=rank) for rank, row in enumerate(rows, start=1)]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document written as ``metrics.json``."""
+        percentile = self.config.threshold_percentile
         return _json_safe(
             {
                 "soc_anomaly_version": __version__,
                 "config": self.config.to_dict(),
                 "feature_cols": self.feature_cols,
                 "notes": self.notes,
-                "dataset": self.dataset,
-                "comparison": self.comparison(),
-                "models": {
-                    m.name: {
-                        **m.summary(),
-                        "thresholds": m.thresholds,
-                        "threshold_sweep": m.sweep.to_dict(orient="records"),
-                        "permutation_importance": None
-                        if m.importance is None
-                        else m.importance.to_dict(orient="records"),
-                        "feature_correlations": m.correlations.to_dict(),
-                        "top_explanations": m.explanations,
-                    }
-                    for m in self.models
-                },
+                "dataset": self.dataset.to_dict(),
+                "comparison": [row.to_dict() for row in self.comparison()],
+                "models": {m.name: m.to_dict(percentile) for m in self.models},
                 "seeds": [
                     {
                         "seed": run.seed,
-                        "dataset": run.dataset,
-                        "models": {m.name: m.summary() for m in run.models},
+                        "dataset": run.dataset.to_dict(),
+                        "models": {m.name: m.summary().to_dict() for m in run.models},
                     }
                     for run in self.runs
                 ],

@@ -8,7 +8,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from soc_anomaly.experiment.config import DetectConfig
-from soc_anomaly.experiment.results import TEST_RULE, TRAIN_RULE, DetectionResult
+from soc_anomaly.experiment.results import TEST_RULE, TRAIN_RULE, DetectionResult, MeanStd
 from soc_anomaly.reporting.console import out
 
 __all__ = ["RULE_LABELS", "print_comparison", "print_report"]
@@ -33,9 +33,9 @@ def _rule_label(rule: str, cfg: DetectConfig) -> str:
     )
 
 
-def _pm(mean: float, std: float, digits: int, n_seeds: int) -> str:
-    text = f"{mean:,.{digits}f}"
-    return f"{text} ± {std:,.{digits}f}" if n_seeds > 1 else text
+def _pm(value: MeanStd, digits: int, n_seeds: int) -> str:
+    text = f"{value.mean:,.{digits}f}"
+    return f"{text} ± {value.std:,.{digits}f}" if n_seeds > 1 else text
 
 
 def print_comparison(result: DetectionResult) -> None:
@@ -43,7 +43,7 @@ def print_comparison(result: DetectionResult) -> None:
     cfg = result.config
     n = len(result.runs)
     rows = result.comparison()
-    attacks = sorted(rows[0]["recall_by_attack_mean"])
+    attacks = sorted(rows[0].recall_by_attack)
     over = f" (mean ± std over {n} seeds)" if n > 1 else ""
     table = Table(
         title=f"Detectors ranked by PR AUC{over}; recall at p{cfg.threshold_percentile:g} "
@@ -58,17 +58,14 @@ def print_comparison(result: DetectionResult) -> None:
     table.add_column("Test rows/s", justify="right")
     for row in rows:
         table.add_row(
-            str(row["rank"]),
-            row["name"],
-            _pm(row["pr_auc_mean"], row["pr_auc_std"], 4, n),
-            _pm(row["roc_auc_mean"], row["roc_auc_std"], 4, n),
-            _pm(row["precision_at_k_mean"], row["precision_at_k_std"], 3, n),
-            *(
-                _pm(row["recall_by_attack_mean"][a], row["recall_by_attack_std"][a], 3, n)
-                for a in attacks
-            ),
-            _pm(row["fit_seconds_mean"], row["fit_seconds_std"], 2, n),
-            _pm(row["scoring_rows_per_second_mean"], row["scoring_rows_per_second_std"], 0, n),
+            str(row.rank),
+            row.name,
+            _pm(row.pr_auc, 4, n),
+            _pm(row.roc_auc, 4, n),
+            _pm(row.precision_at_k, 3, n),
+            *(_pm(row.recall_by_attack[a], 3, n) for a in attacks),
+            _pm(row.fit_seconds, 2, n),
+            _pm(row.scoring_rows_per_second, 0, n),
         )
     out.print(table)
     if n > 1:
@@ -80,10 +77,10 @@ def print_report(result: DetectionResult) -> None:
     cfg = result.config
     ds = result.dataset
     out.print(
-        f"\n[bold]Data[/]: {ds['source']}\n"
-        f"{ds['n_events']:,} events, {ds['n_anomalies']:,} anomalies; trained on "
-        f"{ds['n_train']:,} normal events; tested on {ds['n_test']:,} events "
-        f"({ds['n_test_anomalies']:,} anomalies)\n"
+        f"\n[bold]Data[/]: {ds.source}\n"
+        f"{ds.n_events:,} events, {ds.n_anomalies:,} anomalies; trained on "
+        f"{ds.n_train:,} normal events; tested on {ds.n_test:,} events "
+        f"({ds.n_test_anomalies:,} anomalies)\n"
     )
 
     for note in result.notes:
@@ -99,42 +96,43 @@ def print_report(result: DetectionResult) -> None:
     def row(label: str, values: list[str]) -> None:
         table.add_row(label, *values)
 
-    row("ROC AUC", [_f(m.metrics["roc_auc"], 4) for m in result.models])
-    row("PR AUC", [_f(m.metrics["pr_auc"], 4) for m in result.models])
-    row(f"Precision@{cfg.k}", [_f(m.metrics["precision_at_k"]) for m in result.models])
+    row("ROC AUC", [_f(m.metrics.roc_auc, 4) for m in result.models])
+    row("PR AUC", [_f(m.metrics.pr_auc, 4) for m in result.models])
+    row(f"Precision@{cfg.k}", [_f(m.metrics.precision_at_k) for m in result.models])
     rules = [r for r in RULE_LABELS if r in result.models[0].thresholds]
     for rule in rules:
         table.add_section()
         row(f"[italic]threshold: {_rule_label(rule, cfg)}[/]", ["" for _ in names])
         blocks = [m.thresholds[rule] for m in result.models]
-        row("  Threshold", [f"{b['threshold']:.4g}" for b in blocks])
-        row("  Alerts", [f"{b['alerts']:,}" for b in blocks])
-        if blocks[0]["alerts_per_day"] is not None:
-            row("  Alerts per day", [f"{b['alerts_per_day']:,.1f}" for b in blocks])
-        for key, text in (("tp", "True positives"), ("fp", "False positives")):
-            row(f"  {text}", [f"{b[key]:,}" for b in blocks])
-        for key, text in (("tn", "True negatives"), ("fn", "False negatives")):
-            row(f"  {text}", [f"{b[key]:,}" for b in blocks])
-        for key in ("precision", "recall", "f1"):
-            row(f"  {key.capitalize() if key != 'f1' else 'F1'}", [_f(b[key]) for b in blocks])
+        row("  Threshold", [f"{b.threshold:.4g}" for b in blocks])
+        row("  Alerts", [f"{b.alerts:,}" for b in blocks])
+        if blocks[0].alerts_per_day is not None:
+            row("  Alerts per day", [f"{b.alerts_per_day:,.1f}" for b in blocks])
+        row("  True positives", [f"{b.tp:,}" for b in blocks])
+        row("  False positives", [f"{b.fp:,}" for b in blocks])
+        row("  True negatives", [f"{b.tn:,}" for b in blocks])
+        row("  False negatives", [f"{b.fn:,}" for b in blocks])
+        row("  Precision", [_f(b.precision) for b in blocks])
+        row("  Recall", [_f(b.recall) for b in blocks])
+        row("  F1", [_f(b.f1) for b in blocks])
     table.add_section()
     row("Fit time (s)", [_f(m.fit_seconds, 2) for m in result.models])
     row("Scoring (test rows/s)", [f"{m.scoring_rows_per_second:,.0f}" for m in result.models])
     out.print(table)
 
-    attacks = sorted(result.models[0].thresholds[TRAIN_RULE]["recall_by_attack"])
+    attacks = sorted(result.models[0].thresholds[TRAIN_RULE].recall_by_attack or {})
     recall = Table(title="Recall per attack type", title_justify="left")
     recall.add_column("Detector")
     recall.add_column("Threshold")
     for attack in attacks:
-        n_attack = ds["test_anomalies_by_attack"].get(attack, 0)
+        n_attack = ds.test_anomalies_by_attack.get(attack, 0)
         recall.add_column(f"{attack}\n({n_attack:,} events)", justify="right")
     for m in result.models:
         for rule in rules:
             recall.add_row(
                 m.name,
                 _rule_label(rule, cfg),
-                *(_f(m.thresholds[rule]["recall_by_attack"][a]) for a in attacks),
+                *(_f((m.thresholds[rule].recall_by_attack or {})[a]) for a in attacks),
             )
         recall.add_section()
     out.print(recall)
@@ -191,12 +189,12 @@ def print_report(result: DetectionResult) -> None:
     for m in result.models:
         out.print(f"\n[bold]Top {len(m.explanations)} alerts of {m.name}[/]")
         for e in m.explanations:
-            truth = "ANOMALY" if e["true_label"] == 1 else "normal"
+            truth = "ANOMALY" if e.true_label == 1 else "normal"
             out.print(
-                f"idx={e['index']} | score={e['score']:.3f} | "
-                f"calibrated={e['calibrated_score']:.2f} | true={truth}"
+                f"idx={e.index} | score={e.score:.3f} | "
+                f"calibrated={e.calibrated_score:.2f} | true={truth}"
             )
-            for line in e["explanations"]:
+            for line in e.explanations:
                 out.print(f"  - {line}")
 
     out.print()

@@ -76,8 +76,8 @@ def write_plots(result: DetectionResult) -> list[Path]:
             result.y_test,
             {
                 m.name: {
-                    f"threshold: {test_label}": m.thresholds[TEST_RULE]["threshold"],
-                    f"threshold: {train_label}": m.thresholds[TRAIN_RULE]["threshold"],
+                    f"threshold: {test_label}": m.thresholds[TEST_RULE].threshold,
+                    f"threshold: {train_label}": m.thresholds[TRAIN_RULE].threshold,
                 }
                 for m in result.models
             },
@@ -123,7 +123,7 @@ def write_plots(result: DetectionResult) -> list[Path]:
         )
     )
     recall = pd.DataFrame(
-        {m.name: m.thresholds[COMPARISON_RULE]["recall_by_attack"] for m in result.models}
+        {m.name: m.thresholds[COMPARISON_RULE].recall_by_attack for m in result.models}
     ).T
     paths.append(plot_recall_heatmap(recall, train_label, out / "recall_by_attack_heatmap.png"))
     importances = {m.name: m.importance for m in result.models if m.importance is not None}

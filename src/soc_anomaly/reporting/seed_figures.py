@@ -7,8 +7,8 @@ explain the top alerts (:data:`SEED_PLOTS`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,8 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
+from soc_anomaly.evaluation.metrics import ModelEvaluation
+from soc_anomaly.evaluation.threshold_lab import ThresholdReport
 from soc_anomaly.reporting.figure_style import (
     ANOMALY_COLOR,
     MODEL_PALETTE,
@@ -141,13 +143,15 @@ def plot_score_histograms(
         return save_figure(fig, path)
 
 
-def plot_confusion_matrices(confusions: dict[str, dict[str, dict[str, Any]]], path: Path) -> Path:
+def plot_confusion_matrices(
+    confusions: Mapping[str, Mapping[str, ThresholdReport]], path: Path
+) -> Path:
     """Confusion matrices per model (columns) and threshold rule (rows).
 
     Parameters
     ----------
-    confusions : dict
-        Threshold label -> model name -> dict with ``tp, fp, tn, fn``.
+    confusions : mapping
+        Threshold label -> model name -> the report of that threshold.
     path : pathlib.Path
         PNG to write.
     """
@@ -159,7 +163,7 @@ def plot_confusion_matrices(confusions: dict[str, dict[str, dict[str, Any]]], pa
         for r, rule in enumerate(rules):
             for c, model in enumerate(models):
                 m = confusions[rule][model]
-                cm = np.array([[m["tn"], m["fp"]], [m["fn"], m["tp"]]])
+                cm = np.array([[m.tn, m.fp], [m.fn, m.tp]])
                 ax = axes[r, c]
                 sns.heatmap(
                     cm,
@@ -270,8 +274,8 @@ def plot_deviant_features(counts: dict[str, pd.Series], top_m: int, path: Path) 
 
 
 def model_comparison_values(
-    metrics: dict[str, dict[str, Any]],
-    train_thresholds: dict[str, dict[str, Any]],
+    metrics: Mapping[str, ModelEvaluation],
+    train_thresholds: Mapping[str, ThresholdReport],
     k: int,
     percentile: float,
 ) -> dict[str, dict[str, float]]:
@@ -279,12 +283,12 @@ def model_comparison_values(
 
     Parameters
     ----------
-    metrics : dict
-        Model name -> :func:`soc_anomaly.evaluation.metrics.evaluate_model` result
+    metrics : mapping
+        Model name -> :class:`~soc_anomaly.evaluation.metrics.ModelEvaluation`
         (threshold at a percentile of the evaluated scores).
-    train_thresholds : dict
-        Model name -> confusion block at the percentile of the normal
-        training scores.
+    train_thresholds : mapping
+        Model name -> :class:`~soc_anomaly.evaluation.threshold_lab.ThresholdReport`
+        at the percentile of the normal training scores.
     k : int
         ``k`` of precision@k, for the label.
     percentile : float
@@ -293,13 +297,13 @@ def model_comparison_values(
     p = f"p{percentile:g}"
     return {
         name: {
-            "ROC AUC": m["roc_auc"],
-            "PR AUC": m["pr_auc"],
-            f"Precision@{k}": m["precision_at_k"],
-            f"Precision ({p} test)": m["precision"],
-            f"Recall ({p} test)": m["recall"],
-            f"Precision ({p} train)": train_thresholds[name]["precision"],
-            f"Recall ({p} train)": train_thresholds[name]["recall"],
+            "ROC AUC": m.roc_auc,
+            "PR AUC": m.pr_auc,
+            f"Precision@{k}": m.precision_at_k,
+            f"Precision ({p} test)": m.precision,
+            f"Recall ({p} test)": m.recall,
+            f"Precision ({p} train)": train_thresholds[name].precision,
+            f"Recall ({p} train)": train_thresholds[name].recall,
         }
         for name, m in metrics.items()
     }
