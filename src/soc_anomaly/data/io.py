@@ -32,11 +32,13 @@ __all__ = [
     "atomic_write",
     "check_writable_dir",
     "check_writable_file",
+    "dump_table",
     "load_events",
     "read_table",
     "table_format",
     "write_json",
     "write_table",
+    "write_via",
 ]
 
 #: File name endings understood as tables, and their format.
@@ -149,7 +151,13 @@ def atomic_write(path: Path) -> Iterator[Path]:
         raise
 
 
-def _write_via(path: Path, writer: Callable[[Path], Any]) -> Path:
+def write_via(path: Path, writer: Callable[[Path], Any]) -> Path:
+    """Call ``writer`` on a temporary path and rename the result over ``path``.
+
+    An ``OSError`` becomes one :class:`~soc_anomaly.errors.SocAnomalyError` line
+    naming ``path``; on any failure the temporary file is removed and an
+    existing ``path`` is left as it was.
+    """
     path = Path(path)
     try:
         with atomic_write(path) as tmp:
@@ -179,9 +187,21 @@ def write_table(df: pd.DataFrame, path: Path) -> Path:
     """
     path = Path(path)
     fmt = table_format(path)
+    return write_via(path, lambda tmp: dump_table(df, tmp, fmt))
+
+
+def dump_table(df: pd.DataFrame, path: Path, fmt: str) -> None:
+    """Write ``df`` to ``path`` as it is, in ``fmt`` (``"csv"`` or ``"parquet"``).
+
+    The building block of :func:`write_table` for a caller that manages its own
+    temporary files (e.g. to rename several outputs into place together).
+    """
     if fmt == "csv":
-        return _write_via(path, lambda tmp: df.to_csv(tmp, index=False, lineterminator="\n"))
-    return _write_via(path, lambda tmp: df.to_parquet(tmp, index=False, engine="pyarrow"))
+        df.to_csv(path, index=False, lineterminator="\n")
+    elif fmt == "parquet":
+        df.to_parquet(path, index=False, engine="pyarrow")
+    else:
+        raise ValueError(f"unknown table format {fmt!r}")
 
 
 def write_json(obj: Any, path: Path) -> Path:
@@ -190,7 +210,7 @@ def write_json(obj: Any, path: Path) -> Path:
     def _dump(tmp: Path) -> None:
         tmp.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
-    return _write_via(Path(path), _dump)
+    return write_via(Path(path), _dump)
 
 
 def read_table(path: Path) -> pd.DataFrame:
