@@ -8,6 +8,8 @@ module                 what lives there
 ``thresholds``         the rules that draw the alert line (percentiles, F-beta,
                        alert budget) and the event rate the budget needs
 ``threshold_lab``      every rule on the same scores, reports and the sweep
+``campaigns``          campaigns caught, time to detect, false positives by
+                       benign tag, alerts a day
 ``importance``         permutation importance of a fitted detector
 ``explain``            feature correlations and z-score sentences per alert
 =====================  =========================================================
@@ -15,6 +17,14 @@ module                 what lives there
 Every function here is pure: nothing is plotted, printed or written.
 """
 
+from soc_anomaly.evaluation.campaigns import (
+    CampaignOutcome,
+    CampaignReport,
+    GroupRecall,
+    campaign_lab,
+    campaign_report,
+    campaign_table,
+)
 from soc_anomaly.evaluation.explain import (
     Explanation,
     compute_feature_stats,
@@ -51,13 +61,19 @@ from soc_anomaly.evaluation.thresholds import (
 __all__ = [
     "DEFAULT_SWEEP_PERCENTILES",
     "IMPORTANCE_METRICS",
+    "CampaignOutcome",
+    "CampaignReport",
     "Explanation",
+    "GroupRecall",
     "ModelEvaluation",
     "ThresholdReport",
     "by_alert_budget",
     "by_evaluated_percentile",
     "by_fbeta",
     "by_normal_percentile",
+    "campaign_lab",
+    "campaign_report",
+    "campaign_table",
     "compute_feature_stats",
     "confusion_at_threshold",
     "deviant_feature_counts",
