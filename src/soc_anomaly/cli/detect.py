@@ -10,6 +10,7 @@ import typer
 from soc_anomaly.cli._console import step
 from soc_anomaly.config import (
     DEFAULT_ANOMALY_FRACTION,
+    DEFAULT_N_USERS,
     DEFAULT_PLOTS_DIR,
     DEFAULT_PRECISION_K,
     DEFAULT_RANDOM_STATE,
@@ -26,6 +27,7 @@ from soc_anomaly.experiment.config import (
 )
 from soc_anomaly.experiment.pipeline import run_detection
 from soc_anomaly.reporting.detect_report import print_report
+from soc_anomaly.scenarios.enterprise import DEFAULT_WORLD_DAYS, DEFAULT_WORLD_USERS
 
 
 def detect(
@@ -33,8 +35,8 @@ def detect(
         Path | None,
         typer.Option(
             "--data-path",
-            help="Events to evaluate (.csv, .parquet, or .npz with X and y). "
-            "Default: generate the default dataset.",
+            help="Events to evaluate (.csv, .parquet, or .npz with X and y; with --scenario "
+            "enterprise, a file of the world's raw events). Default: generate the data.",
         ),
     ] = None,
     k: Annotated[int, typer.Option("--k", help="k of precision@k.")] = DEFAULT_PRECISION_K,
@@ -118,6 +120,50 @@ def detect(
         Path | None,
         typer.Option("--save-run", help="Also store the run here, for 'soc-anomaly diff'."),
     ] = None,
+    scenario: Annotated[
+        str,
+        typer.Option(
+            "--scenario",
+            help="seed (labelled sessions, random split) or enterprise (the world's raw events, "
+            "split by time: the first half of the days trains).",
+        ),
+    ] = "seed",
+    n_users: Annotated[
+        int | None,
+        typer.Option(
+            "--n-users",
+            help=f"Users of generated data: default {DEFAULT_N_USERS} (seed), "
+            f"{DEFAULT_WORLD_USERS} (enterprise).",
+        ),
+    ] = None,
+    days: Annotated[
+        int,
+        typer.Option("--days", help="Days of the generated world (enterprise)."),
+    ] = DEFAULT_WORLD_DAYS,
+    intensity: Annotated[
+        str,
+        typer.Option(
+            "--intensity",
+            help="Campaign intensity of the generated world (enterprise): blatant, moderate, "
+            "subtle or mixed.",
+        ),
+    ] = "mixed",
+    features: Annotated[
+        str,
+        typer.Option(
+            "--features",
+            help="Enterprise: seed (the seed's columns from raw events), entity (per-entity "
+            "features) or both (every detector on each, side by side).",
+        ),
+    ] = "entity",
+    manifest_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest-path",
+            help="Campaign manifest of an enterprise --data-path. Default: "
+            "<stem>_campaigns.csv beside it, if there.",
+        ),
+    ] = None,
 ) -> None:
     """Train detectors on normal events, then compare, evaluate and explain them."""
     config = DetectConfig(
@@ -139,6 +185,12 @@ def detect(
         events_per_day=events_per_day,
         importance_repeats=importance_repeats,
         save_run=save_run,
+        scenario=scenario,
+        n_users=n_users,
+        days=days,
+        intensity=intensity,
+        features=features,
+        manifest_path=manifest_path,
     )
     result = run_detection(config, step=step)
     print_report(result)

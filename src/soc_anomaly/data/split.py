@@ -20,7 +20,7 @@ from soc_anomaly.data.schema import FEATURE_COLS, LABEL_COL
 from soc_anomaly.data.validation import check_both_classes, validate_dataset
 from soc_anomaly.errors import DataError, check_range
 
-__all__ = ["TrainTestSplit", "split_train_test"]
+__all__ = ["TrainTestSplit", "split_by_time", "split_train_test"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,76 @@ def split_train_test(
         X_test=scaler.transform(X_test_df.to_numpy()),
         y_train=np.zeros(len(X_train_df), dtype=np.int64),
         y_test=y[test_mask].astype(np.int64),
+        scaler=scaler,
+        X_train_df=X_train_df,
+        X_test_df=X_test_df,
+    )
+
+
+def split_by_time(
+    df: pd.DataFrame,
+    feature_cols: Sequence[str],
+    train_mask: np.ndarray,
+    label_col: str = LABEL_COL,
+) -> TrainTestSplit:
+    """Split by time: normal events of the training window train, the rest is evaluated.
+
+    Detectors of a world whose events depend on each other (a user's history, a
+    window of related events) must not see the period they are judged on, so
+    unlike :func:`split_train_test` nothing is drawn at random: every event of
+    the training window that is labelled normal trains, every event after it
+    (attack or not) is evaluated. Attacks inside the training window are
+    dropped, neither trained on nor evaluated.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Labelled events with a unique index.
+    feature_cols : sequence of str
+        Feature columns.
+    train_mask : numpy.ndarray of bool
+        True for the events of the training window, one per row of ``df``.
+    label_col : str, default="label"
+        0/1 label column.
+
+    Returns
+    -------
+    TrainTestSplit
+        Test rows in table order.
+
+    Raises
+    ------
+    soc_anomaly.errors.DataError
+        If the table fails validation, the evaluated period lacks either
+        class, or the training window has fewer than two normal events.
+    """
+    cols = list(feature_cols)
+    df = validate_dataset(df, cols, label_col)
+    if not df.index.is_unique:
+        raise DataError("the events table has a repeated index; expected one label per event")
+    train_mask = np.asarray(train_mask, dtype=bool)
+    if len(train_mask) != len(df):
+        raise DataError(
+            f"got {len(train_mask)} training-window flags for {len(df)} events; expected one "
+            "per event"
+        )
+    y = df[label_col].to_numpy()
+    fit_rows = train_mask & (y == 0)
+    test_rows = ~train_mask
+    if fit_rows.sum() < 2:
+        raise DataError(
+            f"the training window holds {int(fit_rows.sum())} normal events; expected at "
+            "least 2 to train on"
+        )
+    check_both_classes(y[test_rows], source="the evaluated period (after the training window)")
+    X_train_df = df.loc[fit_rows, cols]
+    X_test_df = df.loc[test_rows, cols]
+    scaler = StandardScaler().fit(X_train_df.to_numpy())
+    return TrainTestSplit(
+        X_train=scaler.transform(X_train_df.to_numpy()),
+        X_test=scaler.transform(X_test_df.to_numpy()),
+        y_train=np.zeros(len(X_train_df), dtype=np.int64),
+        y_test=y[test_rows].astype(np.int64),
         scaler=scaler,
         X_train_df=X_train_df,
         X_test_df=X_test_df,

@@ -21,8 +21,31 @@ from soc_anomaly.config import (
 from soc_anomaly.data.schema import LABEL_COL
 from soc_anomaly.detectors import get_detector
 from soc_anomaly.errors import ParameterError, check_positive_int, check_range, check_seed
+from soc_anomaly.scenarios.enterprise import DEFAULT_WORLD_DAYS, DEFAULT_WORLD_USERS
+from soc_anomaly.scenarios.enterprise.attacks import INTENSITIES
 
-__all__ = ["DEFAULT_ALERTS_PER_DAY", "DEFAULT_IMPORTANCE_REPEATS", "DetectConfig"]
+__all__ = [
+    "DEFAULT_ALERTS_PER_DAY",
+    "DEFAULT_IMPORTANCE_REPEATS",
+    "FEATURE_SETS",
+    "SCENARIO_NAMES",
+    "DetectConfig",
+]
+
+#: Values of ``--scenario``.
+SCENARIO_NAMES: tuple[str, ...] = ("seed", "enterprise")
+#: Values of ``--features`` on the enterprise world, and the feature sets each one runs.
+FEATURE_SETS: dict[str, tuple[str, ...]] = {
+    "seed": ("seed",),
+    "entity": ("entity",),
+    "both": ("seed", "entity"),
+}
+
+
+def _check_choice(flag: str, value: str, known: tuple[str, ...]) -> None:
+    if value not in known:
+        raise ParameterError(f"unknown {flag} {value!r}; expected one of {', '.join(known)}")
+
 
 #: Default alert budget of the threshold lab.
 DEFAULT_ALERTS_PER_DAY = 10.0
@@ -85,6 +108,27 @@ class DetectConfig:
     save_run : pathlib.Path or None
         Also store the run (config, metrics, per-event scores) in this folder
         for ``soc-anomaly diff``.
+    scenario : {"seed", "enterprise"}
+        Which data the run is on: the seed's labelled sessions, or the
+        enterprise world's raw events (generated, or ``data_path`` to a file
+        written by ``soc-anomaly generate --scenario enterprise``), split by
+        time (see :mod:`soc_anomaly.experiment.enterprise`).
+    days : int
+        Days of the generated enterprise world.
+    intensity : str
+        Campaign intensity of the generated enterprise world.
+    features : {"seed", "entity", "both"}
+        Enterprise world: the seed's per-row columns computed from raw events,
+        the per-entity features, or both side by side.
+    manifest_path : pathlib.Path or None
+        Enterprise file: its campaign manifest; None looks for
+        ``<stem>_campaigns.csv`` beside it.
+
+    Notes
+    -----
+    ``n_users`` of None means the scenario's default (200 seed users, 500
+    enterprise staff). On the enterprise world ``alerts_per_day`` is the
+    budget per 500 staff accounts, scaled to the organisation's size.
     """
 
     data_path: Path | None = None
@@ -97,7 +141,7 @@ class DetectConfig:
     test_size: float = DEFAULT_TEST_SIZE
     top_explanations: int = DEFAULT_TOP_EXPLANATIONS
     detectors: tuple[str, ...] = ("iforest", "ocsvm")
-    n_users: int = DEFAULT_N_USERS
+    n_users: int | None = None
     events_per_user: int = DEFAULT_EVENTS_PER_USER
     plots: bool = True
     seeds: int = 1
@@ -108,6 +152,23 @@ class DetectConfig:
     events_per_day: float | None = None
     importance_repeats: int = DEFAULT_IMPORTANCE_REPEATS
     save_run: Path | None = None
+    scenario: str = "seed"
+    days: int = DEFAULT_WORLD_DAYS
+    intensity: str = "mixed"
+    features: str = "entity"
+    manifest_path: Path | None = None
+
+    @property
+    def resolved_n_users(self) -> int:
+        """Users of generated data: ``n_users``, or the scenario's default."""
+        if self.n_users is not None:
+            return self.n_users
+        return DEFAULT_WORLD_USERS if self.scenario == "enterprise" else DEFAULT_N_USERS
+
+    @property
+    def enterprise(self) -> bool:
+        """Whether the run is on the enterprise world."""
+        return self.scenario == "enterprise"
 
     def validate(self) -> None:
         """Check every setting; raise one-line errors naming the flag."""
@@ -116,7 +177,33 @@ class DetectConfig:
         check_range("--anomaly-fraction", self.anomaly_fraction, 0.0, 0.5)
         check_range("test size", self.test_size, 0.0, 1.0)
         check_positive_int("--top", self.top_explanations)
-        check_positive_int("--n-users", self.n_users)
+        check_positive_int("--n-users", self.resolved_n_users)
+        _check_choice("--scenario", self.scenario, SCENARIO_NAMES)
+        _check_choice("--features", self.features, tuple(FEATURE_SETS))
+        _check_choice("--intensity", self.intensity, ("mixed", *INTENSITIES))
+        check_positive_int("--days", self.days)
+        if self.enterprise and self.feature_cols is not None:
+            raise ParameterError(
+                "--feature-cols does not apply to --scenario enterprise; expected --features "
+                "seed, entity or both"
+            )
+        if self.enterprise and self.data_path is not None and self.n_users is not None:
+            raise ParameterError(
+                "--n-users applies to a generated world, not to --data-path; expected one or "
+                "the other"
+            )
+        if not self.enterprise:
+            for flag, value, default in (
+                ("--days", self.days, DEFAULT_WORLD_DAYS),
+                ("--intensity", self.intensity, "mixed"),
+                ("--features", self.features, "entity"),
+                ("--manifest-path", self.manifest_path, None),
+            ):
+                if value != default:
+                    raise ParameterError(
+                        f"{flag} applies to --scenario enterprise only; expected it with "
+                        "--scenario enterprise or not at all"
+                    )
         check_positive_int("--events-per-user", self.events_per_user)
         check_positive_int("--seeds", self.seeds)
         check_seed("--random-state", self.random_state)
@@ -144,8 +231,9 @@ class DetectConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings."""
         d = asdict(self)
-        for key in ("data_path", "plots_dir", "metrics_path", "save_run"):
+        for key in ("data_path", "plots_dir", "metrics_path", "save_run", "manifest_path"):
             d[key] = None if d[key] is None else str(d[key])
+        d["n_users"] = self.resolved_n_users
         d["detectors"] = list(self.detectors)
         d["feature_cols"] = None if self.feature_cols is None else list(self.feature_cols)
         return d

@@ -14,47 +14,30 @@ repeated and the comparison reports mean and standard deviation.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from soc_anomaly.data.io import check_writable_dir, check_writable_file, load_events, write_json
 from soc_anomaly.data.schema import ATTACK_TYPE_COL, NORMAL_ATTACK_TYPE, resolve_feature_cols
-from soc_anomaly.data.split import TrainTestSplit, split_train_test
-from soc_anomaly.detectors import (
-    DetectorSpec,
-    anomaly_scores,
-    get_detector,
-    training_anomaly_scores,
-)
-from soc_anomaly.detectors.calibration import ScoreCalibrator
+from soc_anomaly.data.split import TrainTestSplit, split_by_time, split_train_test
 from soc_anomaly.detectors.ocsvm import OCSVM_EXACT_MAX_ROWS
 from soc_anomaly.errors import ParameterError
 from soc_anomaly.evaluation.explain import (
-    Explanation,
     compute_feature_stats,
-    explain_top,
-    global_feature_correlations,
 )
 from soc_anomaly.evaluation.importance import permutation_importance
-from soc_anomaly.evaluation.metrics import evaluate_scores
-from soc_anomaly.evaluation.threshold_lab import (
-    ThresholdReport,
-    percentile_sweep,
-    threshold_lab,
-)
 from soc_anomaly.evaluation.thresholds import events_per_day
 from soc_anomaly.experiment.config import DetectConfig
+from soc_anomaly.experiment.detector_run import SplitData, run_detector
+from soc_anomaly.experiment.enterprise import WorldSplit, load_world
 from soc_anomaly.experiment.progress import StepReporter
 from soc_anomaly.experiment.progress import quiet as _quiet
 from soc_anomaly.experiment.results import (
     DatasetSummary,
     DetectionResult,
-    ModelResult,
     SeedRun,
 )
 from soc_anomaly.experiment.saved_runs import save_run
@@ -69,13 +52,13 @@ def _load(config: DetectConfig, df: pd.DataFrame | None, seed: int) -> tuple[pd.
     if config.data_path is not None:
         return load_events(config.data_path), str(config.data_path)
     frame = generate_synthetic_soc_dataset(
-        n_users=config.n_users,
+        n_users=config.resolved_n_users,
         events_per_user=config.events_per_user,
         anomaly_fraction=config.anomaly_fraction,
         random_state=seed,
     )
     return frame, (
-        f"generated in memory (n_users={config.n_users}, events_per_user="
+        f"generated in memory (n_users={config.resolved_n_users}, events_per_user="
         f"{config.events_per_user}, anomaly_fraction={config.anomaly_fraction:g}, "
         f"random_state={seed})"
     )
@@ -106,115 +89,6 @@ def _resolve_detector(name: str, n_train: int, notes: list[str]) -> str:
         )
         return "ocsvm_approx"
     return name
-
-
-@dataclass(frozen=True)
-class _SeedData:
-    """One seed's split, and what every detector of that seed is evaluated with."""
-
-    split: TrainTestSplit
-    feature_cols: list[str]
-    #: Attack type of each test event.
-    attack_types: np.ndarray
-    #: Normal baseline of the explanations: per-feature mean and std of the training rows.
-    means: pd.Series
-    stds: pd.Series
-    #: Events a day of the evaluated stream, for the alert-budget rule; None skips the rule.
-    events_per_day: float | None
-
-
-@dataclass(frozen=True)
-class _Scored:
-    """A fitted detector, its scores and how long fitting and scoring took."""
-
-    estimator: Any
-    train_scores: np.ndarray
-    test_scores: np.ndarray
-    fit_seconds: float
-    score_seconds: float
-
-
-def _fit_and_score(
-    spec: DetectorSpec, config: DetectConfig, seed: int, data: _SeedData, step: StepReporter
-) -> _Scored:
-    X_train, X_test = data.split.X_train, data.split.X_test
-    with step(f"Fitting {spec.display_name} on {len(X_train):,} normal events"):
-        estimator = spec.build(config.anomaly_fraction, seed, data.feature_cols)
-        t0 = time.perf_counter()
-        estimator.fit(X_train)
-        fit_seconds = time.perf_counter() - t0
-    with step(f"Scoring {len(X_test):,} test events with {spec.display_name}"):
-        t0 = time.perf_counter()
-        test_scores = anomaly_scores(estimator, X_test)
-        score_seconds = time.perf_counter() - t0
-        train_scores = training_anomaly_scores(estimator, X_train)
-    return _Scored(estimator, train_scores, test_scores, fit_seconds, score_seconds)
-
-
-def _threshold_reports(
-    config: DetectConfig, data: _SeedData, scored: _Scored
-) -> dict[str, ThresholdReport]:
-    """Every rule of the threshold lab, by rule name."""
-    reports = threshold_lab(
-        data.split.y_test,
-        scored.test_scores,
-        scored.train_scores,
-        percentile=config.threshold_percentile,
-        beta=config.beta,
-        alerts_per_day=config.alerts_per_day if data.events_per_day else None,
-        events_per_day=data.events_per_day,
-        attack_types=data.attack_types,
-    )
-    return {r.rule: r for r in reports}
-
-
-def _explanations(
-    config: DetectConfig, data: _SeedData, scores: np.ndarray, calibrator: ScoreCalibrator
-) -> list[Explanation]:
-    """The top alerts explained, each with its calibrated score."""
-    y_test = data.split.y_test
-    top = explain_top(
-        data.split.X_test_df,
-        y_test,
-        scores,
-        data.means,
-        data.stds,
-        data.feature_cols,
-        top_m=min(config.top_explanations, len(y_test)),
-    )
-    return [
-        replace(e, calibrated_score=float(calibrator.transform(np.array([e.score]))[0]))
-        for e in top
-    ]
-
-
-def _run_detector(
-    name: str, config: DetectConfig, seed: int, data: _SeedData, step: StepReporter
-) -> ModelResult:
-    spec = get_detector(name)
-    scored = _fit_and_score(spec, config, seed, data, step)
-    calibrator = ScoreCalibrator().fit(scored.train_scores)
-    y_test, scores = data.split.y_test, scored.test_scores
-    return ModelResult(
-        detector=name,
-        name=spec.display_name,
-        estimator=scored.estimator,
-        test_scores=scores,
-        train_scores=scored.train_scores,
-        calibrated_test_scores=calibrator.transform(scores),
-        fit_seconds=scored.fit_seconds,
-        score_seconds=scored.score_seconds,
-        metrics=evaluate_scores(
-            spec.display_name, y_test, scores, config.k, config.threshold_percentile
-        ),
-        thresholds=_threshold_reports(config, data, scored),
-        correlations=global_feature_correlations(
-            data.split.X_test_df, y_test, scores, data.feature_cols, spec.display_name
-        ),
-        explanations=_explanations(config, data, scores, calibrator),
-        sweep=percentile_sweep(y_test, scores, scored.train_scores),
-        calibrator=calibrator,
-    )
 
 
 def _attack_types(df: pd.DataFrame, split: TrainTestSplit) -> np.ndarray:
@@ -251,9 +125,13 @@ def _run_seed(
     seed: int,
     notes: list[str],
     step: StepReporter,
+    world: WorldSplit | None = None,
 ) -> SeedRun:
-    with step("Splitting and scaling"):
-        split = split_train_test(df, features, config.label_col, config.test_size, seed)
+    with step("Splitting and scaling" if world is None else "Splitting by time and scaling"):
+        if world is None:
+            split = split_train_test(df, features, config.label_col, config.test_size, seed)
+        else:
+            split = split_by_time(df, features, world.table.train_mask, config.label_col)
     y_test = split.y_test
     if config.k > len(y_test):
         raise ParameterError(
@@ -261,9 +139,36 @@ def _run_seed(
         )
     kinds = _attack_types(df, split)
     means, stds = compute_feature_stats(split.X_train_df, features)
-    data = _SeedData(split, features, kinds, means, stds, _budget_rate(config, df, split, notes))
+    if world is None:
+        feature_sets = {"": features}
+        budget = config.alerts_per_day
+        rate = _budget_rate(config, df, split, notes)
+    else:
+        feature_sets = world.table.feature_sets
+        budget = world.alerts_per_day(config.alerts_per_day)
+        rate = _budget_rate(
+            replace(config, alerts_per_day=budget, events_per_day=world.events_per_day(split)),
+            df,
+            split,
+            notes,
+        )
+    data = SplitData(
+        split,
+        features,
+        feature_sets,
+        kinds,
+        means,
+        stds,
+        rate,
+        budget,
+        None if world is None else world.evaluation(split),
+    )
     names = [_resolve_detector(n, len(split.X_train), notes) for n in config.detectors]
-    models = [_run_detector(name, config, seed, data, step) for name in dict.fromkeys(names)]
+    models = [
+        run_detector(name, feature_set, config, seed, data, step)
+        for feature_set in feature_sets
+        for name in dict.fromkeys(names)
+    ]
     labels, counts = np.unique(kinds[y_test == 1], return_counts=True)
     dataset = DatasetSummary(
         source=source,
@@ -279,18 +184,18 @@ def _run_seed(
     )
 
 
-def _with_importance(
-    run: SeedRun, config: DetectConfig, features: list[str], step: StepReporter
-) -> SeedRun:
+def _with_importance(run: SeedRun, config: DetectConfig, step: StepReporter) -> SeedRun:
     """``run`` with the permutation importance of each of its detectors."""
     models = []
+    columns = list(run.X_test_df.columns)
     for m in run.models:
         with step(f"Permutation importance of {m.name}"):
+            cols = [columns.index(c) for c in m.feature_cols]
             importance = permutation_importance(
                 m.estimator,
-                run.X_test,
+                run.X_test[:, cols],
                 run.y_test,
-                features,
+                m.feature_cols,
                 n_repeats=config.importance_repeats,
                 random_state=run.seed,
             )
@@ -338,17 +243,42 @@ def run_detection(
     runs: list[SeedRun] = []
     features: list[str] = []
     frame: pd.DataFrame | None = df
+    if config.enterprise and df is not None:
+        raise ParameterError(
+            "a DataFrame cannot be passed with scenario='enterprise'; expected data_path to "
+            "a file of the world's raw events, or nothing to generate the world"
+        )
+    world: WorldSplit | None = None
     for i in range(config.seeds):
         seed = config.random_state + i
-        if i == 0 or (df is None and config.data_path is None):
+        if config.enterprise:
+            if i == 0 or config.data_path is None:
+                with step("Loading events" if i == 0 else f"Generating the world for seed {seed}"):
+                    world_data = load_world(
+                        data_path=config.data_path,
+                        manifest_path=config.manifest_path,
+                        n_users=config.resolved_n_users,
+                        days=config.days,
+                        intensity=config.intensity,
+                        seed=seed,
+                        features=config.features,
+                    )
+                with step(
+                    f"Computing {config.features} features of {len(world_data.events):,} events"
+                ):
+                    world = WorldSplit.build(world_data, config.features)
+            assert world is not None
+            frame, source = world.table.table, world.data.source
+            features = world.feature_cols
+        elif i == 0 or (df is None and config.data_path is None):
             with step("Loading events" if i == 0 else f"Generating events for seed {seed}"):
                 frame, source = _load(config, df, seed)
             features = resolve_feature_cols(frame, config.label_col, config.feature_cols)
         assert frame is not None
-        runs.append(_run_seed(config, frame, source, features, seed, notes, step))
+        runs.append(_run_seed(config, frame, source, features, seed, notes, step, world))
 
     if config.importance_repeats:
-        runs[0] = _with_importance(runs[0], config, features, step)
+        runs[0] = _with_importance(runs[0], config, step)
     result = DetectionResult(config, features, runs, notes)
     if config.plots:
         # The one call from here up into reporting/, imported only by runs that

@@ -16,12 +16,14 @@ import pandas as pd
 
 from soc_anomaly import __version__
 from soc_anomaly.detectors.calibration import ScoreCalibrator
+from soc_anomaly.evaluation.campaigns import CampaignReport
 from soc_anomaly.evaluation.explain import Explanation
 from soc_anomaly.evaluation.metrics import ModelEvaluation
 from soc_anomaly.evaluation.threshold_lab import ThresholdReport
 from soc_anomaly.experiment.config import DetectConfig
 
 __all__ = [
+    "BUDGET_RULE",
     "COMPARISON_RULE",
     "PERCENTILE_RULES",
     "TEST_RULE",
@@ -33,6 +35,7 @@ __all__ = [
     "ModelResult",
     "ModelSummary",
     "SeedRun",
+    "campaign_headline",
 ]
 
 #: Keys of the two percentile threshold rules in results and ``metrics.json``
@@ -44,6 +47,15 @@ TRAIN_RULE = "normal_percentile"
 COMPARISON_RULE = TRAIN_RULE
 #: The rules whose threshold is a percentile; ``metrics.json`` records it beside them.
 PERCENTILE_RULES = (TEST_RULE, TRAIN_RULE)
+#: The rule of the campaign-level headline: what the analysts' daily alert budget catches.
+BUDGET_RULE = "alert_budget"
+
+
+def campaign_headline(campaigns: dict[str, CampaignReport] | None) -> CampaignReport | None:
+    """The campaign report at the alert budget (at the normal percentile if there is none)."""
+    if not campaigns:
+        return None
+    return campaigns.get(BUDGET_RULE) or campaigns.get(TRAIN_RULE)
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,10 @@ class ModelSummary:
     fit_seconds: float
     score_seconds: float
     scoring_rows_per_second: float
+    #: Campaign-level headline (enterprise world): at :data:`BUDGET_RULE`.
+    campaign_recall: float | None = None
+    campaign_median_ttd_hours: float | None = None
+    campaign_recall_by_scenario: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as ``metrics.json`` holds it."""
@@ -123,6 +139,9 @@ class ComparisonRow:
     scoring_rows_per_second: MeanStd
     recall_by_attack: dict[str, MeanStd]
     rank: int = 0
+    #: Campaign recall at the alert budget, overall and per scenario (enterprise world).
+    campaign_recall: MeanStd | None = None
+    campaign_recall_by_scenario: dict[str, MeanStd] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The row as ``metrics.json`` holds it: ``<metric>_mean`` and ``<metric>_std``."""
@@ -138,6 +157,12 @@ class ComparisonRow:
             row[f"{key}_mean"], row[f"{key}_std"] = value.mean, value.std
         row["recall_by_attack_mean"] = {a: v.mean for a, v in self.recall_by_attack.items()}
         row["recall_by_attack_std"] = {a: v.std for a, v in self.recall_by_attack.items()}
+        if self.campaign_recall is not None:
+            row["campaign_recall_mean"] = self.campaign_recall.mean
+            row["campaign_recall_std"] = self.campaign_recall.std
+            by = self.campaign_recall_by_scenario
+            row["campaign_recall_by_scenario_mean"] = {a: v.mean for a, v in by.items()}
+            row["campaign_recall_by_scenario_std"] = {a: v.std for a, v in by.items()}
         row["rank"] = self.rank
         return row
 
@@ -161,6 +186,11 @@ class ModelResult:
     sweep: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     importance: pd.DataFrame | None = field(repr=False, default=None)
     calibrator: ScoreCalibrator = field(repr=False, default_factory=ScoreCalibrator)
+    #: The feature set the detector ran on ("" for a plain table), and its columns.
+    feature_set: str = ""
+    feature_cols: list[str] = field(default_factory=list)
+    #: Campaign-level results per threshold rule (the enterprise world only).
+    campaigns: dict[str, CampaignReport] | None = field(repr=False, default=None)
 
     @property
     def scoring_rows_per_second(self) -> float:
@@ -184,6 +214,7 @@ class ModelResult:
             fit_seconds=self.fit_seconds,
             score_seconds=self.score_seconds,
             scoring_rows_per_second=self.scoring_rows_per_second,
+            **_campaign_summary(self.campaigns),
         )
 
     def to_dict(self, percentile: float) -> dict[str, Any]:
@@ -206,7 +237,23 @@ class ModelResult:
             else self.importance.to_dict(orient="records"),
             "feature_correlations": self.correlations.to_dict(),
             "top_explanations": [e.to_dict() for e in self.explanations],
+            "feature_set": self.feature_set,
+            "feature_cols": list(self.feature_cols),
+            "campaigns": None
+            if self.campaigns is None
+            else {rule: report.to_dict() for rule, report in self.campaigns.items()},
         }
+
+
+def _campaign_summary(campaigns: dict[str, CampaignReport] | None) -> dict[str, Any]:
+    head = campaign_headline(campaigns)
+    if head is None:
+        return {}
+    return {
+        "campaign_recall": head.recall,
+        "campaign_median_ttd_hours": head.median_ttd_hours,
+        "campaign_recall_by_scenario": {k: g.recall for k, g in head.by_scenario.items()},
+    }
 
 
 @dataclass(frozen=True)
@@ -292,6 +339,7 @@ class DetectionResult:
                         a: MeanStd.of([(s.recall_by_attack or {})[a] for s in per_seed])
                         for a in attacks
                     },
+                    **_campaign_comparison(per_seed),
                 )
             )
         rows.sort(key=lambda r: (-r.pr_auc.mean, -r.roc_auc.mean, r.name))
@@ -320,6 +368,26 @@ class DetectionResult:
                 "plots": [str(p) for p in self.plot_paths],
             }
         )
+
+
+def _campaign_comparison(per_seed: list[ModelSummary]) -> dict[str, Any]:
+    """Campaign recall over seeds; a scenario missing from a seed's world is left out of it."""
+    if any(s.campaign_recall is None for s in per_seed):
+        return {}
+    scenarios = sorted({k for s in per_seed for k in s.campaign_recall_by_scenario or {}})
+    return {
+        "campaign_recall": MeanStd.of([float(s.campaign_recall or 0.0) for s in per_seed]),
+        "campaign_recall_by_scenario": {
+            k: MeanStd.of(
+                [
+                    s.campaign_recall_by_scenario[k]
+                    for s in per_seed
+                    if k in (s.campaign_recall_by_scenario or {})
+                ]
+            )
+            for k in scenarios
+        },
+    }
 
 
 def _json_safe(obj: Any) -> Any:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # saved_runs imports this module; the type is only annotated 
 
 __all__ = [
     "ABSENT",
+    "CAMPAIGN_METRICS",
     "DELTA_COLUMNS",
     "HEADLINE_METRICS",
     "THRESHOLD_METRICS",
@@ -39,6 +40,11 @@ HEADLINE_METRICS: Final = ("roc_auc", "pr_auc", "precision_at_k")
 #: Metrics compared for each block under ``models[name]["thresholds"][rule]``;
 #: they appear in the diff as ``"<rule>.<metric>"``.
 THRESHOLD_METRICS: Final = ("precision", "recall", "f1", "tp", "fp")
+
+#: Campaign-level metrics compared for each rule under ``models[name]["campaigns"]``
+#: (enterprise runs); they appear as ``"campaigns.<rule>.<metric>"``, and the recall
+#: of each scenario as ``"campaigns.<rule>.recall.<scenario>"``.
+CAMPAIGN_METRICS: Final = ("recall", "caught", "median_ttd_hours", "false_positives")
 
 #: Columns of :attr:`RunDiff.metric_deltas`.
 DELTA_COLUMNS: Final = ("detector", "metric", "before", "after", "delta")
@@ -215,6 +221,27 @@ def _headline(model: Mapping[str, Any]) -> dict[str, float]:
                 value = _number(block.get(name))
                 if value is not None:
                     out[f"{rule}.{name}"] = value
+    campaigns = model.get("campaigns")
+    if isinstance(campaigns, Mapping):
+        for rule, block in campaigns.items():
+            if isinstance(block, Mapping):
+                out.update(_campaign_metrics(rule, block))
+    return out
+
+
+def _campaign_metrics(rule: str, block: Mapping[str, Any]) -> dict[str, float]:
+    """Campaign recall (overall and per scenario) and median time to detect at one rule."""
+    out: dict[str, float] = {}
+    for name in CAMPAIGN_METRICS:
+        value = _number(block.get(name))
+        if value is not None:
+            out[f"campaigns.{rule}.{name}"] = value
+    by_scenario = block.get("by_scenario")
+    if isinstance(by_scenario, Mapping):
+        for scenario, group in sorted(by_scenario.items()):
+            value = _number(group.get("recall")) if isinstance(group, Mapping) else None
+            if value is not None:
+                out[f"campaigns.{rule}.recall.{scenario}"] = value
     return out
 
 

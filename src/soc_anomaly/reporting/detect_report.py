@@ -9,6 +9,7 @@ from rich.table import Table
 
 from soc_anomaly.experiment.config import DetectConfig
 from soc_anomaly.experiment.results import TEST_RULE, TRAIN_RULE, DetectionResult, MeanStd
+from soc_anomaly.reporting.campaign_report import print_campaigns
 from soc_anomaly.reporting.console import out
 
 __all__ = ["RULE_LABELS", "print_comparison", "print_report"]
@@ -28,9 +29,11 @@ RULE_LABELS = {
 
 
 def _rule_label(rule: str, cfg: DetectConfig) -> str:
-    return RULE_LABELS[rule].format(
+    label = RULE_LABELS[rule].format(
         pct=f"{cfg.threshold_percentile:g}", beta=f"{cfg.beta:g}", budget=f"{cfg.alerts_per_day:g}"
     )
+    # The enterprise world's budget scales with the organisation (see DetectConfig).
+    return f"{label} per 500 staff" if rule == "alert_budget" and cfg.enterprise else label
 
 
 def _pm(value: MeanStd, digits: int, n_seeds: int) -> str:
@@ -54,9 +57,13 @@ def print_comparison(result: DetectionResult) -> None:
         table.add_column(col, justify="left" if col == "Detector" else "right", no_wrap=True)
     for attack in attacks:
         table.add_column(f"Recall\n{attack}", justify="right")
+    campaigns = all(row.campaign_recall is not None for row in rows)
+    if campaigns:
+        table.add_column("Campaigns\ncaught", justify="right")
     table.add_column("Fit (s)", justify="right")
     table.add_column("Test rows/s", justify="right")
     for row in rows:
+        caught = [_pm(row.campaign_recall, 2, n)] if campaigns and row.campaign_recall else []
         table.add_row(
             str(row.rank),
             row.name,
@@ -64,6 +71,7 @@ def print_comparison(result: DetectionResult) -> None:
             _pm(row.roc_auc, 4, n),
             _pm(row.precision_at_k, 3, n),
             *(_pm(row.recall_by_attack[a], 3, n) for a in attacks),
+            *caught,
             _pm(row.fit_seconds, 2, n),
             _pm(row.scoring_rows_per_second, 0, n),
         )
@@ -136,6 +144,7 @@ def print_report(result: DetectionResult) -> None:
             )
         recall.add_section()
     out.print(recall)
+    print_campaigns(result)
 
     for m in result.models:
         sweep = Table(
@@ -160,8 +169,15 @@ def print_report(result: DetectionResult) -> None:
     corr.add_column("Feature")
     for name in names:
         corr.add_column(name, justify="right")
-    for feature in result.models[0].correlations.index:
-        corr.add_row(feature, *(f"{m.correlations[feature]:+.3f}" for m in result.models))
+    # With several feature sets a detector has no correlation for the other set's features.
+    for feature in dict.fromkeys(f for m in result.models for f in m.correlations.index):
+        corr.add_row(
+            feature,
+            *(
+                f"{m.correlations[feature]:+.3f}" if feature in m.correlations.index else ""
+                for m in result.models
+            ),
+        )
     out.print(corr)
 
     importances = [m for m in result.models if m.importance is not None]
@@ -175,12 +191,14 @@ def print_report(result: DetectionResult) -> None:
         for m in importances:
             imp.add_column(m.name, justify="right")
         tables = {m.name: m.importance.set_index("feature") for m in importances}
-        for feature in importances[0].importance["feature"]:
+        for feature in dict.fromkeys(f for m in importances for f in m.importance["feature"]):
             imp.add_row(
                 feature,
                 *(
                     f"{tables[m.name].at[feature, 'importance_mean']:+.4f} ± "
                     f"{tables[m.name].at[feature, 'importance_std']:.4f}"
+                    if feature in tables[m.name].index
+                    else ""
                     for m in importances
                 ),
             )

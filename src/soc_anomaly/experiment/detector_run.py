@@ -1,0 +1,198 @@
+"""One detector on one split: fit, score, calibrate, threshold, explain, evaluate campaigns.
+
+:func:`run_detector` is the inner step of
+:func:`~soc_anomaly.experiment.pipeline.run_detection`: every detector of a
+seed sees the same :class:`SplitData`, on one of its feature sets.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from soc_anomaly.data.split import TrainTestSplit
+from soc_anomaly.detectors import (
+    DetectorSpec,
+    anomaly_scores,
+    get_detector,
+    training_anomaly_scores,
+)
+from soc_anomaly.detectors.calibration import ScoreCalibrator
+from soc_anomaly.evaluation.explain import Explanation, explain_top, global_feature_correlations
+from soc_anomaly.evaluation.metrics import evaluate_scores
+from soc_anomaly.evaluation.threshold_lab import ThresholdReport, percentile_sweep, threshold_lab
+from soc_anomaly.experiment.config import DetectConfig
+from soc_anomaly.experiment.enterprise import WorldEvaluation
+from soc_anomaly.experiment.progress import StepReporter
+from soc_anomaly.experiment.results import ModelResult
+
+__all__ = ["SplitData", "run_detector"]
+
+
+@dataclass(frozen=True)
+class SplitData:
+    """One seed's split, and what every detector of that seed is evaluated with."""
+
+    split: TrainTestSplit
+    feature_cols: list[str]
+    #: Columns of each feature set the detectors run on, by set name ("" for a plain table).
+    feature_sets: dict[str, list[str]]
+    #: Attack type of each test event.
+    attack_types: np.ndarray
+    #: Normal baseline of the explanations: per-feature mean and std of the training rows.
+    means: pd.Series
+    stds: pd.Series
+    #: Events a day of the evaluated stream, for the alert-budget rule; None skips the rule.
+    events_per_day: float | None
+    #: Budget of the alert-budget rule, alerts a day.
+    alerts_per_day: float | None
+    #: The enterprise world's campaigns and raw events; None for a plain table.
+    world: WorldEvaluation | None = None
+
+    def columns(self, feature_set: str) -> np.ndarray:
+        """Positions of a feature set's columns in the split's arrays."""
+        return np.array([self.feature_cols.index(c) for c in self.feature_sets[feature_set]])
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """A fitted detector, its scores and how long fitting and scoring took."""
+
+    estimator: Any
+    train_scores: np.ndarray
+    test_scores: np.ndarray
+    fit_seconds: float
+    score_seconds: float
+
+
+def _fit_and_score(
+    spec: DetectorSpec,
+    config: DetectConfig,
+    seed: int,
+    data: SplitData,
+    feature_set: str,
+    step: StepReporter,
+) -> _Scored:
+    cols = data.columns(feature_set)
+    X_train, X_test = data.split.X_train[:, cols], data.split.X_test[:, cols]
+    what = f" on {feature_set} features" if feature_set else ""
+    with step(f"Fitting {spec.display_name} on {len(X_train):,} normal events{what}"):
+        estimator = spec.build(config.anomaly_fraction, seed, data.feature_sets[feature_set])
+        t0 = time.perf_counter()
+        estimator.fit(X_train)
+        fit_seconds = time.perf_counter() - t0
+    with step(f"Scoring {len(X_test):,} test events with {spec.display_name}{what}"):
+        t0 = time.perf_counter()
+        test_scores = anomaly_scores(estimator, X_test)
+        score_seconds = time.perf_counter() - t0
+        train_scores = training_anomaly_scores(estimator, X_train)
+    return _Scored(estimator, train_scores, test_scores, fit_seconds, score_seconds)
+
+
+def _threshold_reports(
+    config: DetectConfig, data: SplitData, scored: _Scored
+) -> dict[str, ThresholdReport]:
+    """Every rule of the threshold lab, by rule name."""
+    reports = threshold_lab(
+        data.split.y_test,
+        scored.test_scores,
+        scored.train_scores,
+        percentile=config.threshold_percentile,
+        beta=config.beta,
+        alerts_per_day=data.alerts_per_day if data.events_per_day else None,
+        events_per_day=data.events_per_day,
+        attack_types=data.attack_types,
+    )
+    return {r.rule: r for r in reports}
+
+
+def _explanations(
+    config: DetectConfig,
+    data: SplitData,
+    feature_set: str,
+    scores: np.ndarray,
+    calibrator: ScoreCalibrator,
+) -> list[Explanation]:
+    """The top alerts explained, each with its calibrated score."""
+    y_test = data.split.y_test
+    top_m = min(config.top_explanations, len(y_test))
+    if data.world is not None and feature_set == "entity":
+        top = data.world.explain_top(data.split.X_test_df, y_test, scores, top_m)
+    else:
+        cols = data.feature_sets[feature_set]
+        top = explain_top(
+            data.split.X_test_df, y_test, scores, data.means, data.stds, cols, top_m=top_m
+        )
+    return [
+        replace(e, calibrated_score=float(calibrator.transform(np.array([e.score]))[0]))
+        for e in top
+    ]
+
+
+def run_detector(
+    name: str,
+    feature_set: str,
+    config: DetectConfig,
+    seed: int,
+    data: SplitData,
+    step: StepReporter,
+) -> ModelResult:
+    """Fit detector ``name`` on a feature set of the split and evaluate it.
+
+    Parameters
+    ----------
+    name : str
+        Registered detector name.
+    feature_set : str
+        Key of ``data.feature_sets``.
+    config : DetectConfig
+        The run's settings.
+    seed : int
+        The detector's seed.
+    data : SplitData
+        The split and what it is evaluated with.
+    step : callable
+        Progress reporter.
+
+    Returns
+    -------
+    ModelResult
+    """
+    spec = get_detector(name)
+    scored = _fit_and_score(spec, config, seed, data, feature_set, step)
+    calibrator = ScoreCalibrator().fit(scored.train_scores)
+    y_test, scores = data.split.y_test, scored.test_scores
+    cols = data.feature_sets[feature_set]
+    # With several feature sets each detector appears once per set, so the set
+    # goes into its key and name.
+    several = len(data.feature_sets) > 1
+    thresholds = _threshold_reports(config, data, scored)
+    return ModelResult(
+        detector=f"{name}@{feature_set}" if several else name,
+        name=f"{spec.display_name} [{feature_set}]" if several else spec.display_name,
+        feature_set=feature_set,
+        feature_cols=list(cols),
+        estimator=scored.estimator,
+        test_scores=scores,
+        train_scores=scored.train_scores,
+        calibrated_test_scores=calibrator.transform(scores),
+        fit_seconds=scored.fit_seconds,
+        score_seconds=scored.score_seconds,
+        metrics=evaluate_scores(
+            spec.display_name, y_test, scores, config.k, config.threshold_percentile
+        ),
+        thresholds=thresholds,
+        correlations=global_feature_correlations(
+            data.split.X_test_df, y_test, scores, cols, spec.display_name
+        ),
+        explanations=_explanations(config, data, feature_set, scores, calibrator),
+        sweep=percentile_sweep(y_test, scores, scored.train_scores),
+        calibrator=calibrator,
+        campaigns=None
+        if data.world is None
+        else data.world.campaign_lab(scores, {r: t.threshold for r, t in thresholds.items()}),
+    )
