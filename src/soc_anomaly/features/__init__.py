@@ -1,0 +1,27 @@
+"""Per-entity features of raw enterprise events, as a scikit-learn transformer.
+
+:class:`EntityFeatures` turns the enterprise world's raw authentication and
+network events into named numeric features: each event against its user's own
+training history (rare hours, first-seen countries, devices and addresses,
+unusual bytes), travel speed between logons, causal sliding windows (failures
+per user and address, failing accounts per address, MFA denials, outbound bytes
+over 24 hours, beacon-like regularity) and the user's department. Each feature
+has a unit and an analyst-readable sentence (:data:`FEATURES`), and
+:meth:`EntityFeatures.explain` says why an event stands out.
+
+Modules: ``catalog`` (names, units, sentences), ``columns`` (reading the event
+table), ``windows`` (causal window aggregates), ``history`` (per-user
+baselines), ``travel``, ``peers`` (department baselines), ``compute`` (the
+feature matrix), ``deviation`` (the ordering scale), ``explain``,
+``transformer``.
+"""
+
+from soc_anomaly.features.catalog import (
+    FEATURES,
+    REQUIRED_COLUMNS,
+    FeatureInfo,
+    FeatureSentence,
+)
+from soc_anomaly.features.transformer import EntityFeatures
+
+__all__ = ["FEATURES", "REQUIRED_COLUMNS", "EntityFeatures", "FeatureInfo", "FeatureSentence"]

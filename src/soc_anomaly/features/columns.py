@@ -1,0 +1,176 @@
+"""Raw events as the plain numpy arrays the feature code works on.
+
+The event table is read once: times become int64 epoch milliseconds, text
+columns integer codes (categorical codes when the column is a categorical, so a
+million rows cost no string work), nullable numbers float64 with NaN. Arrays
+are kept in time order; :meth:`Events.restore` puts results back in the table's
+row order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from soc_anomaly.errors import DataError
+from soc_anomaly.features.catalog import REQUIRED_COLUMNS
+
+__all__ = ["TEXT_COLUMNS", "Events", "check_columns", "read_events"]
+
+#: Text columns the features key on.
+TEXT_COLUMNS: tuple[str, ...] = ("user", "src_ip", "device_id", "dst_host", "src_country")
+AUTH_CLASS_UID = 3002
+NETWORK_CLASS_UID = 4001
+MS_PER_MINUTE = 60_000
+MS_PER_HOUR = 3_600_000
+MS_PER_DAY = 86_400_000
+
+
+@dataclass
+class Events:
+    """Columns of an event table, in time order.
+
+    Attributes
+    ----------
+    order : ndarray or None
+        Row positions of the table in time order (stable), or None when the
+        table is in time order already.
+    time, tz_min : ndarray of int64
+        Epoch milliseconds (UTC) and the device's minutes east of UTC.
+    is_auth, is_net, failure, mfa_denied, outbound : ndarray of bool
+        Authentication row, network row, failed logon, MFA push denied or timed
+        out, connection to the internet.
+    lat, lon, bytes_in, bytes_out : ndarray of float64
+        NaN where null.
+    codes : dict of str to ndarray of int64
+        Codes of each text column into ``categories`` (-1 where null).
+    categories : dict of str to pandas.Index
+        The strings of each text column.
+    """
+
+    order: np.ndarray | None
+    time: np.ndarray
+    tz_min: np.ndarray
+    is_auth: np.ndarray
+    is_net: np.ndarray
+    failure: np.ndarray
+    mfa_denied: np.ndarray
+    outbound: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    bytes_in: np.ndarray
+    bytes_out: np.ndarray
+    codes: dict[str, np.ndarray]
+    categories: dict[str, pd.Index]
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    @property
+    def local_ms(self) -> np.ndarray:
+        """Milliseconds on the user's clock (for the local hour, weekday and day)."""
+        return self.time + self.tz_min * MS_PER_MINUTE
+
+    def fitted_codes(self, name: str, vocab: pd.Index) -> np.ndarray:
+        """Codes of text column ``name`` into a fitted ``vocab`` (-1 if null or unseen)."""
+        lut = np.append(vocab.get_indexer(self.categories[name]), -1).astype(np.int64)
+        return lut[self.codes[name]]
+
+    def restore(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (rows in time order, first axis) in the table's row order."""
+        if self.order is None:
+            return values
+        out = np.empty_like(values)
+        out[self.order] = values
+        return out
+
+
+def check_columns(X: object) -> None:
+    """Raise :class:`DataError` unless ``X`` is a DataFrame with every required column."""
+    if not isinstance(X, pd.DataFrame):
+        raise DataError(
+            f"events must be a pandas DataFrame with columns {', '.join(REQUIRED_COLUMNS)}; "
+            f"got {type(X).__name__}"
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in X.columns]
+    if missing:
+        raise DataError(
+            f"events are missing column(s) {', '.join(missing)}; expected the raw enterprise "
+            f"event columns {', '.join(REQUIRED_COLUMNS)}"
+        )
+
+
+def _time_ms(s: pd.Series) -> np.ndarray:
+    if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s.dtype):
+        return pd.DatetimeIndex(s).as_unit("ms").asi8.astype(np.int64, copy=False)
+    if pd.api.types.is_integer_dtype(s.dtype) and not s.isna().any():
+        return s.to_numpy(dtype=np.int64)
+    raise DataError(
+        f"column time has dtype {s.dtype}; expected datetimes or integer epoch milliseconds "
+        "without nulls"
+    )
+
+
+def _floats(s: pd.Series) -> np.ndarray:
+    try:
+        return s.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"column {s.name} has dtype {s.dtype}; expected numbers") from exc
+
+
+def _text(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy().astype(np.int64)
+        cats = s.cat.categories
+    else:
+        codes, cats = pd.factorize(s, use_na_sentinel=True)
+        codes = codes.astype(np.int64)
+    return codes, pd.Index(np.asarray(cats).astype(str), dtype=object)
+
+
+def _matches(s: pd.Series, predicate) -> np.ndarray:
+    """Rows whose text value satisfies ``predicate`` (evaluated once per distinct value)."""
+    codes, cats = _text(s)
+    hit = np.append(np.array([bool(predicate(c)) for c in cats], dtype=bool), False)
+    return hit[codes]
+
+
+def read_events(X: pd.DataFrame) -> Events:
+    """Validate ``X`` and read its columns (see :class:`Events`)."""
+    check_columns(X)
+    time = _time_ms(X["time"])
+    order = None
+    if len(time) > 1 and bool(np.any(time[1:] < time[:-1])):
+        order = np.argsort(time, kind="stable")
+
+    def arr(values: np.ndarray) -> np.ndarray:
+        return values if order is None else values[order]
+
+    cls = _floats(X["class_uid"])
+    tz = np.nan_to_num(_floats(X["timezone_offset"]), nan=0.0).astype(np.int64)
+    codes: dict[str, np.ndarray] = {}
+    cats: dict[str, pd.Index] = {}
+    for name in TEXT_COLUMNS:
+        c, k = _text(X[name])
+        codes[name], cats[name] = arr(c), k
+    if bool((codes["user"] < 0).any()):
+        raise DataError("column user has nulls; expected an account name on every event")
+    return Events(
+        order=order,
+        time=arr(time),
+        tz_min=arr(tz),
+        is_auth=arr(cls == AUTH_CLASS_UID),
+        is_net=arr(cls == NETWORK_CLASS_UID),
+        failure=arr(_matches(X["status"], lambda v: v.lower() == "failure")),
+        # "MFA push denied" and "MFA push timed out": the second factor was refused.
+        mfa_denied=arr(_matches(X["status_detail"], lambda v: "mfa" in v.lower())),
+        outbound=arr(_matches(X["direction"], lambda v: v.lower() == "outbound")),
+        lat=arr(_floats(X["src_lat"])),
+        lon=arr(_floats(X["src_lon"])),
+        bytes_in=arr(_floats(X["bytes_in"])),
+        bytes_out=arr(_floats(X["bytes_out"])),
+        codes=codes,
+        categories=cats,
+    )

@@ -1,0 +1,144 @@
+"""The feature matrix: causal aggregates of the events themselves, read against fitted baselines.
+
+:func:`causal_aggregates` needs only the events (it is computed the same way at
+fit and at transform time); :func:`assemble` combines it with the fitted state
+of an :class:`~soc_anomaly.features.EntityFeatures` into one column per feature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from soc_anomaly.features.catalog import FEATURES
+from soc_anomaly.features.columns import MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, Events
+from soc_anomaly.features.history import (
+    daily_distinct,
+    first_seen,
+    hour_weekday,
+    pair_keys,
+    robust_z,
+)
+from soc_anomaly.features.peers import department_codes
+from soc_anomaly.features.travel import Travel, km_from_known, previous_login
+from soc_anomaly.features.windows import KeyOrder, regularity
+
+if TYPE_CHECKING:
+    from soc_anomaly.features.transformer import EntityFeatures
+
+__all__ = ["CV_FLOOR", "Aggregates", "assemble", "causal_aggregates"]
+
+#: Added to the coefficient of variation of beacon intervals so a perfect clock stays finite.
+CV_FLOOR = 0.05
+_10M, _1H, _24H = 10 * MS_PER_MINUTE, MS_PER_HOUR, 24 * MS_PER_HOUR
+
+
+@dataclass
+class Aggregates:
+    """Quantities of each event computed from the events alone (time order)."""
+
+    windows: dict[str, np.ndarray]
+    travel: Travel
+    out24: np.ndarray
+    daily: np.ndarray
+    beacon: np.ndarray
+    beacon_count: np.ndarray
+    beacon_mean_s: np.ndarray
+
+
+def causal_aggregates(
+    ev: Events, min_travel_km: float, beacon_intervals: int, min_beacon_intervals: int
+) -> Aggregates:
+    """Every window, travel and regularity quantity of ``ev`` (see the module docstring)."""
+    user, ip = ev.codes["user"], ev.codes["src_ip"]
+    by_user = KeyOrder(user, ev.time)
+    by_ip = KeyOrder(ip, ev.time)
+    has_ip = ip >= 0
+    fail = ev.failure & ev.is_auth
+    windows = {
+        "user_failures_10m": by_user.window_sum(fail, _10M),
+        "user_failures_1h": by_user.window_sum(fail, _1H),
+        "ip_failures_10m": np.where(has_ip, by_ip.window_sum(fail, _10M), 0),
+        "ip_failures_1h": np.where(has_ip, by_ip.window_sum(fail, _1H), 0),
+        "ip_failed_users_1h": np.where(has_ip, by_ip.window_distinct(fail, user, _1H), 0),
+        "ip_failed_users_24h": np.where(has_ip, by_ip.window_distinct(fail, user, _24H), 0),
+        "user_mfa_denials_1h": by_user.window_sum(ev.mfa_denied & ev.is_auth, _1H),
+    }
+    sent = np.where(ev.outbound & ev.is_net, np.nan_to_num(ev.bytes_out, nan=0.0), 0.0)
+    out24 = by_user.window_sum(sent.astype(np.int64), _24H).astype(np.float64)
+    day = ev.local_ms // MS_PER_DAY
+    daily = daily_distinct(by_user, day, ev.codes["dst_host"])
+    travel = previous_login(user, ev.time, ev.lat, ev.lon, ev.is_auth, min_travel_km)
+    n_dst = len(ev.categories["dst_host"])
+    pair = pair_keys(user, ev.codes["dst_host"], n_dst)
+    beacon, count, mean_s = regularity(
+        pair, ev.time, ev.is_net, beacon_intervals, min_beacon_intervals, CV_FLOOR
+    )
+    return Aggregates(windows, travel, out24, daily, beacon, count, mean_s)
+
+
+def _new_place_speed(
+    est: EntityFeatures, ev: Events, user: np.ndarray, travel: Travel
+) -> np.ndarray:
+    """The travel speed where the logon is far from every training place of the user."""
+    out = np.zeros(len(ev))
+    rows = np.flatnonzero(travel.speed_kmh > 0)
+    km = km_from_known(user[rows], ev.lat[rows], ev.lon[rows], *est.places_)
+    out[rows] = np.where(km > est.min_travel_km, travel.speed_kmh[rows], 0.0)
+    return out
+
+
+def user_rows(est: EntityFeatures, ev: Events) -> np.ndarray:
+    """Row of each event's user in the fitted per-user tables (the population if new)."""
+    user = ev.fitted_codes("user", est.vocab_["user"])
+    return np.where(user >= 0, user, len(est.vocab_["user"]))
+
+
+def assemble(est: EntityFeatures, ev: Events, agg: Aggregates) -> np.ndarray:
+    """The feature matrix (events in time order, columns in :data:`FEATURES` order)."""
+    tables, vocab = est.user_tables_, est.vocab_
+    user = ev.fitted_codes("user", vocab["user"])
+    row = np.where(user >= 0, user, len(vocab["user"]))
+    hour, weekday = hour_weekday(ev)
+    cols: dict[str, np.ndarray] = {
+        "hour_rarity": tables["hour_rarity"][row, hour],
+        "weekday_rarity": tables["weekday_rarity"][row, weekday],
+    }
+    for feature, column in (
+        ("new_country", "src_country"),
+        ("new_device", "device_id"),
+        ("new_src_ip", "src_ip"),
+        ("new_dst_host", "dst_host"),
+    ):
+        value = ev.fitted_codes(column, vocab[column])
+        cols[feature] = first_seen(
+            user, value, ev.codes[column] >= 0, est.seen_[column], len(vocab[column])
+        )
+    cols["new_user"] = (user < 0).astype(np.float64)
+    net = ev.is_net
+    for name, values in (("bytes_in", ev.bytes_in), ("bytes_out", ev.bytes_out)):
+        z = robust_z(np.log1p(values), tables[f"{name}_loc"][row], tables[f"{name}_scale"][row])
+        cols[f"{name}_z"] = np.where(net, z, 0.0)
+    cols["daily_dst_hosts_ratio"] = agg.daily / np.maximum(tables["daily_dst_usual"][row], 1.0)
+    cols["travel_speed_kmh"] = agg.travel.speed_kmh
+    cols["new_place_speed_kmh"] = _new_place_speed(est, ev, user, agg.travel)
+    cols["hours_since_prev_login"] = agg.travel.gap_h
+    cols.update({k: v.astype(np.float64) for k, v in agg.windows.items()})
+    cols["bytes_out_24h_ratio"] = np.log10(agg.out24 + 1.0) - np.log10(
+        tables["out24_median"][row] + 1.0
+    )
+    cols["beacon_regularity"] = agg.beacon
+    peers = est.peers_
+    group = department_codes(peers, ev.fitted_codes("user", peers.members))
+    dst = ev.fitted_codes("dst_host", vocab["dst_host"])
+    cols["dept_dst_rarity"] = peers.rarity(group, dst, len(vocab["dst_host"]))[0]
+    z = robust_z(np.log1p(ev.bytes_out), peers.bytes_out_loc[group], peers.bytes_out_scale[group])
+    cols["dept_bytes_out_z"] = np.where(net, z, 0.0)
+    out = np.empty((len(ev), len(FEATURES)), dtype=np.float64)
+    for j, name in enumerate(FEATURES):
+        out[:, j] = cols[name]
+    # Guard the documented promise (all finite) against any degenerate input.
+    np.nan_to_num(out, copy=False, nan=0.0, posinf=np.finfo(np.float64).max, neginf=0.0)
+    return out

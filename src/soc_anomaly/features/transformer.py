@@ -1,0 +1,245 @@
+"""The scikit-learn transformer from raw enterprise events to per-entity features."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from soc_anomaly.errors import check_positive_int, check_range
+from soc_anomaly.features.catalog import FEATURES, FeatureSentence
+from soc_anomaly.features.columns import TEXT_COLUMNS, read_events
+from soc_anomaly.features.compute import assemble, causal_aggregates
+from soc_anomaly.features.deviation import tail_sketch
+from soc_anomaly.features.explain import explain_rows
+from soc_anomaly.features.history import fit_user_tables, pair_keys
+from soc_anomaly.features.peers import fit_peer_tables
+from soc_anomaly.features.travel import fit_places
+
+__all__ = ["EntityFeatures"]
+
+
+class EntityFeatures(TransformerMixin, BaseEstimator):
+    """Named numeric features of each raw event, against its user's history, peers and windows.
+
+    ``fit`` learns baselines from the training window's events (the caller passes
+    normal events only): each user's hour and weekday profile, the countries,
+    devices, source addresses and destinations the user had, the user's typical
+    bytes per connection, outbound bytes per 24 hours and destinations per day,
+    and per department the destinations its users contact and their bytes per
+    connection. ``transform`` reads each event against those baselines and adds
+    causal sliding-window aggregates computed from the events passed to it
+    (failed logons, failing accounts per address, MFA denials, outbound bytes
+    over 24 hours, travel speed, connection regularity). :data:`FEATURES` lists
+    every output column with its unit; every feature is oriented so that larger
+    is more suspicious (except ``hours_since_prev_login``, context for the speed).
+
+    Causal means an event's value depends only on the events at or before it in
+    time order (row order breaks ties), so the transform of the first ``k``
+    events equals the first ``k`` rows of the transform of all of them.
+
+    A user with no event in the training window is no error: the user gets the
+    population's baselines (hour and weekday profile, bytes, destinations per
+    day), its first-seen flags are set only for values nobody had in training,
+    ``new_user`` is 1, and its peers are its department when the ``users``
+    table given to ``fit`` names it, else the whole population. Users with fewer
+    than ``min_history`` training connections (active days) get the population's
+    byte (daily destination) baselines too.
+
+    Parameters
+    ----------
+    prior_weight : float, default=10.0
+        Pseudo-events of the population's hour and weekday profile mixed into each
+        user's, so a user with little history is not called rare at every new hour.
+    min_history : int, default=5
+        Least connections, outbound connections or active days for a user's own
+        byte, 24-hour byte or daily-destination baseline (and connections for a
+        department's byte baseline).
+    min_travel_km : float, default=100.0
+        Logons closer than this to the previous one give speed 0: addresses of one
+        metropolitan area geolocate tens of kilometres apart.
+    beacon_intervals : int, default=8
+        Intervals between a user's consecutive connections to one destination that
+        ``beacon_regularity`` looks at (the most recent ones).
+    min_beacon_intervals : int, default=4
+        Fewer intervals than this and ``beacon_regularity`` is 0.
+
+    Attributes
+    ----------
+    vocab_ : dict of str to pandas.Index
+        Training values of ``user``, ``src_ip``, ``device_id``, ``dst_host`` and
+        ``src_country``; the fitted tables are indexed by position in these.
+    seen_ : dict of str to ndarray
+        Sorted (user, value) pair keys seen in training, per first-seen column.
+    user_tables_ : dict of str to ndarray
+        Per-user baselines, one row per training user and a last population row.
+    peers_ : PeerTables
+        Department baselines.
+    places_ : tuple of ndarray
+        Each user's training logon places (offsets per user, latitudes, longitudes).
+    deviation_sketch_ : ndarray of shape (n_features, n_levels)
+        Upper quantiles of each feature over the training events (for ``explain``).
+    n_training_events_ : int
+        Events ``fit`` saw.
+
+    Examples
+    --------
+    >>> from soc_anomaly.scenarios import generate_world
+    >>> w = generate_world(n_users=60, days=14, random_state=1)
+    >>> train = w.events[(w.events["time"] < w.attack_start) & (w.events["label"] == 0)]
+    >>> fe = EntityFeatures().fit(train, users=w.users)
+    >>> feats = fe.transform(w.events)
+    >>> list(feats.columns) == list(FEATURES)
+    True
+    """
+
+    def __init__(
+        self,
+        prior_weight: float = 10.0,
+        min_history: int = 5,
+        min_travel_km: float = 100.0,
+        beacon_intervals: int = 8,
+        min_beacon_intervals: int = 4,
+    ) -> None:
+        self.prior_weight = prior_weight
+        self.min_history = min_history
+        self.min_travel_km = min_travel_km
+        self.beacon_intervals = beacon_intervals
+        self.min_beacon_intervals = min_beacon_intervals
+
+    def _check_params(self) -> None:
+        check_range("prior_weight", self.prior_weight, 0.0, np.inf, low_inclusive=True)
+        check_positive_int("min_history", self.min_history)
+        check_range("min_travel_km", self.min_travel_km, 0.0, np.inf, low_inclusive=True)
+        check_positive_int("beacon_intervals", self.beacon_intervals)
+        check_positive_int("min_beacon_intervals", self.min_beacon_intervals)
+
+    def _aggregates(self, ev):
+        return causal_aggregates(
+            ev, self.min_travel_km, self.beacon_intervals, self.min_beacon_intervals
+        )
+
+    def fit(self, X: pd.DataFrame, y: object = None, users: pd.DataFrame | None = None):
+        """Learn per-user and per-department baselines from training events.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Raw events of the training window (:data:`REQUIRED_COLUMNS`), normal
+            events only.
+        y : ignored
+            Present for scikit-learn's API.
+        users : DataFrame or None, default=None
+            The world's users table (``user``, ``department``) for peer baselines;
+            without it every user's peers are the whole population.
+
+        Returns
+        -------
+        EntityFeatures
+            ``self``, fitted.
+
+        Raises
+        ------
+        soc_anomaly.errors.DataError
+            If a required column is missing or has an unusable type.
+        """
+        self._check_params()
+        ev = read_events(X)
+        vocab: dict[str, pd.Index] = {}
+        codes: dict[str, np.ndarray] = {}
+        for name in TEXT_COLUMNS:
+            local = ev.codes[name]
+            used = np.unique(local[local >= 0])
+            vocab[name] = ev.categories[name][used]
+            codes[name] = ev.fitted_codes(name, vocab[name])
+        user = codes["user"]
+        n_users = len(vocab["user"])
+        seen = {}
+        for name in ("src_country", "device_id", "src_ip", "dst_host"):
+            ok = codes[name] >= 0
+            seen[name] = np.unique(pair_keys(user[ok], codes[name][ok], len(vocab[name])))
+        agg = self._aggregates(ev)
+        self.user_tables_ = fit_user_tables(
+            ev, user, n_users, agg.out24, agg.daily, self.prior_weight, self.min_history
+        )
+        self.peers_ = fit_peer_tables(
+            users,
+            vocab["user"],
+            user,
+            codes["dst_host"],
+            len(vocab["dst_host"]),
+            np.log1p(ev.bytes_out),
+            ev.is_net,
+            self.min_history,
+        )
+        self.places_ = fit_places(user, ev.lat, ev.lon, ev.is_auth, n_users)
+        self.vocab_ = vocab
+        self.seen_ = seen
+        self.n_training_events_ = len(ev)
+        self.deviation_sketch_ = tail_sketch(assemble(self, ev, agg))
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Features of each event.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Raw events (:data:`REQUIRED_COLUMNS`), any period; windows look only at
+            these events, at or before each one.
+
+        Returns
+        -------
+        DataFrame
+            Same index and row order as ``X``, columns ``list(FEATURES)``, float64,
+            all finite.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If called before ``fit``.
+        soc_anomaly.errors.DataError
+            If a required column is missing or has an unusable type.
+        """
+        check_is_fitted(self, "deviation_sketch_")
+        ev = read_events(X)
+        values = ev.restore(assemble(self, ev, self._aggregates(ev)))
+        return pd.DataFrame(values, index=X.index, columns=list(FEATURES))
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        """The output column names, ``list(FEATURES)``, as an object array."""
+        return np.asarray(list(FEATURES), dtype=object)
+
+    def explain(
+        self,
+        X: pd.DataFrame,
+        features: pd.DataFrame,
+        top: int = 5,
+        history: pd.DataFrame | None = None,
+    ) -> list[list[FeatureSentence]]:
+        """Sentences saying why each event stands out, most deviant feature first.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Raw events to explain (typically ``events.loc[rows]`` for a few rows).
+        features : DataFrame
+            Their rows of :meth:`transform`'s output (``feats.loc[rows]``), aligned
+            with ``X`` by position.
+        top : int, default=5
+            Most sentences per event.
+        history : DataFrame or None, default=None
+            The full event table ``X``'s rows were taken from (same index labels).
+            With it, a travel sentence names the previous logon's city and a
+            regularity sentence the mean interval; without it they say less.
+
+        Returns
+        -------
+        list of list of FeatureSentence
+            One list per row of ``X``: at most ``top`` sentences for the features
+            whose deviation is above 0, largest deviation first (ties in catalog
+            order). See :mod:`soc_anomaly.features.deviation` for the scale.
+        """
+        check_is_fitted(self, "deviation_sketch_")
+        return explain_rows(self, X, features, top, history)
