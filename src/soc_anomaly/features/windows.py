@@ -181,12 +181,12 @@ def regularity(
     d[1:] = np.diff(t)
     cnt = np.minimum(rank, n_intervals)
     total = np.zeros(m)
-    for lag in range(n_intervals):
+    for lag in range(min(n_intervals, m)):
         total[lag:] += np.where(cnt[lag:] > lag, d[: m - lag], 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(cnt > 0, total / np.maximum(cnt, 1), 0.0)
     sq = np.zeros(m)
-    for lag in range(n_intervals):
+    for lag in range(min(n_intervals, m)):
         dev = d[: m - lag] - mean[lag:]
         sq[lag:] += np.where(cnt[lag:] > lag, dev * dev, 0.0)
     std = np.sqrt(sq / np.maximum(cnt, 1))
