@@ -119,6 +119,16 @@ def test_missing_columns_raise_one_line_naming_them(fitted: EntityFeatures) -> N
         fitted.transform(X)
 
 
+def test_empty_training_window_is_a_data_error() -> None:
+    with pytest.raises(DataError, match="empty"):
+        EntityFeatures().fit(training().iloc[:0])
+
+
+def test_empty_transform_gives_an_empty_table(fitted: EntityFeatures) -> None:
+    out = fitted.transform(training().iloc[:0])
+    assert out.shape == (0, len(FEATURES)) and list(out.columns) == list(FEATURES)
+
+
 def test_transform_before_fit_raises_not_fitted() -> None:
     with pytest.raises(NotFittedError):
         EntityFeatures().transform(training())

@@ -79,11 +79,11 @@ class Events:
         return lut[self.codes[name]]
 
     def restore(self, values: np.ndarray) -> np.ndarray:
-        """``values`` (rows in time order, first axis) in the table's row order."""
+        """``values`` (events in time order along the last axis) in the table's row order."""
         if self.order is None:
             return values
         out = np.empty_like(values)
-        out[self.order] = values
+        out[..., self.order] = values
         return out
 
 

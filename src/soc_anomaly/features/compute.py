@@ -97,7 +97,7 @@ def user_rows(est: EntityFeatures, ev: Events) -> np.ndarray:
 
 
 def assemble(est: EntityFeatures, ev: Events, agg: Aggregates) -> np.ndarray:
-    """The feature matrix (events in time order, columns in :data:`FEATURES` order)."""
+    """The feature matrix, one row per feature (:data:`FEATURES` order), events in time order."""
     tables, vocab = est.user_tables_, est.vocab_
     user = ev.fitted_codes("user", vocab["user"])
     row = np.where(user >= 0, user, len(vocab["user"]))
@@ -136,9 +136,10 @@ def assemble(est: EntityFeatures, ev: Events, agg: Aggregates) -> np.ndarray:
     cols["dept_dst_rarity"] = peers.rarity(group, dst, len(vocab["dst_host"]))[0]
     z = robust_z(np.log1p(ev.bytes_out), peers.bytes_out_loc[group], peers.bytes_out_scale[group])
     cols["dept_bytes_out_z"] = np.where(net, z, 0.0)
-    out = np.empty((len(ev), len(FEATURES)), dtype=np.float64)
-    for j, name in enumerate(FEATURES):
-        out[:, j] = cols[name]
+    # One row per feature: stacking contiguous columns is a plain copy, and the
+    # transpose is the (events, features) layout a DataFrame keeps as one block.
+    out = np.stack([np.asarray(cols[name], dtype=np.float64) for name in FEATURES])
     # Guard the documented promise (all finite) against any degenerate input.
-    np.nan_to_num(out, copy=False, nan=0.0, posinf=np.finfo(np.float64).max, neginf=0.0)
+    if not np.isfinite(out).all():
+        np.nan_to_num(out, copy=False, nan=0.0, posinf=np.finfo(np.float64).max, neginf=0.0)
     return out

@@ -19,6 +19,7 @@ __all__ = [
     "first_seen",
     "fit_user_tables",
     "hour_weekday",
+    "lookup",
     "pair_keys",
     "robust_z",
 ]
@@ -120,6 +121,17 @@ def pair_keys(user: np.ndarray, value: np.ndarray, n_values: int) -> np.ndarray:
     return user.astype(np.int64) * (n_values + 1) + value
 
 
+def lookup(table: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Position of each of ``keys`` in ``table`` (distinct int64), -1 where absent.
+
+    A hash lookup: for millions of keys in random order it is several times faster
+    than a binary search, which misses the cache on every probe.
+    """
+    if len(table) == 0:
+        return np.full(len(keys), -1, dtype=np.int64)
+    return pd.Index(table).get_indexer(keys)
+
+
 def first_seen(
     user: np.ndarray, value: np.ndarray, present: np.ndarray, seen: np.ndarray, n_values: int
 ) -> np.ndarray:
@@ -130,10 +142,7 @@ def first_seen(
     history is judged against the population: 1 only if nobody had the value.
     """
     keys = pair_keys(np.maximum(user, 0), value, n_values)
-    if len(seen):
-        known_pair = seen[np.minimum(np.searchsorted(seen, keys), len(seen) - 1)] == keys
-    else:
-        known_pair = np.zeros(len(keys), dtype=bool)
+    known_pair = lookup(seen, keys) >= 0
     new = np.where(user >= 0, (value < 0) | ~known_pair, value < 0)
     return (new & present).astype(np.float64)
 

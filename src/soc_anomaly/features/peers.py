@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from soc_anomaly.errors import DataError
-from soc_anomaly.features.history import _robust, pair_keys
+from soc_anomaly.features.history import _robust, lookup, pair_keys
 
 __all__ = ["PeerTables", "department_codes", "fit_peer_tables"]
 
@@ -59,12 +59,8 @@ class PeerTables:
 
         Returns the rarity, the users who did and the group's size, per event.
         """
-        keys = pair_keys(group, np.maximum(dst, 0), n_dst)
-        if len(self.dst_keys):
-            pos = np.minimum(np.searchsorted(self.dst_keys, keys), len(self.dst_keys) - 1)
-            users = np.where((self.dst_keys[pos] == keys) & (dst >= 0), self.dst_users[pos], 0)
-        else:
-            users = np.zeros(len(keys), dtype=np.int64)
+        pos = lookup(self.dst_keys, pair_keys(group, np.maximum(dst, 0), n_dst))
+        users = np.where((pos >= 0) & (dst >= 0), self.dst_users[pos], 0)
         size = self.group_size[group]
         return -np.log10((users + 1.0) / (size + 2.0)), users, size
 

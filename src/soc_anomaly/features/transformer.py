@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from soc_anomaly.errors import check_positive_int, check_range
+from soc_anomaly.errors import DataError, check_positive_int, check_range
 from soc_anomaly.features.catalog import FEATURES, FeatureSentence
 from soc_anomaly.features.columns import TEXT_COLUMNS, read_events
 from soc_anomaly.features.compute import assemble, causal_aggregates
@@ -142,10 +142,12 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         Raises
         ------
         soc_anomaly.errors.DataError
-            If a required column is missing or has an unusable type.
+            If a required column is missing or has an unusable type, or ``X`` is empty.
         """
         self._check_params()
         ev = read_events(X)
+        if len(ev) == 0:
+            raise DataError("events to fit on are empty; expected the training window's events")
         vocab: dict[str, pd.Index] = {}
         codes: dict[str, np.ndarray] = {}
         for name in TEXT_COLUMNS:
@@ -177,7 +179,7 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         self.vocab_ = vocab
         self.seen_ = seen
         self.n_training_events_ = len(ev)
-        self.deviation_sketch_ = tail_sketch(assemble(self, ev, agg))
+        self.deviation_sketch_ = tail_sketch(assemble(self, ev, agg).T)
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -205,7 +207,8 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "deviation_sketch_")
         ev = read_events(X)
         values = ev.restore(assemble(self, ev, self._aggregates(ev)))
-        return pd.DataFrame(values, index=X.index, columns=list(FEATURES))
+        # The array is ours alone: no need for pandas to copy it.
+        return pd.DataFrame(values.T, index=X.index, columns=list(FEATURES), copy=False)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         """The output column names, ``list(FEATURES)``, as an object array."""
