@@ -86,7 +86,7 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> from soc_anomaly.scenarios import generate_world
-    >>> w = generate_world(n_users=60, days=14, campaigns=10, random_state=1)
+    >>> w = generate_world(n_users=120, days=14, campaigns=20, random_state=7)
     >>> train = w.events[(w.events["time"] < w.attack_start) & (w.events["label"] == 0)]
     >>> fe = EntityFeatures().fit(train, users=w.users)
     >>> feats = fe.transform(w.events)
