@@ -78,7 +78,7 @@ def test_split_by_time_trains_on_normal_events_before_the_cut_only() -> None:
 
 def test_split_by_time_needs_both_classes_after_the_cut() -> None:
     df = pd.DataFrame({"x": np.arange(6.0), "label": [0, 0, 0, 1, 0, 0]})
-    with pytest.raises(DataError, match="evaluated period .* has no anomalies"):
+    with pytest.raises(DataError, match=r"evaluated period .* has no anomalies"):
         split_by_time(df, ["x"], np.array([True, True, True, True, False, False]))
 
 
@@ -140,7 +140,10 @@ def test_seed_features_run_reports_campaigns_and_metrics(capsys, tmp_path, world
     )
     assert code == 0, err
     assert "Splitting by time" in err
-    assert "Campaigns caught at 10 alerts a day per 500 staff" in out
+    # Rich wraps long titles at the console width.
+    assert "Campaigns caught at a daily queue of 10 alerts a day per 500 staff" in " ".join(
+        out.split()
+    )
     doc = json.loads(metrics.read_text())
     model = doc["models"]["IsolationForest"]
     assert model["feature_set"] == "seed"
@@ -149,6 +152,11 @@ def test_seed_features_run_reports_campaigns_and_metrics(capsys, tmp_path, world
     assert budget["n_campaigns"] == 30
     assert 0 <= budget["caught"] <= 30
     assert set(budget["by_intensity"]) == {"blatant", "moderate", "subtle"}
+    # The daily queue: 10 a day per 500 staff is 4 alerts a day for 200 staff, 7 days.
+    queue = model["campaigns"]["daily_queue"]
+    assert queue["alerts"] == 4 * 7
+    assert queue["alerts_per_day"] == pytest.approx(4.0, rel=0.01)
+    assert model["campaign_recall"] == queue["recall"]
     # The budget scales with the organisation: 10 a day per 500 staff, 200 staff here.
     assert model["thresholds"]["alert_budget"]["alerts_per_day"] <= 10 * 200 / 500 + 1e-9
     assert doc["comparison"][0]["campaign_recall_mean"] == pytest.approx(
@@ -185,9 +193,9 @@ def test_seed_features_run_reports_campaigns_and_metrics(capsys, tmp_path, world
     )
     assert code == 0, err
     deltas = json.loads((tmp_path / "diff" / "run_diff.json").read_text())["metric_deltas"]
-    recall = [d for d in deltas if d["metric"] == "campaigns.alert_budget.recall"]
+    recall = [d for d in deltas if d["metric"] == "campaigns.daily_queue.recall"]
     assert len(recall) == 2
-    # A four times larger budget cannot catch fewer campaigns.
+    # A four times larger queue cannot catch fewer campaigns.
     assert all(d["after"] >= d["before"] for d in recall)
 
 

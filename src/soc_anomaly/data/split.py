@@ -20,7 +20,7 @@ from soc_anomaly.data.schema import FEATURE_COLS, LABEL_COL
 from soc_anomaly.data.validation import check_both_classes, validate_dataset
 from soc_anomaly.errors import DataError, check_range
 
-__all__ = ["TrainTestSplit", "split_by_time", "split_train_test"]
+__all__ = ["TrainTestSplit", "signed_log1p", "split_by_time", "split_train_test"]
 
 
 @dataclass(frozen=True)
@@ -117,11 +117,18 @@ def split_train_test(
     )
 
 
+def signed_log1p(X: np.ndarray) -> np.ndarray:
+    """``sign(x) * log(1 + |x|)``: heavy tails compressed, zero and sign kept."""
+    return np.sign(X) * np.log1p(np.abs(X))
+
+
 def split_by_time(
     df: pd.DataFrame,
     feature_cols: Sequence[str],
     train_mask: np.ndarray,
     label_col: str = LABEL_COL,
+    *,
+    log_scale: bool = False,
 ) -> TrainTestSplit:
     """Split by time: normal events of the training window train, the rest is evaluated.
 
@@ -142,6 +149,11 @@ def split_by_time(
         True for the events of the training window, one per row of ``df``.
     label_col : str, default="label"
         0/1 label column.
+    log_scale : bool, default=False
+        Compress every feature with :func:`signed_log1p` before scaling, so that
+        heavy-tailed counts, speeds and byte volumes (0 for most events, tens of
+        thousands for a few) do not drown every other feature in a distance.
+        ``X_train_df`` and ``X_test_df`` keep the values as computed.
 
     Returns
     -------
@@ -175,10 +187,12 @@ def split_by_time(
     check_both_classes(y[test_rows], source="the evaluated period (after the training window)")
     X_train_df = df.loc[fit_rows, cols]
     X_test_df = df.loc[test_rows, cols]
-    scaler = StandardScaler().fit(X_train_df.to_numpy())
+    compress = signed_log1p if log_scale else np.asarray
+    train, test = compress(X_train_df.to_numpy()), compress(X_test_df.to_numpy())
+    scaler = StandardScaler().fit(train)
     return TrainTestSplit(
-        X_train=scaler.transform(X_train_df.to_numpy()),
-        X_test=scaler.transform(X_test_df.to_numpy()),
+        X_train=scaler.transform(train),
+        X_test=scaler.transform(test),
         y_train=np.zeros(len(X_train_df), dtype=np.int64),
         y_test=y[test_rows].astype(np.int64),
         scaler=scaler,

@@ -177,8 +177,12 @@ def _groups(outcomes: list[CampaignOutcome], key: str) -> dict[str, GroupRecall]
     return out
 
 
-def _report(p: _Prepared, threshold: float) -> CampaignReport:
-    alert = p.scores >= threshold
+def _report(
+    p: _Prepared, threshold: float, alert: np.ndarray | None = None, n_alerts: int | None = None
+) -> CampaignReport:
+    """The report of one threshold, or of a given alert mask counting ``n_alerts`` alerts."""
+    if alert is None:
+        alert = p.scores >= threshold
     hit = alert[p.event_index]
     n_ids = len(p.ids)
     n_events = np.bincount(p.code, minlength=n_ids)
@@ -205,7 +209,7 @@ def _report(p: _Prepared, threshold: float) -> CampaignReport:
     ttd = [o.time_to_detect_hours for o in outcomes if o.time_to_detect_hours is not None]
     fp_tags = pd.Series(p.tags[alert & p.normal]).value_counts()
     fp = {t: int(fp_tags.get(t, 0)) for t in p.tag_names}
-    alerts = int(alert.sum())
+    alerts = int(alert.sum()) if n_alerts is None else n_alerts
     return CampaignReport(
         threshold=threshold,
         n_campaigns=n_ids,

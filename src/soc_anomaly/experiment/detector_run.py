@@ -173,7 +173,7 @@ def run_detector(
     thresholds = _threshold_reports(config, data, scored)
     return ModelResult(
         detector=f"{name}@{feature_set}" if several else name,
-        name=f"{spec.display_name} [{feature_set}]" if several else spec.display_name,
+        name=f"{spec.display_name} ({feature_set})" if several else spec.display_name,
         feature_set=feature_set,
         feature_cols=list(cols),
         estimator=scored.estimator,

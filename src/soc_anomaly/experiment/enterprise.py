@@ -29,6 +29,7 @@ import pandas as pd
 from soc_anomaly.data.io import read_table
 from soc_anomaly.data.split import TrainTestSplit
 from soc_anomaly.errors import DataError
+from soc_anomaly.evaluation.alert_queue import QUEUE_RULE, queue_report
 from soc_anomaly.evaluation.campaigns import CampaignReport, campaign_lab
 from soc_anomaly.evaluation.explain import Explanation
 from soc_anomaly.experiment.config import FEATURE_SETS
@@ -321,6 +322,10 @@ class WorldEvaluation:
         The featurised table, indexed like ``events``.
     entity : object or None
         The fitted :class:`~soc_anomaly.features.EntityFeatures`, when computed.
+    users : numpy.ndarray
+        Account of each evaluated event: the entity of the daily queue's alerts.
+    alerts_per_day : float or None
+        Capacity of the daily queue (the organisation's alert budget); None skips it.
     """
 
     times: np.ndarray
@@ -332,21 +337,33 @@ class WorldEvaluation:
     events: pd.DataFrame
     features: pd.DataFrame
     entity: Any
+    users: np.ndarray
+    alerts_per_day: float | None
 
     def campaign_lab(
         self, scores: np.ndarray, thresholds: dict[str, float]
     ) -> dict[str, CampaignReport]:
-        """Campaign-level results of ``scores`` at each rule's threshold."""
-        return campaign_lab(
-            scores,
-            thresholds,
-            times=self.times,
-            labels=self.labels,
-            campaign_ids=self.campaign_ids,
-            benign_tags=self.benign_tags,
-            campaigns=self.campaigns,
-            days=self.days,
-        )
+        """Campaign-level results of ``scores``: the daily queue, then each rule's threshold.
+
+        The queue (:func:`~soc_anomaly.evaluation.alert_queue.queue_report`)
+        raises ``alerts_per_day`` alerts a day, one per user and hour; it is
+        skipped when there is no budget.
+        """
+        truth = {
+            "times": self.times,
+            "labels": self.labels,
+            "campaign_ids": self.campaign_ids,
+            "benign_tags": self.benign_tags,
+            "campaigns": self.campaigns,
+            "days": self.days,
+        }
+        out: dict[str, CampaignReport] = {}
+        if self.alerts_per_day is not None:
+            out[QUEUE_RULE] = queue_report(
+                scores, entities=self.users, per_day=self.alerts_per_day, **truth
+            )
+        out.update(campaign_lab(scores, thresholds, **truth))
+        return out
 
     def explain_top(
         self, X_test_df: pd.DataFrame, y_test: np.ndarray, scores: np.ndarray, top_m: int
@@ -404,7 +421,7 @@ class WorldSplit:
         """Evaluated events a day."""
         return len(split.y_test) / self.table.evaluated_days
 
-    def evaluation(self, split: TrainTestSplit) -> WorldEvaluation:
+    def evaluation(self, split: TrainTestSplit, alerts_per_day: float | None) -> WorldEvaluation:
         """The evaluated events' times, campaigns and tags, in the split's test order."""
         test = self.table.table.loc[split.test_index]
         return WorldEvaluation(
@@ -417,4 +434,6 @@ class WorldSplit:
             events=self.data.events,
             features=self.table.table,
             entity=self.table.transformers.get("entity"),
+            users=self.data.events.loc[split.test_index, "user"].astype(str).to_numpy(),
+            alerts_per_day=alerts_per_day,
         )

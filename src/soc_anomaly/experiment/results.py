@@ -16,6 +16,7 @@ import pandas as pd
 
 from soc_anomaly import __version__
 from soc_anomaly.detectors.calibration import ScoreCalibrator
+from soc_anomaly.evaluation.alert_queue import QUEUE_RULE
 from soc_anomaly.evaluation.campaigns import CampaignReport
 from soc_anomaly.evaluation.explain import Explanation
 from soc_anomaly.evaluation.metrics import ModelEvaluation
@@ -25,6 +26,7 @@ from soc_anomaly.experiment.config import DetectConfig
 __all__ = [
     "BUDGET_RULE",
     "COMPARISON_RULE",
+    "HEADLINE_RULE",
     "PERCENTILE_RULES",
     "TEST_RULE",
     "TRAIN_RULE",
@@ -47,15 +49,18 @@ TRAIN_RULE = "normal_percentile"
 COMPARISON_RULE = TRAIN_RULE
 #: The rules whose threshold is a percentile; ``metrics.json`` records it beside them.
 PERCENTILE_RULES = (TEST_RULE, TRAIN_RULE)
-#: The rule of the campaign-level headline: what the analysts' daily alert budget catches.
+#: The threshold rule of the analysts' alert budget.
 BUDGET_RULE = "alert_budget"
+#: The campaign-level headline: what a daily queue of the alert budget catches
+#: (see :mod:`soc_anomaly.evaluation.alert_queue`).
+HEADLINE_RULE = QUEUE_RULE
 
 
 def campaign_headline(campaigns: dict[str, CampaignReport] | None) -> CampaignReport | None:
-    """The campaign report at the alert budget (at the normal percentile if there is none)."""
+    """The campaign report of the daily queue (of the normal percentile without a budget)."""
     if not campaigns:
         return None
-    return campaigns.get(BUDGET_RULE) or campaigns.get(TRAIN_RULE)
+    return campaigns.get(HEADLINE_RULE) or campaigns.get(TRAIN_RULE)
 
 
 @dataclass(frozen=True)

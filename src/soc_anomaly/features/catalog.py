@@ -194,6 +194,12 @@ _CATALOG: tuple[FeatureInfo, ...] = (
         "{value:,.0f} failed logon{s} for this user in the last hour",
     ),
     _f(
+        "user_failures_24h",
+        "count",
+        "failed logons of the user in the last 24 hours (a slow guessing run hides in hours)",
+        "{value:,.0f} failed logon{s} for this user in the last 24 hours",
+    ),
+    _f(
         "ip_failures_10m",
         "count",
         "failed logons from the source address in the last 10 minutes",
@@ -224,11 +230,31 @@ _CATALOG: tuple[FeatureInfo, ...] = (
         "{value:,.0f} MFA push{es} denied or unanswered for this user in the last hour",
     ),
     _f(
+        "user_mfa_denials_24h",
+        "count",
+        "MFA pushes denied or timed out for the user in the last 24 hours",
+        "{value:,.0f} MFA push{es} denied or unanswered for this user in the last 24 hours",
+    ),
+    _f(
         "bytes_out_24h_ratio",
         "log10 ratio",
         "log10 of the user's outbound bytes over the last 24 hours over the user's "
         "training median of the same sum",
         "{ratio}x this user's usual outbound bytes over 24 hours ({amount} sent)",
+    ),
+    _f(
+        "new_dst_hosts_24h",
+        "count",
+        "distinct destinations new to the user (never contacted in training) in the last "
+        "24 hours",
+        "{value:,.0f} destination{s} this user never contacted before, in the last 24 hours",
+    ),
+    _f(
+        "new_dst_bytes_out_24h",
+        "log10 bytes",
+        "log10 of 1 + the user's outbound bytes to destinations new to the user over the "
+        "last 24 hours",
+        "{amount} sent in the last 24 hours to destinations this user never used before",
     ),
     _f(
         "beacon_regularity",
@@ -265,7 +291,9 @@ CONTEXT_FEATURES: frozenset[str] = frozenset({"hours_since_prev_login"})
 #: explanation keeps only the most deviant of each family.
 FAMILIES: tuple[tuple[str, ...], ...] = (
     ("travel_speed_kmh", "new_place_speed_kmh"),
-    ("user_failures_10m", "user_failures_1h"),
+    ("user_failures_10m", "user_failures_1h", "user_failures_24h"),
+    ("user_mfa_denials_1h", "user_mfa_denials_24h"),
+    ("new_dst_host", "new_dst_hosts_24h"),
     ("ip_failures_10m", "ip_failures_1h"),
     ("ip_failed_users_1h", "ip_failed_users_24h"),
     ("bytes_out_z", "dept_bytes_out_z"),

@@ -60,11 +60,13 @@ def causal_aggregates(
     windows = {
         "user_failures_10m": by_user.window_sum(fail, _10M),
         "user_failures_1h": by_user.window_sum(fail, _1H),
+        "user_failures_24h": by_user.window_sum(fail, _24H),
         "ip_failures_10m": np.where(has_ip, by_ip.window_sum(fail, _10M), 0),
         "ip_failures_1h": np.where(has_ip, by_ip.window_sum(fail, _1H), 0),
         "ip_failed_users_1h": np.where(has_ip, by_ip.window_distinct(fail, user, _1H), 0),
         "ip_failed_users_24h": np.where(has_ip, by_ip.window_distinct(fail, user, _24H), 0),
         "user_mfa_denials_1h": by_user.window_sum(ev.mfa_denied & ev.is_auth, _1H),
+        "user_mfa_denials_24h": by_user.window_sum(ev.mfa_denied & ev.is_auth, _24H),
     }
     sent = np.where(ev.outbound & ev.is_net, np.nan_to_num(ev.bytes_out, nan=0.0), 0.0)
     out24 = by_user.window_sum(sent.astype(np.int64), _24H).astype(np.float64)
@@ -88,6 +90,20 @@ def _new_place_speed(
     km = km_from_known(user[rows], ev.lat[rows], ev.lon[rows], *est.places_)
     out[rows] = np.where(km > est.min_travel_km, travel.speed_kmh[rows], 0.0)
     return out
+
+
+def _new_destinations(ev: Events, new_dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per event, over the user's last 24 hours: distinct destinations new to the user,
+    and log10(1 + outbound bytes sent to them).
+
+    A lateral move touches several hosts the user never touched, and an exfiltration
+    sends to a place the user never used; one such event is common, many in a day are not.
+    """
+    by_user = KeyOrder(ev.codes["user"], ev.time)
+    hosts = by_user.window_distinct(new_dst, ev.codes["dst_host"], _24H).astype(np.float64)
+    sent = np.where(new_dst & ev.outbound & ev.is_net, np.nan_to_num(ev.bytes_out, nan=0.0), 0.0)
+    volume = by_user.window_sum(sent.astype(np.int64), _24H).astype(np.float64)
+    return hosts, np.log10(volume + 1.0)
 
 
 def user_rows(est: EntityFeatures, ev: Events) -> np.ndarray:
@@ -130,6 +146,8 @@ def assemble(est: EntityFeatures, ev: Events, agg: Aggregates) -> np.ndarray:
         tables["out24_median"][row] + 1.0
     )
     cols["beacon_regularity"] = agg.beacon
+    new_dst = cols["new_dst_host"] > 0
+    cols["new_dst_hosts_24h"], cols["new_dst_bytes_out_24h"] = _new_destinations(ev, new_dst)
     peers = est.peers_
     group = department_codes(peers, ev.fitted_codes("user", peers.members))
     dst = ev.fitted_codes("dst_host", vocab["dst_host"])

@@ -209,6 +209,8 @@ def explain_rows(
                 median = float(tables["out24_median"][r])
                 fields["ratio"] = _ratio(10.0**v)
                 fields["amount"] = format_bytes(10.0 ** (v + np.log10(median + 1.0)) - 1.0)
+            elif name == "new_dst_bytes_out_24h":
+                fields["amount"] = format_bytes(10.0**v - 1.0)
             elif name == "daily_dst_hosts_ratio":
                 usual = float(tables["daily_dst_usual"][r])
                 fields["usual"] = usual

@@ -12,7 +12,7 @@ import math
 from rich.table import Table
 
 from soc_anomaly.evaluation.campaigns import CampaignReport, GroupRecall
-from soc_anomaly.experiment.results import DetectionResult, campaign_headline
+from soc_anomaly.experiment.results import HEADLINE_RULE, DetectionResult, campaign_headline
 from soc_anomaly.reporting.console import out
 
 __all__ = ["print_campaigns"]
@@ -26,10 +26,12 @@ def _hours(value: float | None) -> str:
 
 def _rule_of(result: DetectionResult) -> str:
     head = result.models[0].campaigns or {}
-    rule = "alert_budget" if "alert_budget" in head else "normal_percentile"
     cfg = result.config
-    if rule == "alert_budget":
-        return f"{cfg.alerts_per_day:g} alerts a day per 500 staff"
+    if HEADLINE_RULE in head:
+        return (
+            f"a daily queue of {cfg.alerts_per_day:g} alerts a day per 500 staff "
+            "(one alert per user and hour)"
+        )
     return f"p{cfg.threshold_percentile:g} of normal training scores"
 
 
