@@ -245,8 +245,7 @@ _CATALOG: tuple[FeatureInfo, ...] = (
     _f(
         "new_dst_hosts_24h",
         "count",
-        "distinct destinations new to the user (never contacted in training) in the last "
-        "24 hours",
+        "distinct destinations new to the user (never contacted in training) in the last 24 hours",
         "{value:,.0f} destination{s} this user never contacted before, in the last 24 hours",
     ),
     _f(
