@@ -221,6 +221,81 @@ def test_mfa_denials_counted_apart_from_bad_passwords(fitted: EntityFeatures) ->
     assert out["user_failures_1h"].tolist() == [1, 2, 3, 4, 0]
 
 
+DAY = 24 * 60  # minutes
+
+
+def test_failures_and_mfa_denials_over_24_hours(fitted: EntityFeatures) -> None:
+    bad, denied, unanswered = "Invalid password", "MFA push denied", "MFA push timed out"
+    push_over_network = {**conn("bob", 800), "status": "Failure", "status_detail": denied}
+    X = table(
+        [
+            logon("bob", 0, status="Failure", detail=bad),
+            logon("alice", 30, status="Failure", detail=bad),  # another user's failure
+            logon("bob", 60, status="Failure", detail=denied),
+            logon("bob", 600, status="Failure", detail=unanswered),
+            logon("bob", 700),
+            push_over_network,  # not a logon: counted by neither
+            logon("bob", DAY, status="Failure", detail=bad),  # 24 h after the first failure
+            logon("bob", DAY + 60, status="Failure", detail=denied),  # 24 h after the 60
+            logon("bob", DAY + 600),  # 24 h after the 600
+        ]
+    )
+    out = fitted.transform(X)
+    assert X["time"].is_monotonic_increasing
+    # (t - 24 h, t]: at DAY the failure at 0 has left the window, at DAY + 60 the one at 60,
+    # at DAY + 600 the one at 600; alice's failure is hers alone.
+    assert out["user_failures_24h"].tolist() == [1, 1, 2, 3, 3, 3, 3, 3, 2]
+    assert out["user_mfa_denials_24h"].tolist() == [0, 0, 1, 2, 2, 2, 2, 2, 1]
+    # The 1-hour windows of the same events, for contrast.
+    assert out["user_failures_1h"].tolist() == [1, 1, 1, 1, 0, 0, 1, 1, 0]
+    assert out["user_mfa_denials_1h"].tolist() == [0, 0, 1, 1, 0, 0, 0, 1, 0]
+
+
+def new_destination_rows() -> list[dict]:
+    """alice contacts three destinations new to her, then only known ones a day later.
+
+    In training alice logged on to sso.corp.example and connected to files.corp.example
+    and mail.corp.example.
+    """
+    return [
+        conn("alice", 0, dst="new1.example", sent=1_000),
+        conn("bob", 5, dst="new1.example", sent=10**6),  # new to bob too; his own window
+        conn("carol", 6, dst="mail.corp.example", sent=100),  # known to carol
+        conn("alice", 10, sent=5_000),  # files.corp.example, known
+        conn("alice", 20, dst="new1.example", sent=2_000),  # new1 again: one destination
+        conn("alice", 30, dst="new2.example", sent=7_000, direction="Inbound"),
+        logon("alice", 40, dst="new3.example"),  # a logon's destination counts, no bytes
+        conn("alice", DAY, sent=500),  # 24 h after the first new1: it left the window
+        conn("alice", DAY + 20, sent=500),  # 24 h after the second new1: new1 left
+        conn("zed", DAY + 30, sent=100),  # no history: files.corp.example is known to all
+        conn("zed", DAY + 31, dst="zed.example", sent=300),  # nobody ever contacted it
+    ]
+
+
+def test_new_destinations_and_bytes_sent_to_them_over_24_hours(fitted: EntityFeatures) -> None:
+    X = table(new_destination_rows())
+    out = fitted.transform(X)
+    assert X["time"].is_monotonic_increasing
+    assert out["new_dst_host"].tolist() == [1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 1]
+    # Distinct new destinations of the user in (t - 24 h, t].
+    assert out["new_dst_hosts_24h"].tolist() == [1, 1, 0, 1, 1, 2, 3, 3, 2, 0, 1]
+    # log10(1 + outbound bytes to new destinations in (t - 24 h, t]): the inbound
+    # connection to new2 and the logon to new3 send none, known destinations don't count.
+    sent = [1_000, 10**6, 0, 1_000, 3_000, 3_000, 3_000, 2_000, 0, 0, 300]
+    np.testing.assert_allclose(
+        out["new_dst_bytes_out_24h"].to_numpy(), np.log10(np.array(sent) + 1.0), rtol=1e-12
+    )
+
+
+def test_new_destination_windows_are_causal(fitted: EntityFeatures) -> None:
+    rows = new_destination_rows()
+    X = table(rows)
+    full = fitted.transform(X)
+    for k in (1, 5, 8):
+        head = fitted.transform(X.iloc[:k])
+        pd.testing.assert_frame_equal(head, full.iloc[:k])
+
+
 def test_beacon_regularity_rises_with_a_clock(fitted: EntityFeatures) -> None:
     clock = [conn("alice", 15 * k, dst="c2.example") for k in range(10)]
     jitter = [conn("bob", m, dst="cdn.example") for m in (0, 1, 9, 10, 40, 41, 80, 200, 203, 300)]
@@ -300,3 +375,30 @@ def test_explain_keeps_top_and_only_deviating_features(fitted: EntityFeatures) -
     assert all(len(s) <= 2 for s in out)
     assert "8 failed logons" in " ".join(s.text for s in out[7])
     assert out[-1] == [] or all(s.deviation > 0 for s in out[-1])
+
+
+def test_sentences_of_new_destinations_over_24_hours(fitted: EntityFeatures) -> None:
+    X = table(new_destination_rows())
+    feats = fitted.transform(X)
+    said = [{s.feature: s.text for s in row} for row in fitted.explain(X, feats, top=len(FEATURES))]
+    # alice's connection to files.corp.example a day later: new1 (at minute 20), new2 and
+    # new3 are in her last 24 hours, and 2,000 bytes went to new1.
+    assert said[7]["new_dst_hosts_24h"] == (
+        "3 destinations this user never contacted before, in the last 24 hours"
+    )
+    assert said[7]["new_dst_bytes_out_24h"] == (
+        "2.0 KB sent in the last 24 hours to destinations this user never used before"
+    )
+    # The first new destination, in the singular.
+    assert said[3]["new_dst_hosts_24h"] == (
+        "1 destination this user never contacted before, in the last 24 hours"
+    )
+    assert said[3]["new_dst_bytes_out_24h"].startswith("1.0 KB sent in the last 24 hours")
+    assert said[10]["new_dst_bytes_out_24h"].startswith("300 B sent")
+    # An event that is itself a first contact says so; the count is of the same family and
+    # gives way to it.
+    assert said[6]["new_dst_host"] == "first contact with new3.example for this user"
+    assert "new_dst_hosts_24h" not in said[6]
+    # Nothing sent to new destinations in the window: no byte sentence.
+    assert "new_dst_bytes_out_24h" not in said[8]
+    assert said[8]["new_dst_hosts_24h"].startswith("2 destinations")
