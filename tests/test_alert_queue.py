@@ -134,7 +134,7 @@ def test_tie_inside_an_alert_takes_its_earliest_top_event() -> None:
     ("scores", "times", "entities", "per_day", "message"),
     [
         ([0.1, 0.2], at(0), ["a", "b"], 1, "times has 1 values but scores has 2"),
-        ([0.1, 0.2], at(0, 1), ["a"], 1, "entities has 1 values but scores has 2"),
+        ([0.1, 0.2], at(0, 1), ["a"], 1, r"entities has shape \(1,\) but scores has \(2,\)"),
         ([0.1, np.nan], at(0, 1), ["a", "b"], 1, "scores has non-finite values"),
         ([0.1, np.inf], at(0, 1), ["a", "b"], 1, "scores has non-finite values"),
         ([0.1, 0.2], at(0, 1), ["a", "b"], 0, "per_day must be a positive number, got 0"),
@@ -278,3 +278,27 @@ def test_more_capacity_never_unraises_an_alert(
         previous, previous_n = alerted, n
     # Enough capacity raises every alert.
     assert daily_queue(scores, times, entities, len(events))[0].all()
+
+
+def test_ties_on_score_and_time_go_to_the_first_entity_whatever_the_row_order() -> None:
+    for entities in (["b", "a"], ["a", "b"]):
+        alerted, n = daily_queue([1.0, 1.0], at(0, 0), entities, per_day=1)
+        assert n == 1
+        assert [e for e, hit in zip(entities, alerted, strict=True) if hit] == ["a"]
+
+
+def test_queue_threshold_is_the_lowest_raised_alert_score() -> None:
+    # Day 1: alert u1 (0.9, carrying a 0.05 event) and alert u2 (0.4); one slot a day.
+    times = at(0, 1, 30, 24 * 60)
+    report = queue_report(
+        [0.9, 0.05, 0.3, 0.4],
+        entities=["u1", "u1", "u2", "u3"],
+        per_day=1,
+        times=times,
+        labels=[0, 0, 0, 0],
+        campaign_ids=[None] * 4,
+        benign_tags=["none"] * 4,
+    )
+    assert report.alerts == 2
+    assert report.threshold == pytest.approx(0.4)
+    assert report.false_positives == 3  # u1's two events and u3's

@@ -40,6 +40,37 @@ _HOUR_NS = 3_600_000_000_000
 _DAY_NS = 24 * _HOUR_NS
 
 
+def _queue(
+    scores: ArrayLike, times: ArrayLike, entities: ArrayLike, per_day: float
+) -> tuple[np.ndarray, int, float]:
+    """The daily queue: events in raised alerts, raised alerts, lowest raised alert score."""
+    s = np.asarray(scores, dtype=float)
+    if not np.isfinite(s).all():
+        raise ParameterError("scores has non-finite values; expected finite anomaly scores")
+    ns = _utc("times", times, s.size)
+    ent = np.asarray(entities, dtype=object)
+    if ent.shape != s.shape:
+        raise ParameterError(
+            f"entities has shape {ent.shape} but scores has {s.shape}; expected one per event"
+        )
+    capacity = max(int(check_positive("per_day", per_day)), 1)
+    hour = ns // _HOUR_NS
+    entity_code = pd.factorize(pd.Series(ent, dtype=object).astype(str), sort=True)[0]
+    group = pd.factorize(pd.MultiIndex.from_arrays([hour, entity_code]), sort=False)[0]
+    alerts = pd.DataFrame({"group": group, "score": s, "ns": ns, "entity": entity_code})
+    # An alert's score is its best event's; ties go to the earlier alert, then to
+    # the entity first in sorted order, so row order never decides.
+    best = alerts.sort_values(
+        ["score", "ns", "entity"], ascending=[False, True, True], kind="stable"
+    ).drop_duplicates("group")
+    best["day"] = best["ns"] // _DAY_NS
+    # Rows are in score order already, so a running count per day ranks them.
+    best["rank"] = best.groupby("day").cumcount()
+    raised = best.loc[best["rank"] < capacity]
+    lowest = float(raised["score"].min()) if len(raised) else float("inf")
+    return np.isin(group, raised["group"].to_numpy()), len(raised), lowest
+
+
 def daily_queue(
     scores: ArrayLike, times: ArrayLike, entities: ArrayLike, per_day: float
 ) -> tuple[np.ndarray, int]:
@@ -52,7 +83,8 @@ def daily_queue(
     times : array-like of shape (n,)
         Event times: datetimes (naive ones taken as UTC) or int64 epoch milliseconds.
     entities : array-like of shape (n,)
-        The entity an alert is about (e.g. the account) of each event.
+        The entity an alert is about (e.g. the account) of each event, compared as
+        text: events without one (None, NaN) share the entity ``"None"``/``"nan"``.
     per_day : float
         Alerts the analysts handle a day, > 0; rounded down to whole alerts, at least 1.
 
@@ -68,28 +100,8 @@ def daily_queue(
     soc_anomaly.errors.ParameterError
         On columns of different lengths, non-finite scores or a non-positive ``per_day``.
     """
-    s = np.asarray(scores, dtype=float)
-    if not np.isfinite(s).all():
-        raise ParameterError("scores has non-finite values; expected finite anomaly scores")
-    ns = _utc("times", times, s.size)
-    ent = np.asarray(entities)
-    if ent.shape != s.shape:
-        raise ParameterError(
-            f"entities has {ent.size} values but scores has {s.size}; expected one per event"
-        )
-    capacity = max(int(check_positive("per_day", per_day)), 1)
-    hour = ns // _HOUR_NS
-    entity_code = pd.factorize(pd.Series(ent, dtype=object).astype(str), sort=True)[0]
-    group = pd.factorize(pd.MultiIndex.from_arrays([hour, entity_code]), sort=False)[0]
-    alerts = pd.DataFrame({"group": group, "score": s, "ns": ns, "entity": entity_code})
-    best = alerts.sort_values(["score", "ns"], ascending=[False, True], kind="stable")
-    best = best.drop_duplicates("group")
-    best["day"] = best["ns"] // _DAY_NS
-    # Rows are in score order already, so a running count per day ranks them.
-    best["rank"] = best.groupby("day").cumcount()
-    raised = best.loc[best["rank"] < capacity, "group"].to_numpy()
-    alerted = np.isin(group, raised)
-    return alerted, int(raised.size)
+    alerted, n_alerts, _ = _queue(scores, times, entities, per_day)
+    return alerted, n_alerts
 
 
 def queue_report(
@@ -117,11 +129,10 @@ def queue_report(
     Returns
     -------
     CampaignReport
-        ``threshold`` is the lowest score of a raised alert (``inf`` when none
-        was raised), ``alerts`` the raised alerts (not events), and
-        ``false_positives`` the normal events inside them.
+        ``threshold`` is the lowest score of a raised alert, an alert scoring as
+        its best event (``inf`` when none was raised); ``alerts`` counts the raised
+        alerts (not events) and ``false_positives`` the normal events inside them.
     """
-    alerted, n_alerts = daily_queue(scores, times, entities, per_day)
+    alerted, n_alerts, lowest = _queue(scores, times, entities, per_day)
     p = _prepare(scores, times, labels, campaign_ids, benign_tags, campaigns, attack_types, days)
-    lowest = float(np.min(p.scores[alerted])) if alerted.any() else float("inf")
     return _report(p, lowest, alerted, n_alerts)

@@ -44,10 +44,14 @@ _FAMILY = {name: k for k, family in enumerate(FAMILIES) for name in family}
 
 def format_bytes(n: float) -> str:
     """``3.2 GB``, ``540 MB``, ``12 KB``, ``800 B`` (decimal units)."""
+    # Amounts recovered from logarithms land a hair under round numbers
+    # (999,999.9999 for a megabyte): round to whole bytes first.
+    n = float(round(n))
     for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if n >= size:
+        # The unit whose rounded value stays under 1,000 ("1.0 MB", not "1,000 KB").
+        if n >= size or (n >= size / 1e3 and round(n / (size / 1e3)) >= 1000):
             v = n / size
-            return f"{v:,.1f} {unit}" if v < 10 else f"{v:,.0f} {unit}"
+            return f"{v:,.1f} {unit}" if v < 9.95 else f"{v:,.0f} {unit}"
     return f"{n:,.0f} B"
 
 
