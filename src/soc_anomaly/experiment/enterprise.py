@@ -11,10 +11,14 @@ the world's raw events) differs from the seed's in three ways:
 * **Features from raw events.** ``--features seed`` computes the seed's per-row
   columns (:class:`~soc_anomaly.features.seed_columns.SeedColumns`),
   ``entity`` the per-entity features (:class:`~soc_anomaly.features.EntityFeatures`),
-  ``both`` runs every detector on each, side by side.
+  ``both`` runs every detector on each, side by side. Detectors read the
+  features through :func:`~soc_anomaly.data.split.signed_log1p` and a scaler
+  fitted on the training window.
 * **Campaigns.** The ground-truth manifest (generated alongside, or read from
   ``<events>_campaigns.csv`` beside the file, or ``--manifest-path``) gives each
-  campaign's scenario, intensity and start for the campaign-level evaluation.
+  campaign's scenario, intensity and start for the campaign-level evaluation,
+  whose headline is a daily alert queue of the analysts' budget, 10 alerts a
+  day per 500 staff by default (:mod:`soc_anomaly.evaluation.alert_queue`).
 """
 
 from __future__ import annotations
