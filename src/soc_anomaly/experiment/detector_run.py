@@ -26,9 +26,9 @@ from soc_anomaly.evaluation.explain import Explanation, explain_top, global_feat
 from soc_anomaly.evaluation.metrics import evaluate_scores
 from soc_anomaly.evaluation.threshold_lab import ThresholdReport, percentile_sweep, threshold_lab
 from soc_anomaly.experiment.config import DetectConfig
-from soc_anomaly.experiment.enterprise import WorldEvaluation
 from soc_anomaly.experiment.progress import StepReporter
 from soc_anomaly.experiment.results import ModelResult
+from soc_anomaly.experiment.world_split import WorldEvaluation
 
 __all__ = ["SplitData", "run_detector"]
 

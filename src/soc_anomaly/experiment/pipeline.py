@@ -32,7 +32,7 @@ from soc_anomaly.evaluation.importance import permutation_importance
 from soc_anomaly.evaluation.thresholds import events_per_day
 from soc_anomaly.experiment.config import DetectConfig
 from soc_anomaly.experiment.detector_run import SplitData, run_detector
-from soc_anomaly.experiment.enterprise import WorldSplit, load_world
+from soc_anomaly.experiment.enterprise import load_world
 from soc_anomaly.experiment.progress import StepReporter
 from soc_anomaly.experiment.progress import quiet as _quiet
 from soc_anomaly.experiment.results import (
@@ -41,6 +41,7 @@ from soc_anomaly.experiment.results import (
     SeedRun,
 )
 from soc_anomaly.experiment.saved_runs import save_run
+from soc_anomaly.experiment.world_split import WorldSplit
 from soc_anomaly.scenarios import generate_synthetic_soc_dataset
 
 __all__ = ["IMPORTANCE_MAX_ROWS", "run_detection"]

@@ -1,0 +1,160 @@
+"""The enterprise world ready for a run: its featurised split, and what evaluation needs.
+
+:class:`WorldSplit` holds the world's events, their features and the time cut
+(built by :func:`~soc_anomaly.experiment.enterprise.build_world_table`);
+:class:`WorldEvaluation` carries the evaluated events' times, campaigns, tags
+and accounts to the campaign-level evaluation and the explanations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from soc_anomaly.data.split import TrainTestSplit
+from soc_anomaly.evaluation.alert_queue import QUEUE_RULE, queue_report
+from soc_anomaly.evaluation.campaigns import CampaignReport, campaign_lab
+from soc_anomaly.evaluation.explain import Explanation
+from soc_anomaly.experiment.enterprise import WorldData, WorldTable, build_world_table
+
+__all__ = ["WorldEvaluation", "WorldSplit"]
+
+
+@dataclass(frozen=True)
+class WorldEvaluation:
+    """What the evaluated events of the world need besides labels and scores.
+
+    Attributes
+    ----------
+    times, campaign_ids, benign_tags : numpy.ndarray
+        Of each evaluated event, in the split's test order.
+    labels : numpy.ndarray
+        0/1 label of each evaluated event.
+    campaigns : pandas.DataFrame or None
+        The campaign manifest.
+    days : float
+        Length of the evaluated period in days.
+    events : pandas.DataFrame
+        The raw events (every event: explanations look back at a user's history).
+    features : pandas.DataFrame
+        The featurised table, indexed like ``events``.
+    entity : object or None
+        The fitted :class:`~soc_anomaly.features.EntityFeatures`, when computed.
+    users : numpy.ndarray
+        Account of each evaluated event: the entity of the daily queue's alerts.
+    alerts_per_day : float or None
+        Capacity of the daily queue (the organisation's alert budget); None skips it.
+    """
+
+    times: np.ndarray
+    labels: np.ndarray
+    campaign_ids: np.ndarray
+    benign_tags: np.ndarray
+    campaigns: pd.DataFrame | None
+    days: float
+    events: pd.DataFrame
+    features: pd.DataFrame
+    entity: Any
+    users: np.ndarray
+    alerts_per_day: float | None
+
+    def campaign_lab(
+        self, scores: np.ndarray, thresholds: dict[str, float]
+    ) -> dict[str, CampaignReport]:
+        """Campaign-level results of ``scores``: the daily queue, then each rule's threshold.
+
+        The queue (:func:`~soc_anomaly.evaluation.alert_queue.queue_report`)
+        raises ``alerts_per_day`` alerts a day, one per user and hour; it is
+        skipped when there is no budget.
+        """
+        truth = {
+            "times": self.times,
+            "labels": self.labels,
+            "campaign_ids": self.campaign_ids,
+            "benign_tags": self.benign_tags,
+            "campaigns": self.campaigns,
+            "days": self.days,
+        }
+        out: dict[str, CampaignReport] = {}
+        if self.alerts_per_day is not None:
+            out[QUEUE_RULE] = queue_report(
+                scores, entities=self.users, per_day=self.alerts_per_day, **truth
+            )
+        out.update(campaign_lab(scores, thresholds, **truth))
+        return out
+
+    def explain_top(
+        self, X_test_df: pd.DataFrame, y_test: np.ndarray, scores: np.ndarray, top_m: int
+    ) -> list[Explanation]:
+        """The ``top_m`` highest-scoring events, each explained against its user's baseline.
+
+        The sentences come from the per-entity features, furthest from the
+        user's own baseline first; ``zscores`` holds each listed feature's
+        deviation.
+        """
+        order = np.argsort(-np.asarray(scores, dtype=float), kind="stable")[:top_m]
+        rows = X_test_df.index[order]
+        cols = list(self.entity.get_feature_names_out())
+        sentences = self.entity.explain(
+            self.events.loc[rows], self.features.loc[rows, cols], history=self.events
+        )
+        return [
+            Explanation(
+                index=row,
+                true_label=int(y_test[i]),
+                score=float(scores[i]),
+                explanations=[s.text for s in said],
+                zscores={s.feature: float(s.deviation) for s in said},
+            )
+            for i, row, said in zip(order, rows, sentences, strict=True)
+        ]
+
+
+@dataclass(frozen=True)
+class WorldSplit:
+    """The world's events, their features and the time cut, ready for a run."""
+
+    data: WorldData
+    table: WorldTable
+    n_staff: int
+
+    @classmethod
+    def build(cls, data: WorldData, features: str) -> WorldSplit:
+        """Featurise ``data`` with the sets of ``features`` (see :func:`build_world_table`)."""
+        table, n_staff = build_world_table(data, features)
+        return cls(data, table, n_staff)
+
+    @property
+    def feature_cols(self) -> list[str]:
+        """Every feature set's columns, in table order."""
+        return [c for cols in self.table.feature_sets.values() for c in cols]
+
+    def alerts_per_day(self, per_500_staff: float | None) -> float | None:
+        """The organisation's daily alert budget: ``per_500_staff`` scaled to its size."""
+        if per_500_staff is None:
+            return None
+        return per_500_staff * max(self.n_staff, 1) / 500.0
+
+    def events_per_day(self, split: TrainTestSplit) -> float:
+        """Evaluated events a day."""
+        return len(split.y_test) / self.table.evaluated_days
+
+    def evaluation(self, split: TrainTestSplit, alerts_per_day: float | None) -> WorldEvaluation:
+        """The evaluated events' times, campaigns and tags, in the split's test order."""
+        test = self.table.table.loc[split.test_index]
+        return WorldEvaluation(
+            times=test["time"].to_numpy(),
+            labels=split.y_test,
+            campaign_ids=test["campaign_id"].to_numpy(),
+            benign_tags=test["benign_tag"].to_numpy(),
+            campaigns=self.data.campaigns,
+            days=self.table.evaluated_days,
+            events=self.data.events,
+            features=self.table.table,
+            entity=self.table.transformers.get("entity"),
+            users=self.data.events.loc[split.test_index, "user"].astype(str).to_numpy(),
+            alerts_per_day=alerts_per_day,
+        )
