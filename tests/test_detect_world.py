@@ -225,9 +225,17 @@ def test_bad_world_settings(capsys, tmp_path, argv, pattern) -> None:
     assert not metrics.exists()
 
 
-def test_file_without_raw_columns_names_them(capsys, tmp_path, world) -> None:
+@pytest.mark.parametrize(
+    ("features", "dropped", "pattern"),
+    [
+        ("seed", ["src_lat", "bytes_out"], r"src_lat, bytes_out that --features seed needs"),
+        ("entity", ["status_detail"], r"status_detail that --features entity needs"),
+        ("both", ["direction", "src_host"], r"src_host, direction that --features both needs"),
+    ],
+)
+def test_file_without_raw_columns_names_them(capsys, tmp_path, world, features, dropped, pattern):
     path = tmp_path / "thin.csv"
-    write_table(world.events.drop(columns=["src_lat", "bytes_out"]).head(500), path)
+    write_table(world.events.drop(columns=dropped).head(500), path)
     metrics = tmp_path / "m.json"
     code, _, err = _run(
         capsys,
@@ -237,10 +245,10 @@ def test_file_without_raw_columns_names_them(capsys, tmp_path, world) -> None:
         "--data-path",
         str(path),
         "--features",
-        "seed",
+        features,
         "--no-plots",
         "--metrics-path",
         str(metrics),
     )
-    _one_line_error(code, err, r"lacks column\(s\) src_lat, bytes_out that --features seed needs")
+    _one_line_error(code, err, r"lacks column\(s\) " + pattern)
     assert not metrics.exists()

@@ -32,3 +32,13 @@ def test_every_benign_oddity_is_described() -> None:
     assert len(tags) == 7
     for tag in tags:
         assert f"`{tag}`" in world, tag
+
+
+def test_every_entity_feature_is_in_the_feature_table() -> None:
+    from soc_anomaly.features import FEATURES
+
+    section = _section("Detecting attacks in the enterprise world")
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", section, re.M)
+    assert [name for name, _ in rows] == list(FEATURES)
+    for name, unit in rows:
+        assert unit.strip() == FEATURES[name].unit, name

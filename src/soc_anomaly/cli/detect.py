@@ -100,7 +100,11 @@ def detect(
     ] = 1.0,
     alerts_per_day: Annotated[
         float,
-        typer.Option("--alerts-per-day", help="Alert budget of the budget threshold rule."),
+        typer.Option(
+            "--alerts-per-day",
+            help="Alert budget of the budget threshold rule; on the enterprise world, per 500 "
+            "staff, and the capacity of the daily alert queue.",
+        ),
     ] = DEFAULT_ALERTS_PER_DAY,
     events_per_day: Annotated[
         float | None,
