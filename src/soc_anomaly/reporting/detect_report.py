@@ -48,16 +48,17 @@ def print_comparison(result: DetectionResult) -> None:
     rows = result.comparison()
     attacks = sorted(rows[0].recall_by_attack)
     over = f" (mean ± std over {n} seeds)" if n > 1 else ""
+    campaigns = all(row.campaign_recall is not None for row in rows)
+    caught = "; campaigns caught by the daily alert queue" if campaigns else ""
     table = Table(
         title=f"Detectors ranked by PR AUC{over}; recall at p{cfg.threshold_percentile:g} "
-        "of normal training scores",
+        f"of normal training scores{caught}",
         title_justify="left",
     )
     for col in ("#", "Detector", "PR AUC", "ROC AUC", f"P@{cfg.k}"):
         table.add_column(col, justify="left" if col == "Detector" else "right", no_wrap=True)
     for attack in attacks:
         table.add_column(f"Recall\n{attack}", justify="right")
-    campaigns = all(row.campaign_recall is not None for row in rows)
     if campaigns:
         table.add_column("Campaigns\ncaught", justify="right")
     table.add_column("Fit (s)", justify="right")
