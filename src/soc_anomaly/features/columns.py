@@ -73,9 +73,12 @@ class Events:
         """Milliseconds on the user's clock (for the local hour, weekday and day)."""
         return self.time + self.tz_min * MS_PER_MINUTE
 
-    def fitted_codes(self, name: str, vocab: pd.Index) -> np.ndarray:
+    def fitted_codes(self, name: str, vocab: np.ndarray | pd.Index) -> np.ndarray:
         """Codes of text column ``name`` into a fitted ``vocab`` (-1 if null or unseen)."""
-        lut = np.append(vocab.get_indexer(self.categories[name]), -1).astype(np.int64)
+        # Fitted vocabularies are plain string arrays (so a model file holds no pandas
+        # objects); the hash index is rebuilt here, once per call.
+        index = pd.Index(np.asarray(vocab, dtype=object))
+        lut = np.append(index.get_indexer(self.categories[name]), -1).astype(np.int64)
         return lut[self.codes[name]]
 
     def restore(self, values: np.ndarray) -> np.ndarray:

@@ -25,9 +25,9 @@ class PeerTables:
 
     Attributes
     ----------
-    departments : pandas.Index
+    departments : ndarray of str
         Department names; group ``len(departments)`` is the population.
-    members : pandas.Index
+    members : ndarray of str
         Account names of the ``users`` table.
     member_dept : ndarray of int64
         Department code of each of ``members``.
@@ -40,8 +40,8 @@ class PeerTables:
         Median and MAD-based scale of log(1 + bytes sent) per group.
     """
 
-    departments: pd.Index
-    members: pd.Index
+    departments: np.ndarray
+    members: np.ndarray
     member_dept: np.ndarray
     dst_keys: np.ndarray
     dst_users: np.ndarray
@@ -136,5 +136,12 @@ def fit_peer_tables(
     ok = is_net & ~np.isnan(log_bytes_out)
     loc, scale = _robust(log_bytes_out[ok], user_group[user[ok]], population, min_history)
     return PeerTables(
-        departments, members, member_dept, keys, counts.astype(np.int64), group_size, loc, scale
+        np.asarray(departments, dtype=str),
+        np.asarray(members, dtype=str),
+        member_dept,
+        keys,
+        counts.astype(np.int64),
+        group_size,
+        loc,
+        scale,
     )

@@ -96,8 +96,10 @@ class SeedColumns(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    homes_ : pandas.DataFrame
-        Per user seen logging in during training: ``lat`` and ``lon`` of home.
+    home_users_ : numpy.ndarray of str
+        The users seen logging on during training, sorted.
+    home_lat_, home_lon_ : numpy.ndarray of float64
+        Latitude and longitude of each one's home.
     common_places_ : numpy.ndarray of shape (n_places, 2)
         Latitude and longitude of the places the organisation usually logs in
         from; accounts without a home are measured from the nearest one.
@@ -130,7 +132,11 @@ class SeedColumns(TransformerMixin, BaseEstimator):
         # Most frequent place per user; ties go to the first in sorted order, so
         # the result does not depend on row order.
         top = counts.sort_values(["user", "n"], ascending=[True, False], kind="stable")
-        self.homes_ = top.drop_duplicates("user").set_index("user")[["lat", "lon"]]
+        homes = top.drop_duplicates("user")
+        # Plain arrays, not a DataFrame: a model file holds no pandas objects.
+        self.home_users_ = homes["user"].to_numpy(dtype=str)
+        self.home_lat_ = homes["lat"].to_numpy(dtype=float)
+        self.home_lon_ = homes["lon"].to_numpy(dtype=float)
         share = places.groupby(["lat", "lon"]).size() / max(len(places), 1)
         common = share[share >= _COMMON_PLACE_SHARE]
         if common.empty:
@@ -151,15 +157,17 @@ class SeedColumns(TransformerMixin, BaseEstimator):
         pandas.DataFrame
             :data:`SEED_COLUMNS`, float64 and finite, indexed like ``X``.
         """
-        check_is_fitted(self, "homes_")
+        check_is_fitted(self, "home_users_")
         _require(X)
         auth = (X["class_uid"] == _AUTH).to_numpy()
         local_ms = epoch_ms(X["time"]) + (X["timezone_offset"].to_numpy(dtype=np.int64) * 60_000)
         hour = (local_ms // _HOUR_MS) % 24
         lat = X["src_lat"].to_numpy(dtype=float)
         lon = X["src_lon"].to_numpy(dtype=float)
-        homes = self.homes_.reindex(X["user"].astype(str).to_numpy())
-        home_lat, home_lon = homes["lat"].to_numpy(), homes["lon"].to_numpy()
+        at = pd.Index(self.home_users_.astype(object)).get_indexer(X["user"].astype(str))
+        # A trailing NaN is the home of every user without one.
+        home_lat = np.append(self.home_lat_, np.nan)[at]
+        home_lon = np.append(self.home_lon_, np.nan)[at]
         located = auth & np.isfinite(lat)
         distance = np.zeros(len(X))
         known = located & np.isfinite(home_lat)

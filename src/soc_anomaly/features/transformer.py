@@ -67,9 +67,12 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    vocab_ : dict of str to pandas.Index
+    vocab_ : dict of str to ndarray of str
         Training values of ``user``, ``src_ip``, ``device_id``, ``dst_host`` and
-        ``src_country``; the fitted tables are indexed by position in these.
+        ``src_country``; the fitted tables are indexed by position in these. Every
+        fitted attribute is a number, a string, a numpy array or a plain container
+        of them (the peer tables a dataclass of arrays), so a model file needs no
+        pandas objects.
     seen_ : dict of str to ndarray
         Sorted (user, value) pair keys seen in training, per first-seen column.
     user_tables_ : dict of str to ndarray
@@ -148,12 +151,12 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         ev = read_events(X)
         if len(ev) == 0:
             raise DataError("events to fit on are empty; expected the training window's events")
-        vocab: dict[str, pd.Index] = {}
+        vocab: dict[str, np.ndarray] = {}
         codes: dict[str, np.ndarray] = {}
         for name in TEXT_COLUMNS:
             local = ev.codes[name]
             used = np.unique(local[local >= 0])
-            vocab[name] = ev.categories[name][used]
+            vocab[name] = np.asarray(ev.categories[name][used], dtype=str)
             codes[name] = ev.fitted_codes(name, vocab[name])
         user = codes["user"]
         n_users = len(vocab["user"])
