@@ -22,6 +22,10 @@ class ParameterError(SocAnomalyError):
     """A parameter outside its allowed range."""
 
 
+class ModelError(SocAnomalyError):
+    """A saved model that is missing, corrupt, altered, untrusted or incompatible."""
+
+
 def check_range(
     name: str,
     value: float,

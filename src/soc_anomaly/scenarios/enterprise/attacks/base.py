@@ -48,6 +48,7 @@ from soc_anomaly.scenarios.enterprise.schema import (
 )
 
 __all__ = [
+    "ATTACK_VERSION",
     "INTENSITIES",
     "AttackContext",
     "AttackScenario",
@@ -56,6 +57,8 @@ __all__ = [
     "UserHistory",
 ]
 
+#: The MITRE ATT&CK Enterprise release whose technique ids and names the scenarios use.
+ATTACK_VERSION = "16.1"
 #: Intensities a campaign can have; ``mixed`` (the default) cycles through them.
 INTENSITIES: tuple[str, ...] = ("blatant", "moderate", "subtle")
 

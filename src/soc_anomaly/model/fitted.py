@@ -1,0 +1,303 @@
+"""One fitted model: featuriser, scaler, detector, calibrator, threshold and explanations.
+
+:class:`AnomalyModel` is what production scores with: ``fit`` it on normal
+events (raw enterprise events, or any table of numeric features), ``score``
+unlabelled events (a calibrated 0-100 score, an alert flag and the reasons for
+each alert), ``save`` it as a safe bundle and ``load`` it back
+(:mod:`soc_anomaly.model.bundle`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from soc_anomaly.data.schema import resolve_feature_cols
+from soc_anomaly.data.split import signed_log1p
+from soc_anomaly.detectors import anomaly_scores, get_detector, training_anomaly_scores
+from soc_anomaly.detectors.calibration import ScoreCalibrator
+from soc_anomaly.errors import DataError, ParameterError, check_range
+from soc_anomaly.evaluation.explain import explain_top
+from soc_anomaly.evaluation.thresholds import by_normal_percentile
+from soc_anomaly.features.seed_columns import SeedColumns, epoch_ms
+
+__all__ = ["FEATURE_KINDS", "AnomalyModel"]
+
+#: Values of ``features``: the per-entity features or the seed's columns of raw
+#: enterprise events, or the numeric columns of any table.
+FEATURE_KINDS: tuple[str, ...] = ("entity", "seed", "table")
+
+
+def _data_sha256(frame: pd.DataFrame) -> str:
+    """SHA-256 of a table's content (values and column names, not its memory layout)."""
+    digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+class AnomalyModel:
+    """A detector ready for production, from raw events to explained alerts.
+
+    Parameters
+    ----------
+    detector : str, default="iforest"
+        Registered detector name.
+    features : {"entity", "seed", "table"}, default="entity"
+        ``entity``: :class:`~soc_anomaly.features.EntityFeatures` of raw
+        enterprise events; ``seed``: the seed's columns of raw events
+        (:class:`~soc_anomaly.features.seed_columns.SeedColumns`); ``table``:
+        the numeric columns of any table (``feature_cols``, or every numeric
+        column but the label).
+    feature_cols : sequence of str, optional
+        Columns of a ``table`` model.
+    threshold_percentile : float, default=99.0
+        Alert above this percentile of the normal training scores, in (0, 100).
+    contamination : float, default=0.01
+        The detector's expected anomaly share, in (0, 0.5).
+    random_state : int, default=42
+        Seed of the detector.
+    label_col : str, default="label"
+        When ``fit`` gets a table with this column, its attacks (1) are dropped
+        from training unless ``keep_attacks``.
+    keep_attacks : bool, default=False
+        Train on labelled attacks too.
+
+    Attributes
+    ----------
+    featurizer_ : object or None
+        The fitted featuriser (None for a ``table`` model).
+    feature_names_ : list of str
+        Columns the detector reads, in order.
+    scaler_mean_, scaler_scale_ : numpy.ndarray
+        Standardisation fitted on the training features (after the signed log
+        of raw-event features).
+    detector_ : object
+        The fitted detector.
+    calibrator_ : ScoreCalibrator
+        Raw score -> 0-100 against the normal training scores.
+    threshold_ : float
+        Raw score at which an event alerts.
+    baseline_mean_, baseline_std_ : numpy.ndarray
+        Training mean and standard deviation of each feature, for the z-score
+        reasons of ``seed`` and ``table`` models.
+    training_ : dict
+        Rows, time window (when the events have ``time``) and SHA-256 of the
+        training data.
+    """
+
+    def __init__(
+        self,
+        detector: str = "iforest",
+        features: str = "entity",
+        feature_cols: list[str] | None = None,
+        threshold_percentile: float = 99.0,
+        contamination: float = 0.01,
+        random_state: int = 42,
+        label_col: str = "label",
+        keep_attacks: bool = False,
+    ) -> None:
+        self.detector = detector
+        self.features = features
+        self.feature_cols = feature_cols
+        self.threshold_percentile = threshold_percentile
+        self.contamination = contamination
+        self.random_state = random_state
+        self.label_col = label_col
+        self.keep_attacks = keep_attacks
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's parameters."""
+        return {
+            "detector": self.detector,
+            "features": self.features,
+            "feature_cols": self.feature_cols,
+            "threshold_percentile": self.threshold_percentile,
+            "contamination": self.contamination,
+            "random_state": self.random_state,
+            "label_col": self.label_col,
+            "keep_attacks": self.keep_attacks,
+        }
+
+    def _check_params(self) -> None:
+        get_detector(self.detector)
+        if self.features not in FEATURE_KINDS:
+            raise ParameterError(
+                f"unknown features {self.features!r}; expected one of {', '.join(FEATURE_KINDS)}"
+            )
+        check_range("threshold percentile", self.threshold_percentile, 0.0, 100.0)
+        check_range("contamination", self.contamination, 0.0, 0.5)
+
+    def _featurize(self, events: pd.DataFrame) -> np.ndarray:
+        if self.featurizer_ is None:
+            missing = [c for c in self.feature_names_ if c not in events.columns]
+            if missing:
+                raise DataError(
+                    f"the events lack column(s) {', '.join(missing)}; the model reads "
+                    f"{', '.join(self.feature_names_)}"
+                )
+            X = events[self.feature_names_].to_numpy(dtype=float)
+        else:
+            X = signed_log1p(self.featurizer_.transform(events).to_numpy(dtype=float))
+        if not np.isfinite(X).all():
+            row = int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0])
+            raise DataError(
+                f"event at position {row} has a missing or infinite feature; expected numbers"
+            )
+        return X
+
+    def fit(self, events: pd.DataFrame, users: pd.DataFrame | None = None) -> AnomalyModel:
+        """Fit every stage on normal events.
+
+        Parameters
+        ----------
+        events : pandas.DataFrame
+            Training events: raw enterprise events for ``entity`` and ``seed``
+            models, any table for ``table`` ones. A label column is optional.
+        users : pandas.DataFrame, optional
+            The staff table, for the entity features' peer baselines.
+
+        Returns
+        -------
+        AnomalyModel
+            This model.
+
+        Raises
+        ------
+        soc_anomaly.errors.SocAnomalyError
+            On bad parameters, missing columns, non-numeric or infinite values,
+            or fewer than two training events.
+        """
+        self._check_params()
+        train = events
+        if self.label_col in events.columns and not self.keep_attacks:
+            train = events.loc[events[self.label_col].to_numpy() == 0]
+        if len(train) < 2:
+            raise DataError(f"{len(train)} normal training event(s); expected at least 2")
+        if self.features == "table":
+            cols = resolve_feature_cols(train, self.label_col, self.feature_cols)
+            self.featurizer_ = None
+            self.feature_names_ = list(cols)
+        else:
+            if self.features == "entity":
+                from soc_anomaly.features import EntityFeatures
+
+                self.featurizer_ = EntityFeatures().fit(train, users=users)
+            else:
+                self.featurizer_ = SeedColumns().fit(train)
+            self.feature_names_ = [str(c) for c in self.featurizer_.get_feature_names_out()]
+        X = self._featurize(train)
+        self.scaler_mean_ = X.mean(axis=0)
+        std = X.std(axis=0)
+        self.scaler_scale_ = np.where(std > 0, std, 1.0)
+        Z = (X - self.scaler_mean_) / self.scaler_scale_
+        self.detector_ = get_detector(self.detector).build(
+            self.contamination, self.random_state, self.feature_names_
+        )
+        self.detector_.fit(Z)
+        train_scores = training_anomaly_scores(self.detector_, Z)
+        self.calibrator_ = ScoreCalibrator().fit(train_scores)
+        self.threshold_ = float(by_normal_percentile(train_scores, self.threshold_percentile))
+        raw = train if self.featurizer_ is None else self.featurizer_.transform(train)
+        raw = raw[self.feature_names_].to_numpy(dtype=float)
+        self.baseline_mean_ = raw.mean(axis=0)
+        self.baseline_std_ = raw.std(axis=0)
+        self.training_ = {
+            "rows": len(train),
+            "sha256": _data_sha256(train),
+            **_window(train),
+        }
+        return self
+
+    def score(self, events: pd.DataFrame, *, reasons: int = 5) -> pd.DataFrame:
+        """Score events: calibrated score, alert flag and the reasons for each alert.
+
+        Parameters
+        ----------
+        events : pandas.DataFrame
+            Events in the form the model was fitted on; labels are not needed.
+            Entity features are computed over these events in time order, so
+            pass a user's recent history along with the events to judge.
+        reasons : int, default=5
+            At most this many reasons per alert.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed like ``events``: ``score`` (0-100), ``raw_score``, ``alert``
+            (bool) and ``reasons`` (sentences joined by ``"; "``, empty for
+            events that do not alert).
+        """
+        if not hasattr(self, "detector_"):
+            raise ParameterError("the model is not fitted; call fit() or load a saved model")
+        X = self._featurize(events)
+        raw = anomaly_scores(self.detector_, (X - self.scaler_mean_) / self.scaler_scale_)
+        alert = raw >= self.threshold_
+        out = pd.DataFrame(
+            {
+                "score": self.calibrator_.transform(raw),
+                "raw_score": raw,
+                "alert": alert,
+                "reasons": "",
+            },
+            index=events.index,
+        )
+        if alert.any():
+            out.loc[alert, "reasons"] = self._reasons(events.loc[alert], raw[alert], reasons)
+        return out
+
+    def _reasons(self, events: pd.DataFrame, raw: np.ndarray, top: int) -> list[str]:
+        from soc_anomaly.features import EntityFeatures
+
+        if isinstance(self.featurizer_, EntityFeatures):
+            feats = self.featurizer_.transform(events)
+            said = self.featurizer_.explain(events, feats, top=top)
+            return ["; ".join(s.text for s in row) for row in said]
+        values = (
+            events[self.feature_names_]
+            if self.featurizer_ is None
+            else self.featurizer_.transform(events)
+        )
+        values = values.reset_index(drop=True)
+        names = self.feature_names_
+        top_m = len(values)
+        explained = explain_top(
+            values,
+            np.zeros(top_m, dtype=int),
+            raw,
+            pd.Series(self.baseline_mean_, index=names),
+            pd.Series(self.baseline_std_, index=names),
+            names,
+            top_m=top_m,
+            max_features=top,
+        )
+        by_row = {e.index: "; ".join(e.explanations) for e in explained}
+        return [by_row[i] for i in range(top_m)]
+
+    def save(self, directory: str | Path) -> Path:
+        """Save as a safe bundle (see :func:`soc_anomaly.model.bundle.save_model`)."""
+        from soc_anomaly.model.bundle import save_model
+
+        return save_model(self, directory)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> AnomalyModel:
+        """Load a bundle (see :func:`soc_anomaly.model.bundle.load_model`)."""
+        from soc_anomaly.model.bundle import load_model
+
+        return load_model(directory)
+
+
+def _window(train: pd.DataFrame) -> dict[str, Any]:
+    """First and last training time (ISO 8601, UTC) when the events are timed."""
+    if "time" not in train.columns or not len(train):
+        return {"start": None, "end": None}
+    try:
+        ms = epoch_ms(train["time"])
+    except (TypeError, ValueError):
+        return {"start": None, "end": None}
+    first, last = (pd.Timestamp(int(v), unit="ms", tz="UTC") for v in (ms.min(), ms.max()))
+    return {"start": first.isoformat(), "end": last.isoformat()}
