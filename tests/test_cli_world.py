@@ -148,7 +148,7 @@ def test_ocsf_output(capsys, tmp_path) -> None:
         (
             ["--n-users", "5", "--days", "2", "--campaigns", "40"],
             r"40 campaign\(s\) need up to [\d,]+ attack events .* has room for [\d,]+ attack "
-            r"events .* lower --campaigns or raise --n-users/--days",
+            r"events .* expected fewer campaigns \(--campaigns\) or a larger world",
         ),
         (
             ["--format", "ocsf", "--output-path", "w.parquet"],

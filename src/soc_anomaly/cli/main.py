@@ -19,6 +19,7 @@ from soc_anomaly.cli.benchmark import benchmark
 from soc_anomaly.cli.detect import detect
 from soc_anomaly.cli.diff import diff
 from soc_anomaly.cli.generate import generate
+from soc_anomaly.cli.train import train
 from soc_anomaly.errors import SocAnomalyError
 
 app = typer.Typer(
@@ -35,6 +36,7 @@ app.command("generate")(generate)
 app.command("detect")(detect)
 app.command("diff")(diff)
 app.command("benchmark")(benchmark)
+app.command("train")(train)
 
 
 def _version(value: bool) -> None:

@@ -199,7 +199,8 @@ def _schedule(
             f"{n} campaign(s) need up to {needed:,} attack events and {n} distinct victims, "
             f"but a world of {config.n_users:,} users over {config.days} day(s) has room for "
             f"{room:,} attack events ({MAX_ATTACK_SHARE:.0%} of its {n_normal:,} normal "
-            f"events) and {n_users:,} victims; lower --campaigns or raise --n-users/--days"
+            f"events) and {n_users:,} victims; expected fewer campaigns (--campaigns) or a "
+            "larger world (--n-users, --days)"
         )
     victims = rng.choice(n_users, size=n, replace=False)
     window_lo = cal.start_ms + (cal.days // 2) * DAY_MS
