@@ -69,7 +69,7 @@ def train(
         random_state=random_state,
         label_col=label_col,
     )
-    model._check_params()
+    model.check_params()
     users = None
     if data_path is None:
         if features == "table":

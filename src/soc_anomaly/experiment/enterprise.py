@@ -29,11 +29,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
 
 from soc_anomaly.data.io import read_table
 from soc_anomaly.errors import DataError
 from soc_anomaly.experiment.config import FEATURE_SETS
-from soc_anomaly.features.seed_columns import SEED_REQUIRED_COLUMNS, SeedColumns, epoch_ms
+from soc_anomaly.features.columns import epoch_ms
+from soc_anomaly.features.seed_columns import SEED_REQUIRED_COLUMNS, SeedColumns
 from soc_anomaly.scenarios import generate_world
 
 __all__ = [
@@ -149,8 +151,12 @@ def _normalise(events: pd.DataFrame, source: str, features: str) -> pd.DataFrame
             "enterprise writes them)"
         )
     events = events.copy()
+    times = events["time"]
     try:
-        ms = epoch_ms(events["time"])
+        # A CSV file holds times as ISO 8601 text; Parquet keeps datetimes.
+        if not (is_numeric_dtype(times) or is_datetime64_any_dtype(times)):
+            times = pd.to_datetime(times, utc=True)
+        ms = epoch_ms(times)
     except (ValueError, TypeError) as exc:
         raise DataError(f"{source}: column 'time' is not a timestamp ({exc})") from None
     events["time"] = pd.to_datetime(ms, unit="ms", utc=True)

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from soc_anomaly.evaluation.explain import Explanation
 from soc_anomaly.evaluation.metrics import ModelEvaluation
 from soc_anomaly.evaluation.threshold_lab import ThresholdReport
 from soc_anomaly.experiment.config import DetectConfig
+from soc_anomaly.experiment.summary import ComparisonRow, MeanStd, ModelSummary, rank_over_seeds
 
 __all__ = [
     "BUDGET_RULE",
@@ -92,84 +93,6 @@ class DatasetSummary:
     def to_dict(self) -> dict[str, Any]:
         """The summary as ``metrics.json`` holds it."""
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class ModelSummary:
-    """The headline numbers of one detector on one split."""
-
-    detector: str
-    roc_auc: float
-    pr_auc: float
-    k: int
-    precision_at_k: float
-    recall_by_attack: dict[str, float] | None
-    fit_seconds: float
-    score_seconds: float
-    scoring_rows_per_second: float
-    #: Campaign-level headline (enterprise world): at :data:`BUDGET_RULE`.
-    campaign_recall: float | None = None
-    campaign_median_ttd_hours: float | None = None
-    campaign_recall_by_scenario: dict[str, float] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The summary as ``metrics.json`` holds it."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class MeanStd:
-    """Mean and (population) standard deviation of one number over seeds."""
-
-    mean: float
-    std: float
-
-    @classmethod
-    def of(cls, values: list[float]) -> MeanStd:
-        """Summarise ``values``."""
-        array = np.array(values, dtype=float)
-        return cls(float(array.mean()), float(array.std()))
-
-
-@dataclass(frozen=True)
-class ComparisonRow:
-    """One detector in the comparison over seeds; ``rank`` 1 has the best PR AUC."""
-
-    detector: str
-    name: str
-    pr_auc: MeanStd
-    roc_auc: MeanStd
-    precision_at_k: MeanStd
-    fit_seconds: MeanStd
-    scoring_rows_per_second: MeanStd
-    recall_by_attack: dict[str, MeanStd]
-    rank: int = 0
-    #: Campaign recall at the alert budget, overall and per scenario (enterprise world).
-    campaign_recall: MeanStd | None = None
-    campaign_recall_by_scenario: dict[str, MeanStd] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The row as ``metrics.json`` holds it: ``<metric>_mean`` and ``<metric>_std``."""
-        row: dict[str, Any] = {"detector": self.detector, "name": self.name}
-        for key in (
-            "pr_auc",
-            "roc_auc",
-            "precision_at_k",
-            "fit_seconds",
-            "scoring_rows_per_second",
-        ):
-            value: MeanStd = getattr(self, key)
-            row[f"{key}_mean"], row[f"{key}_std"] = value.mean, value.std
-        row["recall_by_attack_mean"] = {a: v.mean for a, v in self.recall_by_attack.items()}
-        row["recall_by_attack_std"] = {a: v.std for a, v in self.recall_by_attack.items()}
-        if self.campaign_recall is not None:
-            row["campaign_recall_mean"] = self.campaign_recall.mean
-            row["campaign_recall_std"] = self.campaign_recall.std
-            by = self.campaign_recall_by_scenario
-            row["campaign_recall_by_scenario_mean"] = {a: v.mean for a, v in by.items()}
-            row["campaign_recall_by_scenario_std"] = {a: v.std for a, v in by.items()}
-        row["rank"] = self.rank
-        return row
 
 
 @dataclass(frozen=True)
@@ -325,30 +248,10 @@ class DetectionResult:
 
     def comparison(self) -> list[ComparisonRow]:
         """Per detector, mean and standard deviation over seeds, best PR AUC first."""
-        rows = []
-        for i, first in enumerate(self.runs[0].models):
-            per_seed = [run.models[i].summary() for run in self.runs]
-            attacks = sorted(per_seed[0].recall_by_attack or {})
-            rows.append(
-                ComparisonRow(
-                    detector=first.detector,
-                    name=first.name,
-                    pr_auc=MeanStd.of([s.pr_auc for s in per_seed]),
-                    roc_auc=MeanStd.of([s.roc_auc for s in per_seed]),
-                    precision_at_k=MeanStd.of([s.precision_at_k for s in per_seed]),
-                    fit_seconds=MeanStd.of([s.fit_seconds for s in per_seed]),
-                    scoring_rows_per_second=MeanStd.of(
-                        [s.scoring_rows_per_second for s in per_seed]
-                    ),
-                    recall_by_attack={
-                        a: MeanStd.of([(s.recall_by_attack or {})[a] for s in per_seed])
-                        for a in attacks
-                    },
-                    **_campaign_comparison(per_seed),
-                )
-            )
-        rows.sort(key=lambda r: (-r.pr_auc.mean, -r.roc_auc.mean, r.name))
-        return [replace(row, rank=rank) for rank, row in enumerate(rows, start=1)]
+        return rank_over_seeds(
+            [(m.detector, m.name) for m in self.runs[0].models],
+            [[m.summary() for m in run.models] for run in self.runs],
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document written as ``metrics.json``."""
@@ -373,26 +276,6 @@ class DetectionResult:
                 "plots": [str(p) for p in self.plot_paths],
             }
         )
-
-
-def _campaign_comparison(per_seed: list[ModelSummary]) -> dict[str, Any]:
-    """Campaign recall over seeds; a scenario missing from a seed's world is left out of it."""
-    if any(s.campaign_recall is None for s in per_seed):
-        return {}
-    scenarios = sorted({k for s in per_seed for k in s.campaign_recall_by_scenario or {}})
-    return {
-        "campaign_recall": MeanStd.of([float(s.campaign_recall or 0.0) for s in per_seed]),
-        "campaign_recall_by_scenario": {
-            k: MeanStd.of(
-                [
-                    s.campaign_recall_by_scenario[k]
-                    for s in per_seed
-                    if k in (s.campaign_recall_by_scenario or {})
-                ]
-            )
-            for k in scenarios
-        },
-    }
 
 
 def _json_safe(obj: Any) -> Any:

@@ -105,7 +105,12 @@ def check_columns(X: object) -> None:
         )
 
 
-def _time_ms(s: pd.Series) -> np.ndarray:
+def epoch_ms(s: pd.Series) -> np.ndarray:
+    """Milliseconds since the epoch (UTC) of a ``time`` column.
+
+    Datetimes of any resolution, time zone aware or UTC-naive, or integers that
+    are epoch milliseconds already; anything else is a :class:`DataError`.
+    """
     if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s.dtype):
         return pd.DatetimeIndex(s).as_unit("ms").asi8.astype(np.int64, copy=False)
     if pd.api.types.is_integer_dtype(s.dtype) and not s.isna().any():
@@ -143,7 +148,7 @@ def _matches(s: pd.Series, predicate) -> np.ndarray:
 def read_events(X: pd.DataFrame) -> Events:
     """Validate ``X`` and read its columns (see :class:`Events`)."""
     check_columns(X)
-    time = _time_ms(X["time"])
+    time = epoch_ms(X["time"])
     order = None
     if len(time) > 1 and bool(np.any(time[1:] < time[:-1])):
         order = np.argsort(time, kind="stable")

@@ -34,21 +34,15 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from soc_anomaly.data.schema import FEATURE_COLS
 from soc_anomaly.errors import DataError
+from soc_anomaly.features.columns import epoch_ms
 from soc_anomaly.scenarios.geo import haversine_km
 
-__all__ = ["SEED_COLUMNS", "SEED_REQUIRED_COLUMNS", "SeedColumns", "epoch_ms"]
+__all__ = ["SEED_COLUMNS", "SEED_REQUIRED_COLUMNS", "SeedColumns"]
 
-#: Output columns, in order (the seed's feature names).
-SEED_COLUMNS: tuple[str, ...] = (
-    "hour",
-    "geo_distance",
-    "bytes_in",
-    "bytes_out",
-    "failed_logins",
-    "successful_logins",
-    "device_trust_score",
-)
+#: Output columns, in order: the seed's features but ``user_risk_score``.
+SEED_COLUMNS: tuple[str, ...] = tuple(c for c in FEATURE_COLS if c != "user_risk_score")
 #: Raw columns :class:`SeedColumns` reads.
 SEED_REQUIRED_COLUMNS: tuple[str, ...] = (
     "time",
@@ -66,17 +60,6 @@ _AUTH = 3002
 _HOUR_MS = 3_600_000
 #: A place counts as one the organisation "usually logs in from" above this share.
 _COMMON_PLACE_SHARE = 0.01
-
-
-def epoch_ms(times: pd.Series) -> np.ndarray:
-    """Milliseconds since the epoch (UTC) of a ``time`` column.
-
-    Accepts datetimes of any resolution (time zone aware or UTC-naive) and
-    integers, which are taken to be epoch milliseconds already.
-    """
-    if pd.api.types.is_numeric_dtype(times):
-        return times.to_numpy(dtype=np.int64)
-    return pd.to_datetime(times, utc=True).dt.as_unit("ms").astype("int64").to_numpy()
 
 
 def _require(X: pd.DataFrame) -> None:

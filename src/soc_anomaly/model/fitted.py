@@ -23,7 +23,8 @@ from soc_anomaly.detectors.calibration import ScoreCalibrator
 from soc_anomaly.errors import DataError, ParameterError, check_range
 from soc_anomaly.evaluation.explain import explain_top
 from soc_anomaly.evaluation.thresholds import by_normal_percentile
-from soc_anomaly.features.seed_columns import SeedColumns, epoch_ms
+from soc_anomaly.features.columns import epoch_ms
+from soc_anomaly.features.seed_columns import SeedColumns
 
 __all__ = ["FEATURE_KINDS", "AnomalyModel"]
 
@@ -122,7 +123,8 @@ class AnomalyModel:
             "keep_attacks": self.keep_attacks,
         }
 
-    def _check_params(self) -> None:
+    def check_params(self) -> None:
+        """Check the parameters; raise one-line errors naming the bad one."""
         get_detector(self.detector)
         if self.features not in FEATURE_KINDS:
             raise ParameterError(
@@ -171,7 +173,7 @@ class AnomalyModel:
             On bad parameters, missing columns, non-numeric or infinite values,
             or fewer than two training events.
         """
-        self._check_params()
+        self.check_params()
         train = events
         if self.label_col in events.columns and not self.keep_attacks:
             train = events.loc[events[self.label_col].to_numpy() == 0]
