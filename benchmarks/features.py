@@ -15,19 +15,16 @@ transform < 10 s), and exits 1 if one is missed.
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _child import parse_sizes, run_child, users_for
+
 #: events -> transform seconds; a size not listed has no target.
 TARGETS: dict[int, float] = {1_000_000: 10.0}
-#: Events a user produces over 30 days, measured on the default world (for sizing).
-EVENTS_PER_USER = 947
 
 _RUN = """
 import json, resource, sys, time
@@ -62,37 +59,20 @@ def make_world(n_users: int, folder: Path) -> tuple[Path, Path, str]:
 
 def run_once(events: Path, users: Path, cut: str) -> dict[str, float]:
     """One fit and transform in a fresh process; its times, events and peak memory."""
-    proc = subprocess.run(
-        [sys.executable, "-c", _RUN, str(events), str(users), cut],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        sys.exit(f"feature run failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_child(_RUN, str(events), str(users), cut, what="feature run")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="runs per size")
-    parser.add_argument("--sizes", default="1000000,2000000", help="comma-separated event counts")
-    args = parser.parse_args()
-    try:
-        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    except ValueError:
-        parser.error(f"--sizes must be comma-separated integers, got {args.sizes!r}")
-    if args.repeats < 1 or not sizes or min(sizes) < 1:
-        parser.error("--repeats and every size must be positive")
+    repeats, sizes = parse_sizes(__doc__.splitlines()[0], "1000000,2000000")
 
     ok = True
     for size in sizes:
-        n_users = max(1, round(size / EVENTS_PER_USER))
+        n_users = users_for(size)
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
             events, users, cut = make_world(n_users, Path(tmp))
             gen_s = time.perf_counter() - t0
-            runs = [run_once(events, users, cut) for _ in range(args.repeats)]
+            runs = [run_once(events, users, cut) for _ in range(repeats)]
         fits = [r["fit_s"] for r in runs]
         transforms = [r["transform_s"] for r in runs]
         rss = max(r["peak_rss_mib"] for r in runs)
@@ -107,7 +87,7 @@ def main() -> int:
             f"generated in {gen_s:.1f} s): fit (first half, normal) median "
             f"{statistics.median(fits):.2f} s, min {min(fits):.2f} s; transform (all) median "
             f"{statistics.median(transforms):.2f} s, min {min(transforms):.2f} s over "
-            f"{args.repeats} run(s); peak RSS {rss:,.0f} MiB (events loaded included)" + verdict,
+            f"{repeats} run(s); peak RSS {rss:,.0f} MiB (events loaded included)" + verdict,
             flush=True,
         )
     return 0 if ok else 1

@@ -13,21 +13,18 @@ events. Prints one line per size with its targets, and exits 1 if one is missed.
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from _child import parse_sizes, run_child, users_for
 
 #: (events, seconds, MiB) targets; a size not listed has no target.
 TARGETS: dict[int, tuple[float, float | None]] = {
     1_000_000: (10.0, None),
     10_000_000: (90.0, 4096.0),
 }
-#: Events a user produces over 30 days, measured on the default world (for sizing).
-EVENTS_PER_USER = 947
 
 _RUN = """
 import json, resource, sys, time
@@ -45,37 +42,20 @@ print(json.dumps({"code": code, "wall_s": wall, "events": rows,
 
 def run_once(n_users: int, out: Path) -> dict[str, float]:
     """One generation in a fresh process; its wall time, events and peak memory."""
-    proc = subprocess.run(
-        [sys.executable, "-c", _RUN, str(n_users), str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        sys.exit(f"generation failed:\n{proc.stderr}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result = run_child(_RUN, str(n_users), str(out), what="generation")
     if result["code"] != 0:
-        sys.exit(f"generation exited {result['code']}:\n{proc.stderr}")
+        sys.exit(f"generation exited {result['code']}")
     return result
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="runs per size")
-    parser.add_argument("--sizes", default="1000000,10000000", help="comma-separated event counts")
-    args = parser.parse_args()
-    try:
-        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    except ValueError:
-        parser.error(f"--sizes must be comma-separated integers, got {args.sizes!r}")
-    if args.repeats < 1 or not sizes or min(sizes) < 1:
-        parser.error("--repeats and every size must be positive")
+    repeats, sizes = parse_sizes(__doc__.splitlines()[0], "1000000,10000000")
 
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
-            n_users = max(1, round(size / EVENTS_PER_USER))
-            runs = [run_once(n_users, Path(tmp) / "world.parquet") for _ in range(args.repeats)]
+            n_users = users_for(size)
+            runs = [run_once(n_users, Path(tmp) / "world.parquet") for _ in range(repeats)]
             walls = [r["wall_s"] for r in runs]
             rss = max(r["peak_rss_mib"] for r in runs)
             target_s, target_mib = TARGETS.get(size, (None, None))
@@ -91,7 +71,7 @@ def main() -> int:
             print(
                 f"generate --scenario enterprise --n-users {n_users:,}: {runs[0]['events']:,} "
                 f"events, median {statistics.median(walls):.1f} s, min {min(walls):.1f} s over "
-                f"{args.repeats} run(s), peak RSS {rss:,.0f} MiB"
+                f"{repeats} run(s), peak RSS {rss:,.0f} MiB"
                 + (f"  [target {'; '.join(verdicts)}]" if verdicts else ""),
                 flush=True,
             )
