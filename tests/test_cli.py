@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import assert_one_line_error, run_cli
 
 from soc_anomaly.cli import main
 from soc_anomaly.data.io import write_table
@@ -18,26 +19,12 @@ from soc_anomaly.data.io import write_table
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def _assert_one_line_error(code: int, err: str, pattern: str) -> None:
-    assert code == 2
-    lines = [line for line in err.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, err
-    assert re.search(pattern, lines[0]), lines[0]
-    assert "Traceback" not in err
-
-
 # ---------------------------------------------------------------- generate
 
 
 def test_generate_writes_the_requested_dataset(capsys, tmp_path):
     out = tmp_path / "sub" / "events.parquet"
-    code, stdout, _ = _run(
+    code, stdout, _ = run_cli(
         capsys,
         "generate",
         "--output-path",
@@ -81,21 +68,21 @@ def test_generate_same_flags_same_bytes(capsys, tmp_path):
 )
 def test_generate_bad_flags(capsys, tmp_path, monkeypatch, args, pattern):
     monkeypatch.chdir(tmp_path)
-    code, _, err = _run(capsys, "generate", *args)
-    _assert_one_line_error(code, err, pattern)
+    code, _, err = run_cli(capsys, "generate", *args)
+    assert_one_line_error(code, err, pattern)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_generate_unwritable_output_path(capsys, tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("keep me")
-    code, _, err = _run(capsys, "generate", "--output-path", str(blocker / "x.csv"))
-    _assert_one_line_error(code, err, "is a file")
-    code, _, err = _run(capsys, "generate", "--output-path", str(tmp_path))
-    _assert_one_line_error(code, err, "unsupported file type|is a directory")
+    code, _, err = run_cli(capsys, "generate", "--output-path", str(blocker / "x.csv"))
+    assert_one_line_error(code, err, "is a file")
+    code, _, err = run_cli(capsys, "generate", "--output-path", str(tmp_path))
+    assert_one_line_error(code, err, "unsupported file type|is a directory")
     if Path("/proc").is_dir():
-        code, _, err = _run(capsys, "generate", "--output-path", "/proc/soc.csv")
-        _assert_one_line_error(code, err, "not writable")
+        code, _, err = run_cli(capsys, "generate", "--output-path", "/proc/soc.csv")
+        assert_one_line_error(code, err, "not writable")
     assert blocker.read_text() == "keep me"
 
 
@@ -163,7 +150,7 @@ def test_every_printed_number_is_in_metrics_json(default_cli_run):
 
 def test_detect_on_a_file_with_all_flags(capsys, tmp_path, small_df):
     data = write_table(small_df, tmp_path / "events.csv")
-    code, stdout, _ = _run(
+    code, stdout, _ = run_cli(
         capsys,
         "detect",
         "--data-path",
@@ -249,8 +236,8 @@ BAD_FILE_CASES = [
 def test_detect_bad_data_files(capsys, tmp_path, small_df, case):
     path, pattern = _bad_files(tmp_path, small_df)[case]
     out = tmp_path / "out"
-    code, _, err = _run(capsys, "detect", "--data-path", str(path), "--plots-dir", str(out))
-    _assert_one_line_error(code, err, pattern)
+    code, _, err = run_cli(capsys, "detect", "--data-path", str(path), "--plots-dir", str(out))
+    assert_one_line_error(code, err, pattern)
     assert not out.exists() or list(out.iterdir()) == []
 
 
@@ -277,21 +264,21 @@ def test_detect_bad_data_files(capsys, tmp_path, small_df, case):
 )
 def test_detect_bad_flags(capsys, tmp_path, small_csv, args, pattern):
     out = tmp_path / "out"
-    code, _, err = _run(
+    code, _, err = run_cli(
         capsys, "detect", "--data-path", str(small_csv), "--plots-dir", str(out), *args
     )
-    _assert_one_line_error(code, err, pattern)
+    assert_one_line_error(code, err, pattern)
     assert not out.exists() or list(out.iterdir()) == []
 
 
 def test_detect_unwritable_outputs(capsys, tmp_path, small_csv):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
-    code, _, err = _run(
+    code, _, err = run_cli(
         capsys, "detect", "--data-path", str(small_csv), "--plots-dir", str(blocker / "plots")
     )
-    _assert_one_line_error(code, err, "is a file")
-    code, _, err = _run(
+    assert_one_line_error(code, err, "is a file")
+    code, _, err = run_cli(
         capsys,
         "detect",
         "--data-path",
@@ -301,15 +288,15 @@ def test_detect_unwritable_outputs(capsys, tmp_path, small_csv):
         "--metrics-path",
         str(tmp_path),
     )
-    _assert_one_line_error(code, err, "is a directory")
+    assert_one_line_error(code, err, "is a directory")
     assert not (tmp_path / "p").exists()
 
 
-def test_existing_metrics_survive_a_failed_run(capsys, tmp_path, small_csv, small_df):
+def test_existing_metrics_survive_a_failedrun_cli(capsys, tmp_path, small_csv, small_df):
     metrics = tmp_path / "metrics.json"
     metrics.write_text('{"previous": true}')
     bad = write_table(small_df[small_df["label"] == 0], tmp_path / "normal_only.csv")
-    code, _, _ = _run(
+    code, _, _ = run_cli(
         capsys, "detect", "--data-path", str(bad), "--metrics-path", str(metrics), "--no-plots"
     )
     assert code == 2
@@ -317,11 +304,11 @@ def test_existing_metrics_survive_a_failed_run(capsys, tmp_path, small_csv, smal
 
 
 def test_help_and_version(capsys):
-    code, out, _ = _run(capsys, "--help")
+    code, out, _ = run_cli(capsys, "--help")
     assert code == 0 and "generate" in out and "detect" in out
-    code, out, _ = _run(capsys, "detect", "--help")
+    code, out, _ = run_cli(capsys, "detect", "--help")
     assert code == 0 and "--threshold-percentile" in out
-    code, out, _ = _run(capsys, "--version")
+    code, out, _ = run_cli(capsys, "--version")
     assert code == 0 and out.startswith("soc-anomaly ")
 
 
@@ -417,7 +404,7 @@ def test_save_run_and_diff(capsys, tmp_path, small_csv):
         == 0
     )
     capsys.readouterr()
-    code, out, _ = _run(capsys, "diff", str(a), str(b), "--plots-dir", str(tmp_path / "d"))
+    code, out, _ = run_cli(capsys, "diff", str(a), str(b), "--plots-dir", str(tmp_path / "d"))
     assert code == 0
     assert re.search(r"threshold_percentile\s+│\s+99\.0\s+│\s+95\.0", out)
     assert "normal_percentile.recall" in out
@@ -426,13 +413,13 @@ def test_save_run_and_diff(capsys, tmp_path, small_csv):
     assert {"key": "threshold_percentile", "before": 99.0, "after": 95.0} in doc["config_changes"]
     assert {r["detector"] for r in doc["metric_deltas"]} == {"IsolationForest", "OneClassSVM"}
 
-    code, _, err = _run(capsys, "diff", str(a), str(c), "--plots-dir", str(tmp_path / "e"))
-    _assert_one_line_error(code, err, "different detectors .*only in the first: OneClassSVM")
-    code, _, err = _run(capsys, "diff", str(a), str(tmp_path / "missing"))
-    _assert_one_line_error(code, err, "does not exist")
+    code, _, err = run_cli(capsys, "diff", str(a), str(c), "--plots-dir", str(tmp_path / "e"))
+    assert_one_line_error(code, err, "different detectors .*only in the first: OneClassSVM")
+    code, _, err = run_cli(capsys, "diff", str(a), str(tmp_path / "missing"))
+    assert_one_line_error(code, err, "does not exist")
     (b / "metrics.json").write_text("{ truncated")
-    code, _, err = _run(capsys, "diff", str(a), str(b), "--plots-dir", str(tmp_path / "f"))
-    _assert_one_line_error(code, err, "metrics.json")
+    code, _, err = run_cli(capsys, "diff", str(a), str(b), "--plots-dir", str(tmp_path / "f"))
+    assert_one_line_error(code, err, "metrics.json")
     assert not (tmp_path / "e").exists() and not (tmp_path / "f").exists()
 
 
@@ -443,7 +430,7 @@ def test_detect_on_an_npz_table(capsys, tmp_path):
     X[:15] += 7
     y[:15] = 1
     np.savez(tmp_path / "bench.npz", X=X, y=y)
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys,
         "detect",
         "--data-path",
@@ -462,21 +449,21 @@ def test_detect_on_an_npz_table(capsys, tmp_path):
     assert all(m["roc_auc"] > 0.95 for m in doc["models"].values())
     assert "kNN distance" in out
     np.savez(tmp_path / "no_y.npz", X=X)
-    code, _, err = _run(capsys, "detect", "--data-path", str(tmp_path / "no_y.npz"))
-    _assert_one_line_error(code, err, "y")
+    code, _, err = run_cli(capsys, "detect", "--data-path", str(tmp_path / "no_y.npz"))
+    assert_one_line_error(code, err, "y")
 
 
 def test_benchmark_command(capsys, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    code, _, err = _run(capsys, "benchmark", "--datasets-dir", str(empty))
-    _assert_one_line_error(code, err, "no .npz files")
-    code, _, err = _run(capsys, "benchmark", "--seeds", "0")
-    _assert_one_line_error(code, err, "--seeds must be a positive integer, got 0")
+    code, _, err = run_cli(capsys, "benchmark", "--datasets-dir", str(empty))
+    assert_one_line_error(code, err, "no .npz files")
+    code, _, err = run_cli(capsys, "benchmark", "--seeds", "0")
+    assert_one_line_error(code, err, "--seeds must be a positive integer, got 0")
     datasets = REPO.parent / "shared" / "datasets"
     if not (datasets / "thyroid.npz").exists():
         pytest.skip("the shared benchmark datasets are not beside the repository")
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys,
         "benchmark",
         "--datasets-dir",

@@ -6,8 +6,8 @@ import json
 import re
 
 import pytest
+from cli_helpers import run_cli
 
-from soc_anomaly.cli import main
 from soc_anomaly.data.io import write_table
 from soc_anomaly.model import AnomalyModel
 from soc_anomaly.scenarios import generate_synthetic_soc_dataset, generate_world
@@ -15,15 +15,9 @@ from soc_anomaly.scenarios import generate_synthetic_soc_dataset, generate_world
 WORLD = ["--n-users", "200", "--days", "14", "--random-state", "5"]
 
 
-def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def test_train_on_the_generated_world_saves_a_bundle_that_scores(capsys, tmp_path) -> None:
     bundle = tmp_path / "iforest"
-    code, out, err = _run(capsys, "train", *WORLD, "--model-dir", str(bundle))
+    code, out, err = run_cli(capsys, "train", *WORLD, "--model-dir", str(bundle))
     assert code == 0, err
     text = " ".join(out.split())
     assert "Trained iforest on entity features (28)" in text
@@ -43,7 +37,7 @@ def test_train_on_a_table(capsys, tmp_path) -> None:
         generate_synthetic_soc_dataset(n_users=30, events_per_user=50, random_state=3),
         tmp_path / "table.csv",
     )
-    code, _, err = _run(
+    code, _, err = run_cli(
         capsys, "train", "--data-path", str(table), "--features", "table",
         "--detector", "kmeans", "--model-dir", str(tmp_path / "km"),
     )  # fmt: skip
@@ -63,7 +57,7 @@ def test_train_on_a_table(capsys, tmp_path) -> None:
 )
 def test_bad_input_is_one_line(capsys, tmp_path, argv, pattern) -> None:
     bundle = tmp_path / "m"
-    code, _, err = _run(capsys, "train", *argv, "--model-dir", str(bundle))
+    code, _, err = run_cli(capsys, "train", *argv, "--model-dir", str(bundle))
     assert code == 2
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and re.search(pattern, lines[0]), err
@@ -76,7 +70,7 @@ def test_raw_columns_missing_from_a_file_are_named(capsys, tmp_path) -> None:
         generate_synthetic_soc_dataset(n_users=30, events_per_user=50, random_state=3),
         tmp_path / "table.csv",
     )
-    code, _, err = _run(
+    code, _, err = run_cli(
         capsys, "train", "--data-path", str(table), "--model-dir", str(tmp_path / "m")
     )
     assert code == 2

@@ -9,6 +9,7 @@ import sys
 
 import pandas as pd
 import pytest
+from cli_helpers import assert_one_line_error, run_cli
 
 from soc_anomaly.cli import main
 from soc_anomaly.data.ocsf_mapping import OCSF_VERSION
@@ -26,20 +27,6 @@ SMALL = [
     "--random-state",
     "3",
 ]
-
-
-def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def _one_line_error(code: int, err: str, pattern: str) -> None:
-    assert code == 2
-    lines = [line for line in err.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, err
-    assert re.search(pattern, lines[0]), lines[0]
-    assert "Traceback" not in err
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +97,7 @@ def test_same_seed_same_bytes(capsys, tmp_path) -> None:
 
 
 def test_csv_and_manifest_read_back(capsys, tmp_path) -> None:
-    code, out, _ = _run(capsys, "generate", *SMALL, "--output-path", str(tmp_path / "w.csv"))
+    code, out, _ = run_cli(capsys, "generate", *SMALL, "--output-path", str(tmp_path / "w.csv"))
     assert code == 0
     events = pd.read_csv(tmp_path / "w.csv")
     manifest = pd.read_csv(tmp_path / "w_campaigns.csv")
@@ -122,7 +109,7 @@ def test_csv_and_manifest_read_back(capsys, tmp_path) -> None:
 
 def test_ocsf_output(capsys, tmp_path) -> None:
     path = tmp_path / "w.jsonl"
-    code, _, _ = _run(capsys, "generate", *SMALL, "--format", "ocsf", "--output-path", str(path))
+    code, _, _ = run_cli(capsys, "generate", *SMALL, "--format", "ocsf", "--output-path", str(path))
     assert code == 0
     lines = path.read_text(encoding="utf-8").splitlines()
     records = [json.loads(line) for line in lines]
@@ -169,8 +156,8 @@ def test_bad_input(capsys, tmp_path, monkeypatch, args, pattern) -> None:
     argv = ["generate", "--scenario", "enterprise", *args]
     if args[0] == "--scenario":
         argv = ["generate", *args]
-    code, _, err = _run(capsys, *argv)
-    _one_line_error(code, err, pattern)
+    code, _, err = run_cli(capsys, *argv)
+    assert_one_line_error(code, err, pattern)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -178,7 +165,7 @@ def test_unwritable_manifest_path_writes_nothing(capsys, tmp_path) -> None:
     blocker = tmp_path / "a_file"
     blocker.write_text("keep me")
     out = tmp_path / "w.parquet"
-    code, _, err = _run(
+    code, _, err = run_cli(
         capsys,
         "generate",
         *SMALL,
@@ -187,7 +174,7 @@ def test_unwritable_manifest_path_writes_nothing(capsys, tmp_path) -> None:
         "--manifest-path",
         str(blocker / "m.csv"),
     )
-    _one_line_error(code, err, r"--manifest-path .* is a file")
+    assert_one_line_error(code, err, r"--manifest-path .* is a file")
     assert not out.exists() and blocker.read_text() == "keep me"
 
 
@@ -210,8 +197,8 @@ def test_failed_write_keeps_the_previous_files(capsys, tmp_path, monkeypatch) ->
         real(df, path, fmt)
 
     monkeypatch.setattr(world_cli, "dump_table", dump)
-    code, _, err = _run(capsys, "generate", *SMALL, "--output-path", str(out))
-    _one_line_error(code, err, r"cannot write .*No space left on device")
+    code, _, err = run_cli(capsys, "generate", *SMALL, "--output-path", str(out))
+    assert_one_line_error(code, err, r"cannot write .*No space left on device")
     assert out.read_bytes() == b"old events"
     assert manifest.read_text() == "old manifest"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.parquet", "w_campaigns.csv"]

@@ -4,13 +4,12 @@ the campaign-level results in the report, metrics.json and diff, and bad input."
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import assert_one_line_error, run_cli
 
-from soc_anomaly.cli import main
 from soc_anomaly.data.io import write_table
 from soc_anomaly.data.split import split_by_time
 from soc_anomaly.errors import DataError
@@ -20,20 +19,6 @@ from soc_anomaly.scenarios import generate_world
 from soc_anomaly.scenarios.geo import haversine_km
 
 SMALL_WORLD = ["--scenario", "enterprise", "--n-users", "150", "--days", "14"]
-
-
-def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def _one_line_error(code: int, err: str, pattern: str) -> None:
-    assert code == 2
-    lines = [line for line in err.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, err
-    assert re.search(pattern, lines[0]), lines[0]
-    assert "Traceback" not in err
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +106,7 @@ def test_seed_columns_from_raw_events(world) -> None:
 
 def test_seed_features_run_reports_campaigns_and_metrics(capsys, tmp_path, world_file) -> None:
     metrics = tmp_path / "m.json"
-    code, out, err = _run(
+    code, out, err = run_cli(
         capsys,
         "detect",
         "--scenario",
@@ -163,7 +148,7 @@ def test_seed_features_run_reports_campaigns_and_metrics(capsys, tmp_path, world
         doc["models"][doc["comparison"][0]["name"]]["campaign_recall"]
     )
     # A second run with another budget; diff compares the campaign results.
-    code, out, err = _run(
+    code, out, err = run_cli(
         capsys,
         "detect",
         "--scenario",
@@ -183,7 +168,7 @@ def test_seed_features_run_reports_campaigns_and_metrics(capsys, tmp_path, world
         str(tmp_path / "run_b"),
     )
     assert code == 0, err
-    code, out, err = _run(
+    code, out, err = run_cli(
         capsys,
         "diff",
         str(tmp_path / "run_a"),
@@ -220,8 +205,8 @@ def test_seed_features_run_reports_campaigns_and_metrics(capsys, tmp_path, world
 )
 def test_bad_world_settings(capsys, tmp_path, argv, pattern) -> None:
     metrics = tmp_path / "m.json"
-    code, _, err = _run(capsys, "detect", *argv, "--no-plots", "--metrics-path", str(metrics))
-    _one_line_error(code, err, pattern)
+    code, _, err = run_cli(capsys, "detect", *argv, "--no-plots", "--metrics-path", str(metrics))
+    assert_one_line_error(code, err, pattern)
     assert not metrics.exists()
 
 
@@ -237,7 +222,7 @@ def test_file_without_raw_columns_names_them(capsys, tmp_path, world, features, 
     path = tmp_path / "thin.csv"
     write_table(world.events.drop(columns=dropped).head(500), path)
     metrics = tmp_path / "m.json"
-    code, _, err = _run(
+    code, _, err = run_cli(
         capsys,
         "detect",
         "--scenario",
@@ -250,5 +235,5 @@ def test_file_without_raw_columns_names_them(capsys, tmp_path, world, features, 
         "--metrics-path",
         str(metrics),
     )
-    _one_line_error(code, err, r"lacks column\(s\) " + pattern)
+    assert_one_line_error(code, err, r"lacks column\(s\) " + pattern)
     assert not metrics.exists()
