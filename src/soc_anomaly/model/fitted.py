@@ -134,16 +134,27 @@ class AnomalyModel:
         check_range("contamination", self.contamination, 0.0, 0.5)
 
     def _featurize(self, events: pd.DataFrame) -> np.ndarray:
+        feats = events if self.featurizer_ is None else self.featurizer_.transform(events)
+        return self._matrix(feats)
+
+    def _matrix(self, feats: pd.DataFrame) -> np.ndarray:
+        """The detector's input (before scaling) of a table of features."""
         if self.featurizer_ is None:
-            missing = [c for c in self.feature_names_ if c not in events.columns]
+            missing = [c for c in self.feature_names_ if c not in feats.columns]
             if missing:
                 raise DataError(
                     f"the events lack column(s) {', '.join(missing)}; the model reads "
                     f"{', '.join(self.feature_names_)}"
                 )
-            X = events[self.feature_names_].to_numpy(dtype=float)
+            try:
+                X = feats[self.feature_names_].to_numpy(dtype=float)
+            except (TypeError, ValueError):
+                bad = next(
+                    c for c in self.feature_names_ if not pd.api.types.is_numeric_dtype(feats[c])
+                )
+                raise DataError(f"column {bad} is not numeric; the model reads numbers") from None
         else:
-            X = signed_log1p(self.featurizer_.transform(events).to_numpy(dtype=float))
+            X = signed_log1p(feats.to_numpy(dtype=float))
         if not np.isfinite(X).all():
             row = int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0])
             raise DataError(
@@ -214,17 +225,28 @@ class AnomalyModel:
         }
         return self
 
-    def score(self, events: pd.DataFrame, *, reasons: int = 5) -> pd.DataFrame:
+    def score(
+        self,
+        events: pd.DataFrame,
+        *,
+        reasons: int = 5,
+        history: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
         """Score events: calibrated score, alert flag and the reasons for each alert.
 
         Parameters
         ----------
         events : pandas.DataFrame
             Events in the form the model was fitted on; labels are not needed.
-            Entity features are computed over these events in time order, so
-            pass a user's recent history along with the events to judge.
         reasons : int, default=5
             At most this many reasons per alert.
+        history : pandas.DataFrame, optional
+            Events before ``events``, not scored: the entity features' windows
+            (failures over 24 hours, the previous logon, ...) read them. Without
+            it, windows start at the first of ``events``. Ignored by ``seed``
+            and ``table`` models, whose features are per event.
+            :class:`~soc_anomaly.model.stream.StreamScorer` carries it from
+            chunk to chunk.
 
         Returns
         -------
@@ -235,8 +257,20 @@ class AnomalyModel:
         """
         if not hasattr(self, "detector_"):
             raise ParameterError("the model is not fitted; call fit() or load a saved model")
-        X = self._featurize(events)
-        raw = anomaly_scores(self.detector_, (X - self.scaler_mean_) / self.scaler_scale_)
+        from soc_anomaly.features import EntityFeatures
+
+        context = None
+        if isinstance(self.featurizer_, EntityFeatures):
+            context = events.reset_index(drop=True)
+            if history is not None and len(history):
+                context = pd.concat([history, context], ignore_index=True)
+            feats = self.featurizer_.transform(context).iloc[len(context) - len(events) :]
+        elif self.featurizer_ is not None:
+            feats = self.featurizer_.transform(events)
+        else:
+            feats = events
+        X = self._matrix(feats)
+        raw = self.raw_scores(X)
         alert = raw >= self.threshold_
         out = pd.DataFrame(
             {
@@ -248,22 +282,38 @@ class AnomalyModel:
             index=events.index,
         )
         if alert.any():
-            out.loc[alert, "reasons"] = self._reasons(events.loc[alert], raw[alert], reasons)
+            rows = np.flatnonzero(alert)
+            out.loc[alert, "reasons"] = self._reasons(
+                events, feats, rows, raw[rows], reasons, context
+            )
         return out
 
-    def _reasons(self, events: pd.DataFrame, raw: np.ndarray, top: int) -> list[str]:
+    def raw_scores(self, X: np.ndarray) -> np.ndarray:
+        """The detector's raw scores (higher = more anomalous) of a feature matrix.
+
+        ``X`` holds unscaled features in :attr:`feature_names_` order (after the
+        signed log for raw-event models): the scaler is applied here.
+        """
+        return anomaly_scores(self.detector_, (X - self.scaler_mean_) / self.scaler_scale_)
+
+    def _reasons(
+        self,
+        events: pd.DataFrame,
+        feats: pd.DataFrame,
+        rows: np.ndarray,
+        raw: np.ndarray,
+        top: int,
+        context: pd.DataFrame | None,
+    ) -> list[str]:
         from soc_anomaly.features import EntityFeatures
 
-        if isinstance(self.featurizer_, EntityFeatures):
-            feats = self.featurizer_.transform(events)
-            said = self.featurizer_.explain(events, feats, top=top)
+        if isinstance(self.featurizer_, EntityFeatures) and context is not None:
+            at = rows + (len(context) - len(events))
+            said = self.featurizer_.explain(
+                context.iloc[at], feats.iloc[rows], top=top, history=context
+            )
             return ["; ".join(s.text for s in row) for row in said]
-        values = (
-            events[self.feature_names_]
-            if self.featurizer_ is None
-            else self.featurizer_.transform(events)
-        )
-        values = values.reset_index(drop=True)
+        values = feats[self.feature_names_].iloc[rows].reset_index(drop=True)
         names = self.feature_names_
         top_m = len(values)
         explained = explain_top(

@@ -1,0 +1,248 @@
+"""Events read in chunks from a file or a stream, in bounded memory.
+
+:func:`read_event_chunks` yields :class:`EventChunk` tables of at most
+``chunk_rows`` events from CSV, Parquet (record batches), JSON Lines (one flat
+object per line) or OCSF JSON Lines (Authentication and Network Activity
+records, read by :mod:`soc_anomaly.data.ocsf_input`). ``-`` is standard input;
+Parquet needs random access, so a Parquet stream is read whole first.
+
+A ``time`` column of text (CSV, JSON) is parsed as ISO 8601 and becomes UTC
+datetimes, as in a Parquet file. A malformed JSON line fails with its line
+number, or with ``on_error="skip"`` is skipped and counted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
+
+from soc_anomaly.data.ocsf_input import ocsf_to_events
+from soc_anomaly.errors import DataError
+
+__all__ = [
+    "INPUT_FORMATS",
+    "ON_ERROR",
+    "EventChunk",
+    "input_format",
+    "read_event_chunks",
+]
+
+#: Input formats, and the file endings that imply them.
+INPUT_FORMATS: dict[str, tuple[str, ...]] = {
+    "csv": (".csv",),
+    "parquet": (".parquet", ".pq"),
+    "jsonl": (".jsonl", ".ndjson"),
+    "ocsf": (),
+}
+#: What to do with a malformed JSON line.
+ON_ERROR: tuple[str, ...] = ("fail", "skip")
+
+
+@dataclass
+class EventChunk:
+    """A block of input events.
+
+    Attributes
+    ----------
+    events : pandas.DataFrame
+        The events, indexed from 0 within the chunk.
+    first_row : int
+        Position of the chunk's first event in the input (0-based, skipped lines
+        not counted).
+    skipped : int
+        Malformed lines skipped while reading this chunk.
+    """
+
+    events: pd.DataFrame
+    first_row: int
+    skipped: int = 0
+
+
+def input_format(path: str, fmt: str | None) -> str:
+    """The input format: ``fmt`` if given, else by the file ending (``-`` needs ``fmt``)."""
+    if fmt is not None:
+        if fmt not in INPUT_FORMATS:
+            raise DataError(
+                f"unknown input format {fmt!r}; expected one of {', '.join(INPUT_FORMATS)}"
+            )
+        return fmt
+    if path == "-":
+        raise DataError(
+            "reading standard input needs --input-format; expected one of "
+            + ", ".join(INPUT_FORMATS)
+        )
+    suffix = Path(path).suffix.lower()
+    for name, suffixes in INPUT_FORMATS.items():
+        if suffix in suffixes:
+            return name
+    raise DataError(
+        f"cannot tell the format of {path} from '{suffix or '(no ending)'}'; expected .csv, "
+        ".parquet, .jsonl or --input-format csv|parquet|jsonl|ocsf"
+    )
+
+
+def _open_binary(path: str) -> contextlib.AbstractContextManager[IO[bytes]]:
+    if path == "-":
+        return contextlib.nullcontext(sys.stdin.buffer)
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"input file {p} does not exist")
+    if p.is_dir():
+        raise DataError(f"input {p} is a directory; expected a file or - for standard input")
+    return p.open("rb")
+
+
+def parse_times(frame: pd.DataFrame, first_row: int = 0) -> pd.DataFrame:
+    """Make a text or numeric ``time`` column UTC datetimes (numbers are epoch ms)."""
+    if "time" not in frame.columns:
+        return frame
+    times = frame["time"]
+    if is_datetime64_any_dtype(times):
+        if getattr(times.dt, "tz", None) is None:
+            frame["time"] = times.dt.tz_localize("UTC")
+        return frame
+    try:
+        if is_numeric_dtype(times):
+            frame["time"] = pd.to_datetime(times, unit="ms", utc=True)
+        else:
+            frame["time"] = pd.to_datetime(times, utc=True, format="ISO8601")
+    except (TypeError, ValueError, OverflowError):
+        bad = next(
+            (i for i, v in enumerate(times) if pd.isna(pd.to_datetime(v, errors="coerce"))), 0
+        )
+        raise DataError(
+            f"event {first_row + bad + 1}: time {times.iloc[bad]!r} is not an ISO 8601 time "
+            "or epoch milliseconds"
+        ) from None
+    if frame["time"].isna().any():
+        bad = int(np.flatnonzero(frame["time"].isna().to_numpy())[0])
+        raise DataError(f"event {first_row + bad + 1} has no time; expected a time on every event")
+    return frame
+
+
+def read_event_chunks(
+    path: str, fmt: str, chunk_rows: int = 250_000, on_error: str = "fail"
+) -> Iterator[EventChunk]:
+    """Yield the input's events in chunks of at most ``chunk_rows``.
+
+    Parameters
+    ----------
+    path : str
+        A file, or ``-`` for standard input.
+    fmt : {"csv", "parquet", "jsonl", "ocsf"}
+        The input format (see :func:`input_format`).
+    chunk_rows : int, default=250_000
+        Most events per chunk.
+    on_error : {"fail", "skip"}, default="fail"
+        A malformed JSON line: fail naming its line, or skip and count it.
+
+    Yields
+    ------
+    EventChunk
+
+    Raises
+    ------
+    soc_anomaly.errors.DataError
+        On a missing or unreadable input, a malformed line (``fail``), or an
+        OCSF record of a class that cannot be scored.
+    """
+    if on_error not in ON_ERROR:
+        raise DataError(f"unknown --on-error {on_error!r}; expected fail or skip")
+    if fmt == "parquet":
+        yield from _parquet_chunks(path, chunk_rows)
+    elif fmt == "csv":
+        yield from _csv_chunks(path, chunk_rows)
+    else:
+        yield from _json_chunks(path, chunk_rows, on_error, ocsf=fmt == "ocsf")
+
+
+def _parquet_chunks(path: str, chunk_rows: int) -> Iterator[EventChunk]:
+    import pyarrow.parquet as pq
+
+    with _open_binary(path) as fh:
+        source: Any = io.BytesIO(fh.read()) if path == "-" else fh
+        try:
+            parquet = pq.ParquetFile(source)
+        except Exception as exc:  # pyarrow raises several unrelated types for corrupt files
+            raise DataError(
+                f"input {path} is not a readable Parquet file ({_first_line(exc)})"
+            ) from None
+        row = 0
+        for batch in parquet.iter_batches(batch_size=chunk_rows):
+            frame = parse_times(batch.to_pandas(), row)
+            yield EventChunk(frame, row)
+            row += len(frame)
+
+
+def _csv_chunks(path: str, chunk_rows: int) -> Iterator[EventChunk]:
+    with _open_binary(path) as fh:
+        try:
+            reader = pd.read_csv(fh, chunksize=chunk_rows, low_memory=False)
+            row = 0
+            for frame in reader:
+                frame = parse_times(frame.reset_index(drop=True), row)
+                yield EventChunk(frame, row)
+                row += len(frame)
+        except pd.errors.EmptyDataError:
+            raise DataError(f"input {path} is empty; expected a CSV header and events") from None
+        except UnicodeDecodeError:
+            raise DataError(f"input {path} is not UTF-8 text; expected a CSV file") from None
+        except pd.errors.ParserError as exc:
+            raise DataError(f"input {path} is not a well-formed CSV ({_first_line(exc)})") from None
+
+
+def _json_chunks(path: str, chunk_rows: int, on_error: str, ocsf: bool) -> Iterator[EventChunk]:
+    what = "an OCSF record" if ocsf else "a JSON object"
+    with _open_binary(path) as fh:
+        records: list[Any] = []
+        lines: list[int] = []
+        skipped = 0
+        row = 0
+        for number, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+                if not isinstance(record, dict):
+                    raise ValueError(f"got a JSON {type(record).__name__}")
+            except (ValueError, UnicodeDecodeError) as exc:
+                if on_error == "fail":
+                    raise DataError(
+                        f"line {number}: malformed JSON ({_first_line(exc)}); expected {what} "
+                        "per line (--on-error skip skips such lines)"
+                    ) from None
+                skipped += 1
+                continue
+            records.append(record)
+            lines.append(number)
+            if len(records) >= chunk_rows:
+                yield _json_chunk(records, lines, row, skipped, ocsf)
+                row += len(records)
+                records, lines, skipped = [], [], 0
+        if records or skipped:
+            yield _json_chunk(records, lines, row, skipped, ocsf)
+
+
+def _json_chunk(
+    records: list[Any], lines: list[int], row: int, skipped: int, ocsf: bool
+) -> EventChunk:
+    if ocsf:
+        frame = ocsf_to_events(records, lines)
+    else:
+        frame = parse_times(pd.DataFrame.from_records(records), row)
+    return EventChunk(frame, row, skipped)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

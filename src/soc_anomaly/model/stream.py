@@ -1,0 +1,94 @@
+"""Score a stream of events chunk by chunk, with the same result as scoring it whole.
+
+:class:`StreamScorer` keeps, between chunks, only the events that later
+events' windows can still reach (:func:`soc_anomaly.features.carry.carry_mask`:
+about a day of traffic plus a few events per user and destination), so memory
+is bounded by the chunk size and the number of entities, not by the length of
+the stream, and the scores, alerts and reasons do not depend on the chunk size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from soc_anomaly.errors import DataError
+from soc_anomaly.features.carry import carry_mask
+from soc_anomaly.features.columns import epoch_ms
+from soc_anomaly.model.fitted import AnomalyModel
+
+__all__ = ["StreamScorer"]
+
+
+class StreamScorer:
+    """Score consecutive chunks of one event stream with a fitted model.
+
+    Parameters
+    ----------
+    model : AnomalyModel
+        A fitted model.
+    reasons : int, default=5
+        At most this many reasons per alert.
+
+    Attributes
+    ----------
+    history_rows : int
+        Events carried to the next chunk (0 for models without windows).
+
+    Examples
+    --------
+    >>> scorer = StreamScorer(model)  # doctest: +SKIP
+    >>> for chunk in chunks:  # doctest: +SKIP
+    ...     scored = scorer.score(chunk)
+    """
+
+    def __init__(self, model: AnomalyModel, reasons: int = 5) -> None:
+        self.model = model
+        self.reasons = reasons
+        self._history: pd.DataFrame | None = None
+        self._latest_ms: int | None = None
+        self._seen = 0
+        featurizer = getattr(model, "featurizer_", None)
+        self._windows = featurizer is not None and hasattr(featurizer, "beacon_intervals")
+
+    @property
+    def history_rows(self) -> int:
+        return 0 if self._history is None else len(self._history)
+
+    def score(self, events: pd.DataFrame) -> pd.DataFrame:
+        """Score the next chunk (see :meth:`AnomalyModel.score` for the columns).
+
+        Raises
+        ------
+        soc_anomaly.errors.DataError
+            If an event of a windowed (entity) model is earlier than an event of
+            a previous chunk: the stream must be in time order from chunk to chunk.
+        """
+        if not self._windows:
+            self._seen += len(events)
+            return self.model.score(events, reasons=self.reasons)
+        if not len(events):
+            return self.model.score(events, reasons=self.reasons)
+        if "time" in events.columns:
+            self._check_order(events)
+        out = self.model.score(events, reasons=self.reasons, history=self._history)
+        seen = events.reset_index(drop=True)
+        if self._history is not None and len(self._history):
+            seen = pd.concat([self._history, seen], ignore_index=True)
+        keep = carry_mask(seen, self.model.featurizer_.beacon_intervals)
+        self._history = seen.loc[keep].reset_index(drop=True)
+        self._seen += len(events)
+        return out
+
+    def _check_order(self, events: pd.DataFrame) -> None:
+        ms = epoch_ms(events["time"])
+        if self._latest_ms is not None and len(ms):
+            early = ms < self._latest_ms
+            if early.any():
+                row = int(np.flatnonzero(early)[0])
+                raise DataError(
+                    f"event {self._seen + row + 1} is earlier than an event before it; "
+                    "streamed events must be in time order (sort the input by time)"
+                )
+        if len(ms):
+            self._latest_ms = int(ms.max())
