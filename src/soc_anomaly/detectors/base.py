@@ -64,12 +64,20 @@ def training_anomaly_scores(estimator: OutlierEstimator, X: ArrayLike) -> np.nda
     Detectors that would score a training row against itself (neighbour
     methods) keep leave-one-out scores from ``fit`` in ``train_scores_``;
     those are used when present, so thresholds and calibration set on
-    training rows match what unseen normal events will score.
+    training rows match what unseen normal events will score. A detector fitted
+    on more than :data:`MAX_TRAIN_SCORE_ROWS` rows kept the scores of a seeded
+    sample of them (``train_score_rows_``), which are returned instead.
     """
     train = getattr(estimator, "train_scores_", None)
-    if train is not None and len(train) == len(X):
+    sampled = getattr(estimator, "train_score_rows_", None) is not None
+    if train is not None and (len(train) == len(X) or sampled):
         return -np.asarray(train, dtype=float) + 0.0
     return anomaly_scores(estimator, X)
+
+
+#: Training rows a detector scores for ``offset_`` and ``train_scores_``; above
+#: this, a seeded sample of this many (the rows kept in ``train_score_rows_``).
+MAX_TRAIN_SCORE_ROWS = 200_000
 
 
 class BaseDetector(OutlierMixin, BaseEstimator):
@@ -110,6 +118,15 @@ class BaseDetector(OutlierMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=self._min_samples)
         self._fit(X)
+        self.train_score_rows_ = None
+        if len(X) > MAX_TRAIN_SCORE_ROWS and type(self)._train_scores is BaseDetector._train_scores:
+            # A percentile of a few hundred thousand scores is as good as of
+            # millions, and scoring every training row would cost as much as the
+            # fit itself many times over.
+            seed = getattr(self, "random_state", None)
+            X, self.train_score_rows_ = reference_subsample(
+                X, MAX_TRAIN_SCORE_ROWS, 0 if seed is None else seed
+            )
         self.train_scores_ = np.asarray(self._train_scores(X), dtype=np.float64)
         self.offset_ = float(np.percentile(self.train_scores_, 100.0 * self.contamination))
         return self

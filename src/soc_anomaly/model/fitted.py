@@ -10,6 +10,8 @@ each alert), ``save`` it as a safe bundle and ``load`` it back
 from __future__ import annotations
 
 import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +22,16 @@ from soc_anomaly.data.schema import resolve_feature_cols
 from soc_anomaly.data.split import signed_log1p
 from soc_anomaly.detectors import anomaly_scores, get_detector, training_anomaly_scores
 from soc_anomaly.detectors.calibration import ScoreCalibrator
-from soc_anomaly.errors import DataError, ParameterError, check_range
+from soc_anomaly.errors import DataError, ParameterError, check_positive_int, check_range
 from soc_anomaly.evaluation.explain import explain_top
 from soc_anomaly.evaluation.thresholds import by_normal_percentile
 from soc_anomaly.features.columns import epoch_ms
 from soc_anomaly.features.seed_columns import SeedColumns
 
 __all__ = ["FEATURE_KINDS", "AnomalyModel"]
+
+#: Rows per block when scoring in threads (large enough to amortise each call's overhead).
+SCORE_BLOCK_ROWS = 65_536
 
 #: Values of ``features``: the per-entity features or the seed's columns of raw
 #: enterprise events, or the numeric columns of any table.
@@ -66,6 +71,9 @@ class AnomalyModel:
         from training unless ``keep_attacks``.
     keep_attacks : bool, default=False
         Train on labelled attacks too.
+    n_jobs : int, optional
+        Threads that score blocks of rows in parallel (all cores if None); the
+        scores do not depend on it.
 
     Attributes
     ----------
@@ -100,6 +108,7 @@ class AnomalyModel:
         random_state: int = 42,
         label_col: str = "label",
         keep_attacks: bool = False,
+        n_jobs: int | None = None,
     ) -> None:
         self.detector = detector
         self.features = features
@@ -109,6 +118,7 @@ class AnomalyModel:
         self.random_state = random_state
         self.label_col = label_col
         self.keep_attacks = keep_attacks
+        self.n_jobs = n_jobs
 
     def get_params(self) -> dict[str, Any]:
         """The constructor's parameters."""
@@ -121,6 +131,7 @@ class AnomalyModel:
             "random_state": self.random_state,
             "label_col": self.label_col,
             "keep_attacks": self.keep_attacks,
+            "n_jobs": getattr(self, "n_jobs", None),
         }
 
     def check_params(self) -> None:
@@ -132,6 +143,8 @@ class AnomalyModel:
             )
         check_range("threshold percentile", self.threshold_percentile, 0.0, 100.0)
         check_range("contamination", self.contamination, 0.0, 0.5)
+        if self.n_jobs is not None:
+            check_positive_int("n_jobs", self.n_jobs)
 
     def _featurize(self, events: pd.DataFrame) -> np.ndarray:
         feats = events if self.featurizer_ is None else self.featurizer_.transform(events)
@@ -194,6 +207,7 @@ class AnomalyModel:
             cols = resolve_feature_cols(train, self.label_col, self.feature_cols)
             self.featurizer_ = None
             self.feature_names_ = list(cols)
+            feats = train
         else:
             if self.features == "entity":
                 from soc_anomaly.features import EntityFeatures
@@ -202,20 +216,23 @@ class AnomalyModel:
             else:
                 self.featurizer_ = SeedColumns().fit(train)
             self.feature_names_ = [str(c) for c in self.featurizer_.get_feature_names_out()]
-        X = self._featurize(train)
+            feats = self.featurizer_.transform(train)
+        X = self._matrix(feats)
         self.scaler_mean_ = X.mean(axis=0)
         std = X.std(axis=0)
         self.scaler_scale_ = np.where(std > 0, std, 1.0)
         Z = (X - self.scaler_mean_) / self.scaler_scale_
+        del X
         self.detector_ = get_detector(self.detector).build(
             self.contamination, self.random_state, self.feature_names_
         )
         self.detector_.fit(Z)
+        # Calibration and threshold from the training scores the detector kept
+        # (a seeded sample of a large training set), not a second pass over it.
         train_scores = training_anomaly_scores(self.detector_, Z)
         self.calibrator_ = ScoreCalibrator().fit(train_scores)
         self.threshold_ = float(by_normal_percentile(train_scores, self.threshold_percentile))
-        raw = train if self.featurizer_ is None else self.featurizer_.transform(train)
-        raw = raw[self.feature_names_].to_numpy(dtype=float)
+        raw = feats[self.feature_names_].to_numpy(dtype=float)
         self.baseline_mean_ = raw.mean(axis=0)
         self.baseline_std_ = raw.std(axis=0)
         self.training_ = {
@@ -294,7 +311,22 @@ class AnomalyModel:
         ``X`` holds unscaled features in :attr:`feature_names_` order (after the
         signed log for raw-event models): the scaler is applied here.
         """
-        return anomaly_scores(self.detector_, (X - self.scaler_mean_) / self.scaler_scale_)
+        Z = (X - self.scaler_mean_) / self.scaler_scale_
+        n_jobs = getattr(self, "n_jobs", None) or os.cpu_count() or 1
+        blocks = -(-len(Z) // SCORE_BLOCK_ROWS)
+        if min(n_jobs, blocks) <= 1:
+            return anomaly_scores(self.detector_, Z)
+        # Detectors score rows independently and read-only, and their compiled
+        # loops (tree traversal, distances) release the GIL: row blocks scored in
+        # threads give the same numbers in about 1/n_jobs of the time.
+        with ThreadPoolExecutor(min(n_jobs, blocks)) as pool:
+            parts = pool.map(
+                lambda i: anomaly_scores(
+                    self.detector_, Z[i * SCORE_BLOCK_ROWS : (i + 1) * SCORE_BLOCK_ROWS]
+                ),
+                range(blocks),
+            )
+            return np.concatenate(list(parts))
 
     def _reasons(
         self,

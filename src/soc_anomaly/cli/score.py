@@ -1,0 +1,208 @@
+"""``soc-anomaly score``: score unlabelled events with a saved model, in bounded memory."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from soc_anomaly.cli._console import err
+from soc_anomaly.data.event_stream import INPUT_FORMATS, input_format, read_event_chunks
+from soc_anomaly.errors import ParameterError, check_positive_int
+from soc_anomaly.model import AnomalyModel, read_manifest
+from soc_anomaly.model.scoring import (
+    OUTPUT_FORMATS,
+    ScoredWriter,
+    ScoreSummary,
+    output_format,
+    score_stream,
+)
+
+ENGINES = ("local", "dask")
+DEFAULT_CHUNK_ROWS = 250_000
+
+
+def _columns(text: str | None) -> list[str]:
+    if not text:
+        return []
+    if text.strip() == "all":
+        return ["*"]
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+class _Progress:
+    """A line on stderr at most every two seconds (and never when quiet)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.last = 0.0
+
+    def __call__(self, summary: ScoreSummary) -> None:
+        now = time.perf_counter()
+        if self.quiet or now - self.last < 2.0:
+            return
+        self.last = now
+        rate = summary.events / summary.seconds if summary.seconds else 0.0
+        err.print(
+            f"scored {summary.events:,} events, {summary.alerts:,} alerts "
+            f"({summary.seconds:.1f} s, {rate:,.0f} events/s)",
+            soft_wrap=True,
+        )
+
+
+def score(
+    model_dir: Annotated[
+        Path, typer.Option("--model-dir", help="Bundle written by soc-anomaly train.")
+    ],
+    input_path: Annotated[
+        str,
+        typer.Option(
+            "--input",
+            help="Events: .csv, .parquet, .jsonl, or - for standard input (then --input-format).",
+        ),
+    ] = "-",
+    output_path: Annotated[
+        str, typer.Option("--output", help="Results file, or - for standard output.")
+    ] = "-",
+    input_fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--input-format",
+            help=f"Input format: {', '.join(INPUT_FORMATS)} (ocsf: OCSF 3002/4001 JSON Lines). "
+            "Default: by the file ending.",
+        ),
+    ] = None,
+    output_fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help=f"Output format: {', '.join(OUTPUT_FORMATS)} (ocsf: a Detection Finding per "
+            "alert). Default: by the file ending, jsonl on standard output.",
+        ),
+    ] = None,
+    alerts_only: Annotated[
+        bool, typer.Option("--alerts-only", help="Write alerting events only.")
+    ] = False,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            help="Input columns to keep, comma-separated, or 'all' (event_id, time and user "
+            "are always kept).",
+        ),
+    ] = None,
+    label_col: Annotated[
+        str | None,
+        typer.Option("--label-col", help="Column of 0/1 labels: evaluate the scores."),
+    ] = None,
+    on_error: Annotated[
+        str,
+        typer.Option("--on-error", help="A malformed JSON line: fail (default) or skip."),
+    ] = "fail",
+    chunk_rows: Annotated[
+        int, typer.Option("--chunk-rows", help="Events read and scored at a time.")
+    ] = DEFAULT_CHUNK_ROWS,
+    reasons: Annotated[int, typer.Option("--reasons", help="Most reasons per alert.")] = 5,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="local, or dask: a partitioned Parquet dataset on a Dask cluster.",
+        ),
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="With --engine dask: the scheduler's address, or 'local' for a cluster "
+            "on this machine.",
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
+) -> None:
+    """Score events with a saved model: calibrated score, alert flag and reasons."""
+    check_positive_int("--chunk-rows", chunk_rows)
+    check_positive_int("--reasons", reasons)
+    if engine not in ENGINES:
+        raise ParameterError(f"unknown --engine {engine!r}; expected local or dask")
+    if on_error not in ("fail", "skip"):
+        raise ParameterError(f"unknown --on-error {on_error!r}; expected fail or skip")
+    out_fmt = output_format(output_path, output_fmt)
+    manifest = read_manifest(model_dir)
+    model = AnomalyModel.load(model_dir)
+    if engine == "dask":
+        from soc_anomaly.model.dask_engine import score_dask
+
+        summary = score_dask(
+            model_dir,
+            input_path,
+            output_path,
+            out_fmt,
+            scheduler=scheduler or "local",
+            columns=_columns(columns),
+            alerts_only=alerts_only,
+            label_col=label_col,
+            reasons=reasons,
+        )
+    else:
+        if scheduler is not None:
+            raise ParameterError("--scheduler needs --engine dask")
+        in_fmt = input_format(input_path, input_fmt)
+        if output_path != "-" and Path(output_path).resolve() == _resolved(input_path):
+            raise ParameterError(f"--output {output_path} is the input; expected another file")
+        if output_path != "-" and not Path(output_path).parent.exists():
+            raise ParameterError(
+                f"--output folder {Path(output_path).parent} does not exist; expected an "
+                "existing folder"
+            )
+        chunks = read_event_chunks(input_path, in_fmt, chunk_rows, on_error)
+        with ScoredWriter(output_path, out_fmt, manifest) as writer:
+            summary = score_stream(
+                model,
+                chunks,
+                writer,
+                columns=_columns(columns),
+                alerts_only=alerts_only,
+                label_col=label_col,
+                reasons=reasons,
+                progress=_Progress(quiet),
+            )
+    _report(summary, output_path, out_fmt, manifest, quiet)
+
+
+def _resolved(path: str) -> Path | None:
+    return None if path == "-" else Path(path).resolve()
+
+
+def _report(summary: ScoreSummary, output_path: str, fmt: str, manifest: dict, quiet: bool) -> None:
+    where = "standard output" if output_path == "-" else output_path
+    what = "findings" if fmt == "ocsf" else "rows"
+    skipped = f", skipped {summary.skipped:,} malformed line(s)" if summary.skipped else ""
+    rate = summary.events / summary.seconds if summary.seconds else 0.0
+    if not quiet or summary.skipped:
+        err.print(
+            f"Scored {summary.events:,} events with {manifest['detector']['name']} "
+            f"({manifest['features']} features): {summary.alerts:,} alerts; wrote "
+            f"{summary.written:,} {what} to {where}{skipped} ({summary.seconds:.1f} s, "
+            f"{rate:,.0f} events/s)",
+            soft_wrap=True,
+        )
+    ev = summary.evaluation
+    if ev is not None:
+
+        def pct(v: float | int | None) -> str:
+            return "n/a" if v is None else f"{100 * float(v):.1f}%"
+
+        def auc(v: float | int | None) -> str:
+            return "n/a" if v is None else f"{float(v):.3f}"
+
+        err.print(
+            f"Against the labels: {ev['attacks']:,} attack events, {ev['true_positives']:,} "
+            f"alerted; precision {pct(ev['precision'])}, recall {pct(ev['recall'])}, "
+            f"ROC AUC {auc(ev['roc_auc'])}, PR AUC {auc(ev['pr_auc'])}",
+            soft_wrap=True,
+        )
+    sys.stderr.flush()

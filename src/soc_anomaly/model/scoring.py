@@ -1,0 +1,375 @@
+"""Score an event stream with a saved model and write the results, in bounded memory.
+
+:func:`score_stream` reads chunks (:mod:`soc_anomaly.data.event_stream`),
+scores them with a :class:`~soc_anomaly.model.stream.StreamScorer` and hands
+each scored chunk to a :class:`ScoredWriter`. A file is written to a temporary
+name beside it and renamed only when the whole stream has been scored, so a
+failure never leaves a half-written file; standard output receives complete
+records only (whole CSV rows and JSON lines, or a whole Parquet file at the end).
+
+Output columns: ``event_id``, ``time`` and ``user`` when the input has them,
+then the ``columns`` asked for, then ``score`` (calibrated 0-100), ``alert``
+and ``reasons`` (sentences joined by ``"; "``, empty unless the event alerts).
+``ocsf`` output writes one OCSF Detection Finding per alert instead
+(:mod:`soc_anomaly.model.findings`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+from soc_anomaly.data.event_stream import EventChunk
+from soc_anomaly.data.io import atomic_write
+from soc_anomaly.errors import DataError, SocAnomalyError
+from soc_anomaly.model.findings import findings
+from soc_anomaly.model.fitted import AnomalyModel
+from soc_anomaly.model.stream import StreamScorer
+
+__all__ = [
+    "ID_COLUMNS",
+    "OUTPUT_FORMATS",
+    "ScoreSummary",
+    "ScoredWriter",
+    "output_format",
+    "score_stream",
+]
+
+#: Output formats and the file endings that imply them.
+OUTPUT_FORMATS: dict[str, tuple[str, ...]] = {
+    "csv": (".csv",),
+    "parquet": (".parquet", ".pq"),
+    "jsonl": (".jsonl", ".ndjson"),
+    "ocsf": (),
+}
+#: Input columns every scored row keeps when present.
+ID_COLUMNS: tuple[str, ...] = ("event_id", "time", "user")
+_RESULT_COLUMNS = ("score", "alert", "reasons")
+
+
+def output_format(path: str, fmt: str | None) -> str:
+    """The output format: ``fmt`` if given, else by the file ending (``-`` means JSON Lines)."""
+    if fmt is not None:
+        if fmt not in OUTPUT_FORMATS:
+            raise DataError(
+                f"unknown output format {fmt!r}; expected one of {', '.join(OUTPUT_FORMATS)}"
+            )
+        return fmt
+    if path == "-":
+        return "jsonl"
+    suffix = Path(path).suffix.lower()
+    for name, suffixes in OUTPUT_FORMATS.items():
+        if suffix in suffixes:
+            return name
+    raise DataError(
+        f"cannot tell the output format of {path} from '{suffix or '(no ending)'}'; expected "
+        ".csv, .parquet, .jsonl or --format csv|parquet|jsonl|ocsf"
+    )
+
+
+@dataclass
+class ScoreSummary:
+    """What a scoring run did.
+
+    Attributes
+    ----------
+    events, alerts, skipped, written : int
+        Events scored, alerts raised, malformed lines skipped, records written.
+    seconds : float
+        Wall time.
+    evaluation : dict or None
+        With labels: attacks, true positives, precision, recall, ROC AUC and
+        PR AUC of the scores.
+    """
+
+    events: int = 0
+    alerts: int = 0
+    skipped: int = 0
+    written: int = 0
+    seconds: float = 0.0
+    evaluation: dict[str, float | int | None] | None = None
+    _labels: list[np.ndarray] = field(default_factory=list, repr=False)
+    _scores: list[np.ndarray] = field(default_factory=list, repr=False)
+
+
+class ScoredWriter:
+    """Writes scored chunks to a file (atomically) or to standard output.
+
+    Parameters
+    ----------
+    path : str
+        Output file, or ``-`` for standard output.
+    fmt : {"csv", "parquet", "jsonl", "ocsf"}
+        Output format.
+    manifest : mapping
+        The model's manifest (names the analytic of OCSF findings).
+    """
+
+    def __init__(self, path: str, fmt: str, manifest: Mapping[str, Any]) -> None:
+        self.path = path
+        self.fmt = fmt
+        self.manifest = manifest
+        self.written = 0
+        self._stack = contextlib.ExitStack()
+        self._fh: IO[bytes] | None = None
+        self._parquet: Any = None
+        self._schema: Any = None
+        self._buffer: io.BytesIO | None = None
+        self._tmp: Path | None = None
+
+    def __enter__(self) -> ScoredWriter:
+        if self.path == "-":
+            if self.fmt == "parquet":
+                # A Parquet file is only complete at its footer: build it in memory.
+                self._buffer = io.BytesIO()
+            else:
+                self._fh = sys.stdout.buffer
+        else:
+            self._tmp = self._stack.enter_context(atomic_write(Path(self.path)))
+            self._fh = self._stack.enter_context(self._tmp.open("wb"))
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            if exc_type is None:
+                self._finish()
+        finally:
+            if self._parquet is not None and exc_type is not None:
+                with contextlib.suppress(Exception):
+                    self._parquet.close()
+            try:
+                self._stack.__exit__(exc_type, exc, tb)
+            except OSError as err:
+                raise SocAnomalyError(f"cannot write {self.path}: {err.strerror or err}") from None
+
+    def _finish(self) -> None:
+        if self.fmt == "parquet":
+            if self._parquet is None:
+                self._open_parquet(self._empty_table())
+            self._parquet.close()
+            if self._buffer is not None:
+                sys.stdout.buffer.write(self._buffer.getvalue())
+                sys.stdout.buffer.flush()
+        elif self._fh is not None:
+            self._fh.flush()
+
+    def _empty_table(self) -> Any:
+        import pyarrow as pa
+
+        return pa.table(
+            {
+                "score": pa.array([], pa.float64()),
+                "alert": pa.array([], pa.bool_()),
+                "reasons": pa.array([], pa.string()),
+            }
+        )
+
+    def _open_parquet(self, table: Any) -> None:
+        import pyarrow.parquet as pq
+
+        self._schema = table.schema
+        sink: Any = self._buffer if self._buffer is not None else str(self._tmp)
+        self._parquet = pq.ParquetWriter(sink, self._schema)
+
+    def write(self, frame: pd.DataFrame, events: pd.DataFrame, scored: pd.DataFrame) -> None:
+        """Write one scored chunk: ``frame`` (the output rows) or, for OCSF, findings."""
+        if self.fmt == "ocsf":
+            text = "".join(
+                json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n"
+                for r in findings(events, scored, self.manifest)
+            )
+            self._emit(text.encode())
+            self.written += text.count("\n")
+            return
+        if self.fmt == "parquet":
+            self._write_parquet(frame)
+        elif self.fmt == "csv":
+            self._emit(frame.to_csv(index=False, header=self.written == 0).encode())
+        else:
+            if len(frame):
+                text = frame.to_json(orient="records", lines=True, date_format="iso")
+                self._emit((text if text.endswith("\n") else text + "\n").encode())
+        self.written += len(frame)
+
+    def _write_parquet(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(_stable_types(frame), preserve_index=False)
+        if self._parquet is None:
+            self._open_parquet(table)
+        try:
+            table = table.cast(self._schema)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
+            raise DataError(
+                f"the columns changed type between chunks ({exc}); expected one type per column"
+            ) from None
+        self._parquet.write_table(table)
+
+    def _emit(self, data: bytes) -> None:
+        if not data:
+            return
+        assert self._fh is not None
+        self._fh.write(data)
+        if self.path == "-":
+            self._fh.flush()
+
+
+def _stable_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """Types that do not change from chunk to chunk: text as strings, numbers 64-bit."""
+    out = {}
+    for name, col in frame.items():
+        if pd.api.types.is_bool_dtype(col.dtype) and not col.isna().any():
+            out[name] = col.astype(bool)
+        elif pd.api.types.is_datetime64_any_dtype(col.dtype):
+            out[name] = col
+        elif pd.api.types.is_integer_dtype(col.dtype):
+            out[name] = col.astype("Int64")
+        elif pd.api.types.is_numeric_dtype(col.dtype):
+            out[name] = col.astype(np.float64)
+        else:
+            out[name] = col.astype("string")
+    return pd.DataFrame(out)
+
+
+def _output_frame(
+    events: pd.DataFrame, scored: pd.DataFrame, columns: Sequence[str], alerts_only: bool
+) -> pd.DataFrame:
+    keep = [c for c in ID_COLUMNS if c in events.columns]
+    keep += [c for c in columns if c not in keep]
+    frame = events[keep].copy()
+    for name in _RESULT_COLUMNS:
+        frame[name] = scored[name].to_numpy()
+    if alerts_only:
+        frame = frame.loc[scored["alert"].to_numpy(dtype=bool)]
+    return frame.reset_index(drop=True)
+
+
+def _labels(events: pd.DataFrame, label_col: str, first_row: int) -> np.ndarray:
+    if label_col not in events.columns:
+        raise DataError(
+            f"the input has no label column {label_col!r} (events from {first_row + 1}); "
+            "expected 0/1 labels for --label-col"
+        )
+    y = pd.to_numeric(events[label_col], errors="coerce")
+    if y.isna().any() or not y.isin([0, 1]).all():
+        bad = int(np.flatnonzero((y.isna() | ~y.isin([0, 1])).to_numpy())[0])
+        raise DataError(
+            f"event {first_row + bad + 1}: label {events[label_col].iloc[bad]!r} in "
+            f"{label_col!r}; expected 0 or 1"
+        )
+    return y.to_numpy(dtype=np.int8)
+
+
+def _evaluate(summary: ScoreSummary) -> dict[str, float | int | None]:
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    y = np.concatenate(summary._labels) if summary._labels else np.zeros(0, np.int8)
+    s = np.concatenate(summary._scores) if summary._scores else np.zeros(0)
+    alert = s[:, 1].astype(bool) if len(s) else np.zeros(0, bool)
+    raw = s[:, 0] if len(s) else np.zeros(0)
+    tp = int((alert & (y == 1)).sum())
+    both = 0 < int(y.sum()) < len(y)
+    return {
+        "events": len(y),
+        "attacks": int(y.sum()),
+        "alerts": int(alert.sum()),
+        "true_positives": tp,
+        "precision": tp / int(alert.sum()) if alert.any() else None,
+        "recall": tp / int(y.sum()) if y.any() else None,
+        "roc_auc": float(roc_auc_score(y, raw)) if both else None,
+        "pr_auc": float(average_precision_score(y, raw)) if both else None,
+    }
+
+
+def score_stream(
+    model: AnomalyModel,
+    chunks: Iterable[EventChunk],
+    writer: ScoredWriter,
+    *,
+    columns: Sequence[str] = (),
+    alerts_only: bool = False,
+    label_col: str | None = None,
+    reasons: int = 5,
+    progress: Callable[[ScoreSummary], None] | None = None,
+) -> ScoreSummary:
+    """Score every chunk and write it.
+
+    Parameters
+    ----------
+    model : AnomalyModel
+        A fitted (or loaded) model.
+    chunks : iterable of EventChunk
+        The input, in time order from chunk to chunk for an entity model.
+    writer : ScoredWriter
+        Where results go (entered by the caller).
+    columns : sequence of str, default=()
+        Input columns to keep beside the ID columns; ``("*",)`` keeps all.
+    alerts_only : bool, default=False
+        Write alerting events only.
+    label_col : str, optional
+        Column of 0/1 labels: evaluate the scores against it.
+    reasons : int, default=5
+        Most reasons per alert.
+    progress : callable, optional
+        Called with the running summary after each chunk.
+
+    Returns
+    -------
+    ScoreSummary
+
+    Raises
+    ------
+    soc_anomaly.errors.DataError
+        On events the model cannot read (naming the missing columns), a
+        column asked for that the input lacks, or events out of time order.
+    """
+    t0 = time.perf_counter()
+    scorer = StreamScorer(model, reasons=reasons)
+    summary = ScoreSummary()
+    for chunk in chunks:
+        events = chunk.events
+        summary.skipped += chunk.skipped
+        if not len(events):
+            continue
+        keep = _kept_columns(events, columns)
+        y = _labels(events, label_col, chunk.first_row) if label_col else None
+        scored = scorer.score(events)
+        writer.write(_output_frame(events, scored, keep, alerts_only), events, scored)
+        summary.events += len(events)
+        summary.alerts += int(scored["alert"].sum())
+        if y is not None:
+            summary._labels.append(y)
+            summary._scores.append(
+                np.column_stack([scored["raw_score"].to_numpy(), scored["alert"].to_numpy()])
+            )
+        summary.written = writer.written
+        summary.seconds = time.perf_counter() - t0
+        if progress is not None:
+            progress(summary)
+    if label_col:
+        summary.evaluation = _evaluate(summary)
+    summary._labels, summary._scores = [], []
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _kept_columns(events: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    if list(columns) == ["*"]:
+        return [str(c) for c in events.columns]
+    missing = [c for c in columns if c not in events.columns]
+    if missing:
+        raise DataError(
+            f"--columns names column(s) the input lacks: {', '.join(missing)}; the input has "
+            f"{', '.join(map(str, events.columns))}"
+        )
+    return list(columns)
