@@ -1,0 +1,661 @@
+"""A REST scoring service: POST events, get back calibrated scores, alerts and reasons.
+
+:func:`create_app` loads one saved model bundle (:meth:`AnomalyModel.load
+<soc_anomaly.model.AnomalyModel.load>`) when the app is made, so a bad bundle
+fails at start, and serves it:
+
+``POST /v1/score``
+    The body is a JSON array of events: flat records with the raw enterprise
+    columns (``time`` as ISO 8601 text or epoch milliseconds, ``user``,
+    ``class_uid``, ``src_ip``, ...) or OCSF Authentication (3002) and Network
+    Activity (4001) records (:mod:`soc_anomaly.data.ocsf_input`), one kind per
+    request. The answer holds, for each event in the order sent, its position
+    (``index``), its ``event_id`` (flat) or ``metadata.uid`` (OCSF) when it has
+    one, its calibrated ``score`` (0-100), its ``alert`` flag and its
+    ``reasons``. With ``?format=ocsf`` it holds an OCSF Detection Finding per
+    alert instead (:mod:`soc_anomaly.model.findings`).
+``GET /v1/model``
+    The bundle's manifest.
+``GET /healthz``
+    ``{"status": "ok", ...}`` once the model is loaded.
+
+Each request is scored on its own
+---------------------------------
+The entity features' windows (failures over 24 hours, an account's previous
+logon, beaconing intervals, ...) see the events of the request being scored
+and nothing else: no state is kept between requests, so any number of clients
+and server processes give the same answer to the same body. An event sent
+alone can therefore score differently from the same event in a stream, where
+the windows see what came before it. To score a stream, use ``soc-anomaly
+score``, which carries each account's recent history from chunk to chunk.
+
+Limits and errors
+-----------------
+A body over ``max_bytes`` (by its Content-Length, or by the bytes actually
+received when there is none) or with more than ``max_events`` events is
+refused with 413 before it is scored. Every other bad body is refused with one
+line in ``{"detail": ...}``: 400 when it is not JSON, 422 when it is not a
+non-empty array of objects, mixes flat and OCSF records, or holds an event
+that cannot be scored (an OCSF class other than 3002/4001, a missing column,
+a bad time, a value of the wrong type); ``record N`` is the N-th element of
+the array, counted from 1. An unexpected failure is logged with its traceback
+on the server and answered with a one-line 500, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+import pydantic_core
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from soc_anomaly import __version__
+from soc_anomaly.data.event_stream import parse_times
+from soc_anomaly.data.ocsf_input import OCSF_INPUT_PATHS, is_ocsf_record, ocsf_to_events
+from soc_anomaly.errors import SocAnomalyError, check_positive_int
+from soc_anomaly.model import AnomalyModel, read_manifest
+
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_EVENTS", "create_app"]
+
+#: Most events in one request.
+DEFAULT_MAX_EVENTS = 10_000
+#: Most bytes in one request body.
+DEFAULT_MAX_BYTES = 10_000_000
+
+logger = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# --- what goes over the wire --------------------------------------------------------------------
+
+_Number = Annotated[float | None, Field(allow_inf_nan=False)]
+# datetime64[ns] holds the years 1677 to 2262: epoch milliseconds within +-2**63 ns.
+_MS_BOUND = 9_223_372_036_854.0
+_EpochMs = Annotated[float, Field(ge=-_MS_BOUND, le=_MS_BOUND, allow_inf_nan=False)]
+# Time zones run from UTC-12:00 to UTC+14:00; a day either side is surely a mistake.
+_Offset = Annotated[float | None, Field(ge=-1440, le=1440)]
+
+
+class FlatEvent(BaseModel):
+    """The types of the raw enterprise columns in a flat event; other keys pass through.
+
+    Strict: a number is a JSON number, never text, so ``"bytes_in": "12"`` is
+    refused with its record and column rather than read differently from ``12``.
+    Every column is optional here: the model names the columns it lacks.
+    """
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    event_id: str | int | None = None
+    time: str | _EpochMs | None = None
+    timezone_offset: _Offset = None
+    class_uid: _Number = None
+    user: str | None = None
+    src_ip: str | None = None
+    src_host: str | None = None
+    src_city: str | None = None
+    src_country: str | None = None
+    src_lat: Annotated[float | None, Field(ge=-90, le=90)] = None
+    src_lon: Annotated[float | None, Field(ge=-180, le=180)] = None
+    device_id: str | None = None
+    user_agent: str | None = None
+    dst_host: str | None = None
+    dst_ip: str | None = None
+    dst_port: _Number = None
+    logon_type: str | None = None
+    is_mfa: bool | None = None
+    status: str | None = None
+    status_detail: str | None = None
+    bytes_in: _Number = None
+    bytes_out: _Number = None
+    packets: _Number = None
+    duration_ms: _Number = None
+    direction: str | None = None
+
+
+_FLAT_EVENTS = TypeAdapter(list[FlatEvent])
+_EXPECTED: dict[str, str] = {
+    name: "a finite number or null" if field.annotation == (float | None) else "a string or null"
+    for name, field in FlatEvent.model_fields.items()
+}
+_EXPECTED |= {
+    "event_id": "a string or an integer",
+    "time": "an ISO 8601 string or epoch milliseconds of the years 1677 to 2262",
+    "timezone_offset": "minutes east of UTC, -1440 to 1440, or null",
+    "src_lat": "a latitude, -90 to 90, or null",
+    "src_lon": "a longitude, -180 to 180, or null",
+    "is_mfa": "true, false or null",
+}
+
+#: The example body's event, in the OpenAPI schema (schemathesis sends it too).
+_EXAMPLE_EVENT: dict[str, Any] = {
+    "event_id": 1,
+    "time": "2026-01-20T09:15:00Z",
+    "timezone_offset": 60,
+    "class_uid": 3002,
+    "user": "alice.smith",
+    "src_ip": "203.0.113.7",
+    "src_host": "WS-LON-00012",
+    "src_country": "GB",
+    "src_lat": 51.5,
+    "src_lon": -0.12,
+    "device_id": "DEV-000012",
+    "dst_host": "vpn.example.com",
+    "status": "Success",
+    "status_detail": None,
+    "bytes_in": None,
+    "bytes_out": None,
+    "direction": None,
+}
+
+
+class ScoreResult(BaseModel):
+    """One scored event."""
+
+    index: int = Field(description="Position of the event in the array, from 0.")
+    event_id: str | int | float | None = Field(
+        None, description="The event's event_id (flat) or metadata.uid (OCSF), when it has one."
+    )
+    score: float = Field(description="Calibrated score, 0-100: how anomalous against training.")
+    alert: bool = Field(description="Whether the raw score reaches the model's threshold.")
+    reasons: list[str] = Field(description="Why the event alerts, most telling first; [] if not.")
+
+
+class ScoreResponse(BaseModel):
+    """Scores of one request's events."""
+
+    model: str = Field(description="Short id of the model (start of its SHA-256).")
+    events: int
+    alerts: int
+    results: list[ScoreResult]
+
+
+class FindingsResponse(BaseModel):
+    """Alerts of one request's events as OCSF Detection Findings (``?format=ocsf``)."""
+
+    model: str
+    events: int
+    alerts: int
+    findings: list[dict[str, Any]]
+
+
+class Health(BaseModel):
+    """The service is up and its model loaded."""
+
+    status: Literal["ok"]
+    model: str
+    detector: str
+    features: str
+    version: str
+    max_events: int
+    max_bytes: int
+
+
+class Detail(BaseModel):
+    """What was wrong with the request, in one line."""
+
+    detail: str
+
+
+# --- one-line errors ----------------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _reject(status: int, detail: str) -> HTTPException:
+    return HTTPException(status_code=status, detail=_one_line(detail))
+
+
+def _detail_response(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": _one_line(detail)}, status_code=status)
+
+
+def _kind(value: Any) -> str:
+    """What a parsed JSON value is, in JSON's words."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "null"
+
+
+def _show(value: Any, limit: int = 40) -> str:
+    """A value as JSON, shortened, for a message (JSON escapes newlines: it stays one line)."""
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# The readers number records from 1 as lines ("line 3: ...") or events
+# ("event 3 has no time"); in a request they are elements of the array.
+_POSITION = re.compile(r"^(?:line|event) (\d+)")
+
+
+def _as_record(message: str) -> str:
+    return _POSITION.sub(r"record \1", _one_line(message), count=1)
+
+
+# --- the body-size guard and the catch-all ------------------------------------------------------
+
+
+class _Guard:
+    """Pure ASGI middleware: refuse oversized bodies before parsing, and never leak a traceback.
+
+    It reads the body itself, counting bytes as they arrive (a client may send
+    no Content-Length, or a false one), and hands the app the whole body at
+    once. Outside FastAPI's own exception handling, it turns any exception the
+    app lets through into a logged, one-line 500.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            body = await self._read_body(scope, receive, tracked_send)
+            if body is None:
+                return
+            replayed = False
+
+            async def replay() -> Message:
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
+
+            await self.app(scope, replay, tracked_send)
+        except Exception:
+            logger.exception("%s %s failed", scope.get("method"), scope.get("path"))
+            if not started:
+                response = _detail_response(
+                    500, "internal error while handling the request; the server log has the details"
+                )
+                await response(scope, receive, send)
+
+    async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+        """The request body, or None once a 413 (or nothing, on disconnect) was sent."""
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None:
+            try:
+                length = int(declared)
+            except ValueError:
+                length = -1
+            if length < 0:
+                await _detail_response(400, "the Content-Length header is not a number")(
+                    scope, receive, send
+                )
+                return None
+            if length > self.max_bytes:
+                await self._too_large(f"{length:,} bytes", scope, receive, send)
+                return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._too_large(f"over {self.max_bytes:,} bytes", scope, receive, send)
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _too_large(self, what: str, scope: Scope, receive: Receive, send: Send) -> None:
+        response = _detail_response(
+            413,
+            f"the body is {what}; at most {self.max_bytes:,} bytes per request (split the "
+            "events over several requests)",
+        )
+        # Close the connection: the rest of the body is never read.
+        response.headers["connection"] = "close"
+        await response(scope, receive, send)
+
+
+# --- reading a batch ----------------------------------------------------------------------------
+
+
+def _batch_model(max_events: int) -> type[RootModel[list[dict[str, Any]]]]:
+    """The body's pydantic model: an array of 1 to ``max_events`` JSON objects."""
+
+    class EventBatch(RootModel[list[dict[str, Any]]]):
+        root: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=max_events)]
+
+    return EventBatch
+
+
+def _parse_batch(
+    body: bytes, batch: type[RootModel[list[dict[str, Any]]]], max_events: int
+) -> list[dict[str, Any]]:
+    """The body's records; HTTP errors for a body that is not a non-empty array of objects."""
+    if not body.strip():
+        raise _reject(400, "the body is empty; expected a JSON array of events")
+    try:
+        value = pydantic_core.from_json(body, allow_inf_nan=False)
+    except ValueError as exc:
+        raise _reject(
+            400, f"the body is not valid JSON ({exc}); expected a JSON array of events"
+        ) from None
+    try:
+        return batch.model_validate(value).root
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+    kind, loc = error["type"], error["loc"]
+    if kind == "too_long":
+        raise _reject(
+            413,
+            f"{len(value):,} events in one request; at most {max_events:,} (split the events "
+            "over several requests)",
+        )
+    if kind == "too_short":
+        raise _reject(422, f"the array is empty; expected 1 to {max_events:,} events")
+    if kind == "list_type":
+        raise _reject(422, f"the body is {_kind(value)}; expected a JSON array of events")
+    if kind == "dict_type" and loc and isinstance(loc[0], int):
+        raise _reject(
+            422,
+            f"record {loc[0] + 1} is {_kind(value[loc[0]])}; expected an object (a flat event "
+            "or an OCSF record)",
+        )
+    raise _reject(422, f"{'.'.join(map(str, loc)) or 'the body'}: {error['msg']}")
+
+
+def _flat_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Raw events of flat records, their column types checked."""
+    try:
+        _FLAT_EVENTS.validate_python(records)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        position, column = int(error["loc"][0]), str(error["loc"][1])
+        value = records[position].get(column)
+        raise _reject(
+            422,
+            f"record {position + 1}: {column} is {_kind(value)} {_show(value)}; expected "
+            f"{_EXPECTED.get(column, 'a JSON value')}",
+        ) from None
+    # A column of times is parsed one way, as text or as numbers, not both.
+    text_time = [isinstance(r.get("time"), str) for r in records if r.get("time") is not None]
+    if any(text_time) and not all(text_time):
+        other = next(i for i, t in enumerate(text_time) if t != text_time[0])
+        position = [i for i, r in enumerate(records) if r.get("time") is not None][other]
+        forms = ("epoch milliseconds", "ISO 8601 text")
+        raise _reject(
+            422,
+            f"record {position + 1}: time is {forms[text_time[other]]} but earlier times are "
+            f"{forms[text_time[0]]}; expected one form of time per request",
+        )
+    try:
+        return parse_times(pd.DataFrame.from_records(records))
+    except SocAnomalyError as exc:
+        raise _reject(422, _as_record(str(exc))) from None
+
+
+def _nested_value(records: list[dict[str, Any]]) -> HTTPException | None:
+    """The first OCSF attribute the reader maps that holds an object or array, if any."""
+    for position, record in enumerate(records, start=1):
+        for paths in OCSF_INPUT_PATHS.values():
+            for path in paths:
+                value: Any = record
+                for part in path.split("."):
+                    value = value.get(part) if isinstance(value, dict) else None
+                if isinstance(value, dict | list):
+                    return _reject(
+                        422,
+                        f"record {position}: OCSF attribute {path} is {_kind(value)}; expected "
+                        "a string or a number",
+                    )
+    return None
+
+
+def _unreadable_ocsf(records: list[dict[str, Any]]) -> HTTPException:
+    """A one-line 422 for OCSF records that fail in a way the reader does not word."""
+    nested = _nested_value(records)
+    if nested is not None:
+        return nested
+    # Read the records one by one to name the first the reader fails on.
+    for position, record in enumerate(records, start=1):
+        try:
+            ocsf_to_events([record], lines=[position])
+        except (TypeError, ValueError, OverflowError) as exc:
+            return _reject(
+                422,
+                f"record {position} cannot be read as an OCSF event ({type(exc).__name__}: "
+                f"{_one_line(str(exc))[:120]})",
+            )
+    return _reject(422, "the OCSF records cannot be read together; check their times and numbers")
+
+
+def _ocsf_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Raw events of OCSF records; a record that cannot be read is named."""
+    try:
+        return ocsf_to_events(records, lines=list(range(1, len(records) + 1)))
+    except SocAnomalyError as exc:
+        raise _reject(422, _as_record(str(exc))) from None
+    except (TypeError, ValueError, OverflowError):
+        # Checked only on failure: walking every attribute of every record
+        # costs as much as reading them.
+        raise _unreadable_ocsf(records) from None
+
+
+def _events_frame(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, bool]:
+    """The raw events table of a batch, and whether it was sent as OCSF records."""
+    ocsf = [is_ocsf_record(r) for r in records]
+    if any(ocsf) and not all(ocsf):
+        first = ocsf[0]
+        other = next(i for i, o in enumerate(ocsf) if o != first)
+        kinds = ("a flat event", "an OCSF record")
+        raise _reject(
+            422,
+            f"record {other + 1} is {kinds[not first]} but record 1 is {kinds[first]}; expected "
+            "one kind per request",
+        )
+    if ocsf[0]:
+        return _ocsf_frame(records), True
+    return _flat_frame(records), False
+
+
+def _event_id(record: dict[str, Any], ocsf: bool) -> str | int | float | None:
+    """The id the client gave the event, echoed as sent (when JSON can hold it)."""
+    value = record.get("event_id")
+    if ocsf:
+        meta = record.get("metadata")
+        value = meta.get("uid") if isinstance(meta, dict) else None
+    if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
+        return str(value)
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return str(value)
+
+
+def _score(model: AnomalyModel, frame: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFrame:
+    try:
+        return model.score(frame)
+    except SocAnomalyError as exc:
+        raise _reject(422, _as_record(str(exc))) from None
+    except TypeError:
+        # An object or array the OCSF reader passed through into a text column
+        # (flat events are type-checked before): name it. Anything else is a bug.
+        nested = _nested_value(records) if is_ocsf_record(records[0]) else None
+        if nested is None:
+            raise
+        raise nested from None
+
+
+# --- the app ------------------------------------------------------------------------------------
+
+
+def create_app(
+    model_dir: str | Path,
+    max_events: int = DEFAULT_MAX_EVENTS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> FastAPI:
+    """The scoring service of one saved model.
+
+    Parameters
+    ----------
+    model_dir : str or pathlib.Path
+        A bundle written by :meth:`AnomalyModel.save`; loaded (and checked)
+        here, once.
+    max_events : int, default=10_000
+        Most events in one request; more is a 413.
+    max_bytes : int, default=10_000_000
+        Most bytes in one request body; more is a 413, checked before parsing.
+
+    Returns
+    -------
+    fastapi.FastAPI
+        The ASGI app; serve it with uvicorn (``soc-anomaly serve``).
+
+    Raises
+    ------
+    soc_anomaly.errors.ModelError
+        If ``model_dir`` is not a loadable bundle.
+    soc_anomaly.errors.ParameterError
+        If a limit is not a positive integer.
+    """
+    check_positive_int("max_events", max_events)
+    check_positive_int("max_bytes", max_bytes)
+    model = AnomalyModel.load(model_dir)
+    manifest = read_manifest(model_dir)
+    model_id = str(manifest.get("model_sha256", ""))[:16]
+    batch = _batch_model(max_events)
+    health = Health(
+        status="ok",
+        model=model_id,
+        detector=str(model.detector),
+        features=str(model.features),
+        version=__version__,
+        max_events=max_events,
+        max_bytes=max_bytes,
+    ).model_dump()
+    errors: dict[int | str, dict[str, Any]] = {
+        code: {"model": Detail, "description": text}
+        for code, text in (
+            (400, "The body is not JSON."),
+            (413, f"The body is over {max_bytes:,} bytes or holds over {max_events:,} events."),
+            (422, "The body is not an array of events, or an event cannot be scored."),
+        )
+    }
+    body_schema = batch.model_json_schema()
+    body_schema["items"]["description"] = (
+        "A flat event (raw enterprise columns) or an OCSF 3002/4001 record; one kind per request."
+    )
+    body_schema["example"] = [_EXAMPLE_EVENT]
+
+    app = FastAPI(
+        title="soc-anomaly scoring service",
+        version=__version__,
+        description=(
+            "Score security events with one saved soc-anomaly model. Each request is scored on "
+            "its own: the entity features' windows see only that request's events."
+        ),
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's default is a list of error objects; the service answers in one line.
+        error = exc.errors()[0] if exc.errors() else {}
+        where = " ".join(str(p) for p in error.get("loc", ()))
+        return _detail_response(422, f"{where}: {error.get('msg', 'invalid request')}")
+
+    @app.post(
+        "/v1/score",
+        response_model=ScoreResponse | FindingsResponse,
+        responses=errors,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": body_schema}},
+            }
+        },
+        summary="Score a batch of events",
+    )
+    async def score(
+        request: Request,
+        format: Annotated[
+            Literal["json", "ocsf"],
+            Query(description="json: a result per event; ocsf: a Detection Finding per alert."),
+        ] = "json",
+    ) -> JSONResponse:
+        """Score a JSON array of flat events or OCSF records, each request on its own.
+
+        The body is read as JSON whatever its Content-Type.
+        """
+        body = await request.body()
+        records = _parse_batch(body, batch, max_events)
+        # Parsing and scoring are CPU-bound: off the event loop, so /healthz
+        # answers while a large batch is scored.
+        return await run_in_threadpool(_answer, records, format)
+
+    def _answer(records: list[dict[str, Any]], fmt: str) -> JSONResponse:
+        frame, ocsf = _events_frame(records)
+        scored = _score(model, frame, records)
+        alerts = scored["alert"].to_numpy(dtype=bool)
+        head = {"model": model_id, "events": len(records), "alerts": int(alerts.sum())}
+        if fmt == "ocsf":
+            from soc_anomaly.model.findings import findings
+
+            return JSONResponse({**head, "findings": list(findings(frame, scored, manifest))})
+        scores = scored["score"].to_numpy(dtype=float).tolist()
+        reasons = scored["reasons"].tolist()
+        results = []
+        for i, record in enumerate(records):
+            item: dict[str, Any] = {"index": i}
+            event_id = _event_id(record, ocsf)
+            if event_id is not None:
+                item["event_id"] = event_id
+            item["score"] = scores[i]
+            item["alert"] = bool(alerts[i])
+            item["reasons"] = [r for r in str(reasons[i]).split("; ") if r]
+            results.append(item)
+        return JSONResponse({**head, "results": results})
+
+    @app.get("/v1/model", response_model=dict[str, Any], summary="The model's manifest")
+    async def model_manifest() -> JSONResponse:
+        """The saved bundle's manifest: features, detector, threshold, training window."""
+        return JSONResponse(manifest)
+
+    @app.get("/healthz", response_model=Health, summary="Liveness")
+    async def healthz() -> JSONResponse:
+        """``{"status": "ok"}`` with the model's id and the service's limits."""
+        return JSONResponse(health)
+
+    app.add_middleware(_Guard, max_bytes=max_bytes)
+    return app
