@@ -41,6 +41,7 @@ __all__ = [
     "OUTPUT_FORMATS",
     "ScoreSummary",
     "ScoredWriter",
+    "evaluate_labels",
     "output_format",
     "score_stream",
 ]
@@ -98,8 +99,7 @@ class ScoreSummary:
     written: int = 0
     seconds: float = 0.0
     evaluation: dict[str, float | int | None] | None = None
-    _labels: list[np.ndarray] = field(default_factory=list, repr=False)
-    _scores: list[np.ndarray] = field(default_factory=list, repr=False)
+    labels: np.ndarray | None = field(default=None, repr=False)
 
 
 class ScoredWriter:
@@ -270,13 +270,19 @@ def _labels(events: pd.DataFrame, label_col: str, first_row: int) -> np.ndarray:
     return y.to_numpy(dtype=np.int8)
 
 
-def _evaluate(summary: ScoreSummary) -> dict[str, float | int | None]:
+def evaluate_labels(parts: Sequence[np.ndarray | None]) -> dict[str, float | int | None]:
+    """Precision, recall and AUCs of scored events against their labels.
+
+    Parameters
+    ----------
+    parts : sequence of ndarray of shape (n, 3)
+        Per block of events: label (0/1), raw score and alert flag per event.
+    """
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    y = np.concatenate(summary._labels) if summary._labels else np.zeros(0, np.int8)
-    s = np.concatenate(summary._scores) if summary._scores else np.zeros(0)
-    alert = s[:, 1].astype(bool) if len(s) else np.zeros(0, bool)
-    raw = s[:, 0] if len(s) else np.zeros(0)
+    blocks = [p for p in parts if p is not None and len(p)]
+    table = np.concatenate(blocks) if blocks else np.zeros((0, 3))
+    y, raw, alert = table[:, 0].astype(int), table[:, 1], table[:, 2].astype(bool)
     tp = int((alert & (y == 1)).sum())
     both = 0 < int(y.sum()) < len(y)
     return {
@@ -301,6 +307,8 @@ def score_stream(
     label_col: str | None = None,
     reasons: int = 5,
     progress: Callable[[ScoreSummary], None] | None = None,
+    scorer: StreamScorer | None = None,
+    keep_labels: bool = False,
 ) -> ScoreSummary:
     """Score every chunk and write it.
 
@@ -322,6 +330,11 @@ def score_stream(
         Most reasons per alert.
     progress : callable, optional
         Called with the running summary after each chunk.
+    scorer : StreamScorer, optional
+        The scorer to use (one primed with earlier events); a new one if None.
+    keep_labels : bool, default=False
+        Keep (label, raw score, alert) per event in ``summary.labels`` instead
+        of evaluating them (to evaluate several partitions together).
 
     Returns
     -------
@@ -334,8 +347,9 @@ def score_stream(
         column asked for that the input lacks, or events out of time order.
     """
     t0 = time.perf_counter()
-    scorer = StreamScorer(model, reasons=reasons)
+    scorer = scorer or StreamScorer(model, reasons=reasons)
     summary = ScoreSummary()
+    labelled: list[np.ndarray] = []
     for chunk in chunks:
         events = chunk.events
         summary.skipped += chunk.skipped
@@ -348,17 +362,17 @@ def score_stream(
         summary.events += len(events)
         summary.alerts += int(scored["alert"].sum())
         if y is not None:
-            summary._labels.append(y)
-            summary._scores.append(
-                np.column_stack([scored["raw_score"].to_numpy(), scored["alert"].to_numpy()])
+            labelled.append(
+                np.column_stack([y, scored["raw_score"].to_numpy(), scored["alert"].to_numpy()])
             )
         summary.written = writer.written
         summary.seconds = time.perf_counter() - t0
         if progress is not None:
             progress(summary)
-    if label_col:
-        summary.evaluation = _evaluate(summary)
-    summary._labels, summary._scores = [], []
+    if label_col and keep_labels:
+        summary.labels = np.concatenate(labelled) if labelled else np.zeros((0, 3))
+    elif label_col:
+        summary.evaluation = evaluate_labels(labelled)
     summary.seconds = time.perf_counter() - t0
     return summary
 

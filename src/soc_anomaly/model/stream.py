@@ -51,6 +51,17 @@ class StreamScorer:
         featurizer = getattr(model, "featurizer_", None)
         self._windows = featurizer is not None and hasattr(featurizer, "beacon_intervals")
 
+    def prime(self, history: pd.DataFrame | None) -> None:
+        """Start from ``history``: the carried events of the stream before this one.
+
+        Used to resume a stream, or to score one time partition of a dataset
+        with what came before it (:mod:`soc_anomaly.model.dask_engine`).
+        """
+        if not self._windows or history is None or not len(history):
+            return
+        self._history = history.reset_index(drop=True)
+        self._latest_ms = int(epoch_ms(self._history["time"]).max())
+
     @property
     def history_rows(self) -> int:
         return 0 if self._history is None else len(self._history)
