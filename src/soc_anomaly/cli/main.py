@@ -19,6 +19,7 @@ from soc_anomaly.cli.benchmark import benchmark
 from soc_anomaly.cli.detect import detect
 from soc_anomaly.cli.diff import diff
 from soc_anomaly.cli.generate import generate
+from soc_anomaly.cli.score import score
 from soc_anomaly.cli.serve import serve
 from soc_anomaly.cli.train import train
 from soc_anomaly.errors import SocAnomalyError
@@ -39,6 +40,7 @@ app.command("diff")(diff)
 app.command("benchmark")(benchmark)
 app.command("train")(train)
 app.command("serve")(serve)
+app.command("score")(score)
 
 
 def _version(value: bool) -> None:
