@@ -8,19 +8,14 @@ seed sees the same :class:`SplitData`, on one of its feature sets.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from soc_anomaly.data.split import TrainTestSplit
-from soc_anomaly.detectors import (
-    DetectorSpec,
-    anomaly_scores,
-    get_detector,
-    training_anomaly_scores,
-)
+from soc_anomaly.detectors import DetectorSpec, get_detector
 from soc_anomaly.detectors.calibration import ScoreCalibrator
 from soc_anomaly.evaluation.explain import Explanation, explain_top, global_feature_correlations
 from soc_anomaly.evaluation.metrics import evaluate_scores
@@ -29,6 +24,7 @@ from soc_anomaly.experiment.config import DetectConfig
 from soc_anomaly.experiment.progress import StepReporter
 from soc_anomaly.experiment.results import ModelResult
 from soc_anomaly.experiment.world_split import WorldEvaluation
+from soc_anomaly.model.fitted import AnomalyModel
 
 __all__ = ["SplitData", "run_detector"]
 
@@ -52,6 +48,8 @@ class SplitData:
     alerts_per_day: float | None
     #: The enterprise world's campaigns and raw events; None for a plain table.
     world: WorldEvaluation | None = None
+    #: The fitted featuriser of each feature set of raw events (none for a plain table).
+    featurizers: dict[str, Any] = field(default_factory=dict)
 
     def columns(self, feature_set: str) -> np.ndarray:
         """Positions of a feature set's columns in the split's arrays."""
@@ -60,9 +58,9 @@ class SplitData:
 
 @dataclass(frozen=True)
 class _Scored:
-    """A fitted detector, its scores and how long fitting and scoring took."""
+    """A fitted model, its scores and how long fitting and scoring took."""
 
-    estimator: Any
+    model: AnomalyModel
     train_scores: np.ndarray
     test_scores: np.ndarray
     fit_seconds: float
@@ -77,20 +75,31 @@ def _fit_and_score(
     feature_set: str,
     step: StepReporter,
 ) -> _Scored:
-    cols = data.columns(feature_set)
-    X_train, X_test = data.split.X_train[:, cols], data.split.X_test[:, cols]
+    """Fit the production model object on the split's training rows and score the test rows.
+
+    The lab fits the same :class:`~soc_anomaly.model.AnomalyModel` that
+    ``soc-anomaly train`` saves (scaler, detector, calibration, threshold), on
+    the features the run computed once for all its detectors.
+    """
+    cols = data.feature_sets[feature_set]
+    train_feats = data.split.X_train_df[cols]
     what = f" on {feature_set} features" if feature_set else ""
-    with step(f"Fitting {spec.display_name} on {len(X_train):,} normal events{what}"):
-        estimator = spec.build(config.anomaly_fraction, seed, data.feature_sets[feature_set])
+    model = AnomalyModel(
+        detector=spec.name,
+        features=feature_set if feature_set in ("seed", "entity") else "table",
+        threshold_percentile=config.threshold_percentile,
+        contamination=config.anomaly_fraction,
+        random_state=seed,
+    )
+    with step(f"Fitting {spec.display_name} on {len(train_feats):,} normal events{what}"):
+        model.fit_features(train_feats, data.featurizers.get(feature_set))
+    test_matrix = model.feature_matrix(data.split.X_test_df[cols])
+    with step(f"Scoring {len(test_matrix):,} test events with {spec.display_name}{what}"):
         t0 = time.perf_counter()
-        estimator.fit(X_train)
-        fit_seconds = time.perf_counter() - t0
-    with step(f"Scoring {len(X_test):,} test events with {spec.display_name}{what}"):
-        t0 = time.perf_counter()
-        test_scores = anomaly_scores(estimator, X_test)
+        test_scores = model.raw_scores(test_matrix)
         score_seconds = time.perf_counter() - t0
-        train_scores = training_anomaly_scores(estimator, X_train)
-    return _Scored(estimator, train_scores, test_scores, fit_seconds, score_seconds)
+        train_scores = model.training_scores(train_feats)
+    return _Scored(model, train_scores, test_scores, model.fit_seconds_, score_seconds)
 
 
 def _threshold_reports(
@@ -164,7 +173,7 @@ def run_detector(
     """
     spec = get_detector(name)
     scored = _fit_and_score(spec, config, seed, data, feature_set, step)
-    calibrator = ScoreCalibrator().fit(scored.train_scores)
+    calibrator = scored.model.calibrator_
     y_test, scores = data.split.y_test, scored.test_scores
     cols = data.feature_sets[feature_set]
     # With several feature sets each detector appears once per set, so the set
@@ -176,7 +185,8 @@ def run_detector(
         name=f"{spec.display_name} ({feature_set})" if several else spec.display_name,
         feature_set=feature_set,
         feature_cols=list(cols),
-        estimator=scored.estimator,
+        estimator=scored.model.detector_,
+        model=scored.model,
         test_scores=scores,
         train_scores=scored.train_scores,
         calibrated_test_scores=calibrator.transform(scores),

@@ -168,6 +168,7 @@ def _run_seed(
         rate,
         budget,
         None if world is None else world.evaluation(split, budget),
+        {} if world is None else dict(world.table.transformers),
     )
     names = [_resolve_detector(n, len(split.X_train), notes) for n in config.detectors]
     models = [

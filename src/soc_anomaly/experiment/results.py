@@ -119,6 +119,9 @@ class ModelResult:
     feature_cols: list[str] = field(default_factory=list)
     #: Campaign-level results per threshold rule (the enterprise world only).
     campaigns: dict[str, CampaignReport] | None = field(repr=False, default=None)
+    #: The fitted production model (:class:`~soc_anomaly.model.AnomalyModel`) the
+    #: scores came from; ``model.save(dir)`` makes it a bundle ``score`` can use.
+    model: Any = field(repr=False, default=None)
 
     @property
     def scoring_rows_per_second(self) -> float:

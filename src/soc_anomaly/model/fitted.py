@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,8 @@ class AnomalyModel:
         Raw score -> 0-100 against the normal training scores.
     threshold_ : float
         Raw score at which an event alerts.
+    fit_seconds_ : float
+        Time the detector took to fit.
     baseline_mean_, baseline_std_ : numpy.ndarray
         Training mean and standard deviation of each feature, for the z-score
         reasons of ``seed`` and ``table`` models.
@@ -205,18 +208,56 @@ class AnomalyModel:
             raise DataError(f"{len(train)} normal training event(s); expected at least 2")
         if self.features == "table":
             cols = resolve_feature_cols(train, self.label_col, self.feature_cols)
-            self.featurizer_ = None
-            self.feature_names_ = list(cols)
-            feats = train
+            self.fit_features(train[list(cols)])
         else:
             if self.features == "entity":
                 from soc_anomaly.features import EntityFeatures
 
-                self.featurizer_ = EntityFeatures().fit(train, users=users)
+                featurizer: Any = EntityFeatures().fit(train, users=users)
             else:
-                self.featurizer_ = SeedColumns().fit(train)
-            self.feature_names_ = [str(c) for c in self.featurizer_.get_feature_names_out()]
-            feats = self.featurizer_.transform(train)
+                featurizer = SeedColumns().fit(train)
+            self.fit_features(featurizer.transform(train), featurizer)
+        self.training_ = {
+            "rows": len(train),
+            "sha256": _data_sha256(train),
+            **_window(train),
+        }
+        return self
+
+    def fit_features(self, feats: pd.DataFrame, featurizer: Any = None) -> AnomalyModel:
+        """Fit the stages after the featuriser on the training events' features.
+
+        :meth:`fit` calls it after featurising; the detection lab calls it
+        directly so that the detectors of one run share one featurisation.
+
+        Parameters
+        ----------
+        feats : pandas.DataFrame
+            Features of the normal training events: the featuriser's output
+            (columns in its order, names may carry a prefix), or for a ``table``
+            model the feature columns.
+        featurizer : object, optional
+            The fitted featuriser that produced ``feats`` (None for ``table``).
+
+        Returns
+        -------
+        AnomalyModel
+            This model (``training_`` is set by :meth:`fit` only).
+        """
+        self.check_params()
+        self.featurizer_ = featurizer
+        if featurizer is None:
+            self.feature_names_ = [str(c) for c in feats.columns]
+        else:
+            self.feature_names_ = [str(c) for c in featurizer.get_feature_names_out()]
+            if len(self.feature_names_) != feats.shape[1]:
+                raise DataError(
+                    f"got {feats.shape[1]} feature columns for the featuriser's "
+                    f"{len(self.feature_names_)}; expected its transform's output"
+                )
+            feats = feats.set_axis(self.feature_names_, axis=1)
+        if len(feats) < 2:
+            raise DataError(f"{len(feats)} normal training event(s); expected at least 2")
         X = self._matrix(feats)
         self.scaler_mean_ = X.mean(axis=0)
         std = X.std(axis=0)
@@ -226,7 +267,9 @@ class AnomalyModel:
         self.detector_ = get_detector(self.detector).build(
             self.contamination, self.random_state, self.feature_names_
         )
+        t0 = time.perf_counter()
         self.detector_.fit(Z)
+        self.fit_seconds_ = time.perf_counter() - t0
         # Calibration and threshold from the training scores the detector kept
         # (a seeded sample of a large training set), not a second pass over it.
         train_scores = training_anomaly_scores(self.detector_, Z)
@@ -235,12 +278,31 @@ class AnomalyModel:
         raw = feats[self.feature_names_].to_numpy(dtype=float)
         self.baseline_mean_ = raw.mean(axis=0)
         self.baseline_std_ = raw.std(axis=0)
-        self.training_ = {
-            "rows": len(train),
-            "sha256": _data_sha256(train),
-            **_window(train),
-        }
         return self
+
+    def training_scores(self, feats: pd.DataFrame) -> np.ndarray:
+        """Raw scores of the training events the threshold and calibration were set on.
+
+        Parameters
+        ----------
+        feats : pandas.DataFrame
+            The features :meth:`fit_features` was given.
+
+        Returns
+        -------
+        numpy.ndarray
+            Leave-one-out scores for neighbour detectors, the kept sample's
+            scores when the training set was large, else every row's score.
+        """
+        Z = (self.feature_matrix(feats) - self.scaler_mean_) / self.scaler_scale_
+        return training_anomaly_scores(self.detector_, Z)
+
+    def feature_matrix(self, feats: pd.DataFrame) -> np.ndarray:
+        """The detector's input before scaling: ``feats`` in model order (signed log
+        of raw-event features). Columns are taken by position for a featurised model."""
+        if self.featurizer_ is not None and list(feats.columns) != self.feature_names_:
+            feats = feats.set_axis(self.feature_names_, axis=1)
+        return self._matrix(feats)
 
     def score(
         self,
