@@ -47,6 +47,14 @@ def train(
     days: Annotated[int, typer.Option("--days", help="Days of the generated world.")] = (
         DEFAULT_WORLD_DAYS
     ),
+    campaigns: Annotated[
+        int | None,
+        typer.Option(
+            "--campaigns",
+            help="Attack campaigns of the generated world (default three per scenario); "
+            "fewer fit a small world.",
+        ),
+    ] = None,
     threshold_percentile: Annotated[
         float,
         typer.Option(
@@ -78,12 +86,18 @@ def train(
                 "entity or seed features of the generated world"
             )
         with step(f"Generating the enterprise world ({n_users} users, {days} days)"):
-            world = generate_world(n_users=n_users, days=days, random_state=random_state)
+            world = generate_world(
+                n_users=n_users, days=days, campaigns=campaigns, random_state=random_state
+            )
         events = world.events
         events = events[events["time"] < training_cut(events["time"])]
         users = world.users
         source = f"the first half of a generated world (n_users={n_users}, days={days})"
     else:
+        if campaigns is not None:
+            raise ParameterError(
+                "--campaigns shapes the generated world; it does not apply to --data-path"
+            )
         with step(f"Reading {data_path}"):
             events = read_table(data_path)
         source = str(data_path)
@@ -99,4 +113,8 @@ def train(
         f"p{threshold_percentile:g} of normal scores"
     )
     out.print(f"Saved the model to {model_dir} (model.skops, manifest.json)")
-    err.print(f"score with: soc_anomaly.model.AnomalyModel.load({str(model_dir)!r}).score(events)")
+    err.print(
+        f"score with: soc-anomaly score --model-dir {model_dir} --input EVENTS "
+        "(or AnomalyModel.load(...).score(events) in Python)",
+        soft_wrap=True,
+    )

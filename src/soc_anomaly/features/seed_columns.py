@@ -62,6 +62,16 @@ _HOUR_MS = 3_600_000
 _COMMON_PLACE_SHARE = 0.01
 
 
+def _positions(values: pd.Series, index: pd.Index) -> np.ndarray:
+    """Position in ``index`` of each value as text (-1 if absent or null).
+
+    One lookup per distinct value: a categorical column costs no string work.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    found = index.get_indexer(pd.Index(np.asarray(uniques).astype(str), dtype=object))
+    return np.append(found, -1)[codes]
+
+
 def _require(X: pd.DataFrame) -> None:
     missing = [c for c in SEED_REQUIRED_COLUMNS if c not in X.columns]
     if missing:
@@ -147,7 +157,7 @@ class SeedColumns(TransformerMixin, BaseEstimator):
         hour = (local_ms // _HOUR_MS) % 24
         lat = X["src_lat"].to_numpy(dtype=float)
         lon = X["src_lon"].to_numpy(dtype=float)
-        at = pd.Index(self.home_users_.astype(object)).get_indexer(X["user"].astype(str))
+        at = _positions(X["user"], pd.Index(self.home_users_.astype(object)))
         # A trailing NaN is the home of every user without one.
         home_lat = np.append(self.home_lat_, np.nan)[at]
         home_lon = np.append(self.home_lon_, np.nan)[at]
@@ -162,15 +172,16 @@ class SeedColumns(TransformerMixin, BaseEstimator):
                 lat[homeless, None], lon[homeless, None], places[None, :, 0], places[None, :, 1]
             )
             distance[homeless] = to_each.min(axis=1)
-        status = X["status"].astype(str).to_numpy()
+        failed = _positions(X["status"], pd.Index(["Failure"])) == 0
+        succeeded = _positions(X["status"], pd.Index(["Success"])) == 0
         frame = pd.DataFrame(
             {
                 "hour": hour.astype(float),
                 "geo_distance": distance,
                 "bytes_in": np.nan_to_num(X["bytes_in"].to_numpy(dtype=float)),
                 "bytes_out": np.nan_to_num(X["bytes_out"].to_numpy(dtype=float)),
-                "failed_logins": (auth & (status == "Failure")).astype(float),
-                "successful_logins": (auth & (status == "Success")).astype(float),
+                "failed_logins": (auth & failed).astype(float),
+                "successful_logins": (auth & succeeded).astype(float),
                 "device_trust_score": X["src_host"].notna().to_numpy().astype(float),
             },
             index=X.index,
