@@ -7,7 +7,9 @@ derandomised and bounded, so it is the same few dozen requests every time.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
 import subprocess
 import sys
@@ -263,6 +265,57 @@ def test_unknown_path_and_bad_query_are_one_line(client) -> None:
     _assert_detail(client.get("/v2/score"), 404, r"Not Found")
     response = client.post("/v1/score", params={"format": "xml"}, json=[_flat()])
     _assert_detail(response, 422, r"format: Input should be 'json' or 'ocsf'")
+
+
+def _asgi_post(app: Any, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
+    """POST ``body`` to an ASGI app in-process; the status and the JSON answer."""
+    sent: list[dict[str, Any]] = []
+    chunks = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return chunks.pop(0) if chunks else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    payload = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, json.loads(payload)
+
+
+def test_an_unexpected_failure_is_a_logged_one_line_500(
+    service_model_dir: Path, monkeypatch, caplog
+) -> None:
+    from soc_anomaly.service import create_app
+
+    def broken(self: AnomalyModel, events: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+        raise RuntimeError("a bug\nspanning lines")
+
+    app = create_app(service_model_dir)
+    monkeypatch.setattr(AnomalyModel, "score", broken)
+    with caplog.at_level(logging.ERROR, logger="soc_anomaly.service"):
+        status, body = _asgi_post(app, "/v1/score", json.dumps([_flat()]).encode())
+    assert status == 500
+    assert body == {
+        "detail": "internal error while handling the request; the server log has the details"
+    }
+    # The traceback goes to the server's log, not to the client.
+    assert any("a bug" in r.exc_text for r in caplog.records if r.exc_text)
 
 
 @pytest.fixture(scope="module")

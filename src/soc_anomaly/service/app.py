@@ -52,19 +52,21 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import anyio
+import anyio.to_thread
 import pandas as pd
 import pydantic_core
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from soc_anomaly import __version__
 from soc_anomaly.data.event_stream import parse_times
 from soc_anomaly.data.ocsf_input import OCSF_INPUT_PATHS, is_ocsf_record, ocsf_to_events
 from soc_anomaly.errors import SocAnomalyError, check_positive_int
 from soc_anomaly.model import AnomalyModel, read_manifest
+from soc_anomaly.model.findings import findings
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_EVENTS", "create_app"]
 
@@ -72,6 +74,10 @@ __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_EVENTS", "create_app"]
 DEFAULT_MAX_EVENTS = 10_000
 #: Most bytes in one request body.
 DEFAULT_MAX_BYTES = 10_000_000
+#: Requests parsed and scored at once; the others wait with their body unparsed.
+#: Scoring holds the GIL most of the time, so more threads than this add memory
+#: (a parsed batch each), not speed.
+SCORING_THREADS = 2
 
 logger = logging.getLogger(__name__)
 
@@ -578,6 +584,7 @@ def create_app(
         "A flat event (raw enterprise columns) or an OCSF 3002/4001 record; one kind per request."
     )
     body_schema["example"] = [_EXAMPLE_EVENT]
+    limiter: anyio.CapacityLimiter | None = None
 
     app = FastAPI(
         title="soc-anomaly scoring service",
@@ -618,20 +625,21 @@ def create_app(
 
         The body is read as JSON whatever its Content-Type.
         """
+        nonlocal limiter
+        if limiter is None:  # made here: anyio needs the running event loop
+            limiter = anyio.CapacityLimiter(SCORING_THREADS)
         body = await request.body()
-        records = _parse_batch(body, batch, max_events)
         # Parsing and scoring are CPU-bound: off the event loop, so /healthz
         # answers while a large batch is scored.
-        return await run_in_threadpool(_answer, records, format)
+        return await anyio.to_thread.run_sync(_answer, body, format, limiter=limiter)
 
-    def _answer(records: list[dict[str, Any]], fmt: str) -> JSONResponse:
+    def _answer(body: bytes, fmt: str) -> JSONResponse:
+        records = _parse_batch(body, batch, max_events)
         frame, ocsf = _events_frame(records)
         scored = _score(model, frame, records)
         alerts = scored["alert"].to_numpy(dtype=bool)
         head = {"model": model_id, "events": len(records), "alerts": int(alerts.sum())}
         if fmt == "ocsf":
-            from soc_anomaly.model.findings import findings
-
             return JSONResponse({**head, "findings": list(findings(frame, scored, manifest))})
         scores = scored["score"].to_numpy(dtype=float).tolist()
         reasons = scored["reasons"].tolist()
