@@ -121,8 +121,8 @@ def parse_times(frame: pd.DataFrame, first_row: int = 0) -> pd.DataFrame:
             (i for i, v in enumerate(times) if pd.isna(pd.to_datetime(v, errors="coerce"))), 0
         )
         raise DataError(
-            f"event {first_row + bad + 1}: time {times.iloc[bad]!r} is not an ISO 8601 time "
-            "or epoch milliseconds"
+            f"event {first_row + bad + 1}: time {str(times.iloc[bad])!r} is not an ISO 8601 "
+            "time or epoch milliseconds"
         ) from None
     if frame["time"].isna().any():
         bad = int(np.flatnonzero(frame["time"].isna().to_numpy())[0])

@@ -211,9 +211,20 @@ def ocsf_to_events(records: Sequence[Any], lines: Sequence[int] | None = None) -
     return frame
 
 
+_MAX_EPOCH_MS = 9_200_000_000_000
+
+
 def _times(values: pd.Series, lines: Sequence[int]) -> pd.Series:
     """``time`` (epoch ms) or ``time_dt`` (ISO 8601 text) as UTC datetimes."""
     numeric = pd.to_numeric(values, errors="coerce")
+    # Epoch milliseconds between 1970 and 2262 (what a nanosecond datetime holds).
+    wild = numeric.notna() & ~numeric.between(0, _MAX_EPOCH_MS)
+    if wild.any():
+        bad = int(np.flatnonzero(wild.to_numpy())[0])
+        raise DataError(
+            f"line {lines[bad]}: time {values.iloc[bad]} is out of range; expected epoch "
+            "milliseconds after 1970"
+        )
     out = pd.to_datetime(numeric, unit="ms", utc=True)
     text = numeric.isna()
     if text.any():

@@ -1,18 +1,19 @@
-"""The events a stream must carry forward so later events get the same features.
+"""What a stream carries from chunk to chunk so later events get the same features.
 
 Scoring a stream chunk by chunk gives exactly the features of scoring it whole
-when each chunk is transformed together with the earlier events its windows
-can still reach. For :class:`~soc_anomaly.features.EntityFeatures` those are:
+when each chunk is read with a :class:`StreamContext` of what came before:
 
-* the last 24 hours (the failure, MFA, byte and new-destination windows);
-* the events of each user's current local day (``daily_dst_hosts_ratio``):
-  with UTC offsets from -12:00 to +14:00, every event whose local time is on or
-  after the local day that began 12 hours before the latest event;
-* each user's last logon with coordinates (travel speed and the gap);
-* each (user, destination) pair's last ``beacon_intervals`` connections
-  (``beacon_regularity``).
+* ``rows``, the earlier events that windows can still reach: the last 24 hours
+  (the failure, MFA, byte and new-destination windows); the events of each
+  user's current local day (``daily_dst_hosts_ratio``: with UTC offsets from
+  -12:00 to +14:00, every event whose local time is on or after the local day
+  that began 12 hours before the latest event); and each user's last logon
+  with coordinates (travel speed and the gap);
+* ``beacons``, each (user, destination) pair's last ``beacon_intervals``
+  connections, as user, destination and time only (``beacon_regularity``
+  reads nothing else of them).
 
-So the carried history is bounded by a day of traffic and the number of users
+So the carried state is bounded by a day of traffic and the number of users
 and pairs, not by the length of the stream. It requires the stream to be in
 time order from one chunk to the next (:class:`~soc_anomaly.model.stream.StreamScorer`
 checks it).
@@ -20,16 +21,38 @@ checks it).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from soc_anomaly.features.columns import MS_PER_DAY, MS_PER_HOUR, read_events
-from soc_anomaly.features.history import pair_keys
+from soc_anomaly.features.columns import MS_PER_DAY, MS_PER_HOUR, epoch_ms, read_events
+from soc_anomaly.features.compute import BeaconPrior
 
-__all__ = ["LATEST_UTC_OFFSET_MS", "carry_mask"]
+__all__ = ["LATEST_UTC_OFFSET_MS", "StreamContext", "merge_contexts", "next_context"]
 
 #: The westernmost UTC offset in use (-12:00): the earliest a local day can begin.
 LATEST_UTC_OFFSET_MS = 12 * MS_PER_HOUR
+_NETWORK = 4001
+
+
+@dataclass
+class StreamContext:
+    """The state a stream carries into its next chunk (see the module docstring).
+
+    Attributes
+    ----------
+    rows : pandas.DataFrame
+        Earlier raw events the windows and travel still read, in time order.
+    beacons : BeaconPrior
+        Each pair's last connections (user, destination, epoch ms), in time order.
+    """
+
+    rows: pd.DataFrame
+    beacons: BeaconPrior
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.beacons.time)
 
 
 def _last_per_key(key: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
@@ -47,31 +70,100 @@ def _last_per_key(key: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def carry_mask(events: pd.DataFrame, beacon_intervals: int) -> np.ndarray:
-    """Rows of ``events`` that later events' features may still read.
-
-    Parameters
-    ----------
-    events : pandas.DataFrame
-        Raw events seen so far (the carried history and the latest chunk).
-    beacon_intervals : int
-        The featuriser's ``beacon_intervals``.
-
-    Returns
-    -------
-    numpy.ndarray of bool
-        One flag per row of ``events``, in its row order.
-    """
+def _window_rows(events: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``events`` later windows and travel may still read, in time order."""
     ev = read_events(events)
     if len(ev) == 0:
-        return np.zeros(0, dtype=bool)
+        return events.iloc[:0]
     latest = int(ev.time.max())
     keep = ev.time >= latest - 24 * MS_PER_HOUR
     day_start = (latest - LATEST_UTC_OFFSET_MS) // MS_PER_DAY * MS_PER_DAY
     keep |= ev.local_ms >= day_start
-    user = ev.codes["user"]
     located = ev.is_auth & ~np.isnan(ev.lat) & ~np.isnan(ev.lon)
-    keep |= _last_per_key(user, located, 1)
-    pair = pair_keys(user, ev.codes["dst_host"], len(ev.categories["dst_host"]))
-    keep |= _last_per_key(pair, ev.is_net, beacon_intervals)
-    return ev.restore(keep)
+    keep |= _last_per_key(ev.codes["user"], located, 1)
+    rows = np.flatnonzero(keep) if ev.order is None else ev.order[np.flatnonzero(keep)]
+    return events.iloc[rows].reset_index(drop=True)
+
+
+def _beacons(parts: list[BeaconPrior], n: int) -> BeaconPrior:
+    """Each pair's last ``n`` connections of ``parts`` (earlier parts first)."""
+    user = np.concatenate([p.user for p in parts])
+    dst = np.concatenate([p.dst_host for p in parts])
+    time = np.concatenate([p.time for p in parts]).astype(np.int64)
+    order = np.argsort(time, kind="stable")
+    user, dst, time = user[order], dst[order], time[order]
+    u = pd.factorize(user, use_na_sentinel=True)[0].astype(np.int64)
+    d, dst_cats = pd.factorize(dst, use_na_sentinel=True)
+    key = u * (len(dst_cats) + 1) + d
+    keep = _last_per_key(key, np.ones(len(key), dtype=bool), n)
+    return BeaconPrior(user[keep], dst[keep], time[keep])
+
+
+def _connections(events: pd.DataFrame) -> BeaconPrior:
+    net = (pd.to_numeric(events["class_uid"], errors="coerce") == _NETWORK).to_numpy()
+    return BeaconPrior(
+        events["user"].astype(object).to_numpy()[net],
+        events["dst_host"].astype(object).to_numpy()[net],
+        epoch_ms(events["time"])[net],
+    )
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame()
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    # Text columns stay categorical across chunks (their codes are what the
+    # features read; object columns would be hashed again on every chunk).
+    for name in frames[0].columns:
+        if all(isinstance(f[name].dtype, pd.CategoricalDtype) for f in frames if name in f):
+            cats = pd.api.types.union_categoricals([f[name] for f in frames if name in f])
+            frames = [
+                f.assign(**{name: pd.Categorical(f[name], categories=cats.categories)})
+                if name in f
+                else f
+                for f in frames
+            ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def join(context: StreamContext | None, events: pd.DataFrame) -> pd.DataFrame:
+    """The carried rows followed by ``events``: what a chunk's windows read."""
+    if context is None or not len(context.rows):
+        return events.reset_index(drop=True)
+    return _concat([context.rows, events])
+
+
+def next_context(
+    context: StreamContext | None, events: pd.DataFrame, beacon_intervals: int
+) -> StreamContext:
+    """The state after ``events`` (the chunk following ``context``).
+
+    Parameters
+    ----------
+    context : StreamContext or None
+        The state before the chunk (None at the start of a stream).
+    events : pandas.DataFrame
+        The chunk's raw events.
+    beacon_intervals : int
+        The featuriser's ``beacon_intervals``.
+    """
+    rows = _window_rows(join(context, events))
+    parts = [context.beacons] if context is not None else []
+    return StreamContext(rows, _beacons([*parts, _connections(events)], beacon_intervals))
+
+
+def merge_contexts(
+    earlier: StreamContext | None, later: StreamContext, beacon_intervals: int
+) -> StreamContext:
+    """The state after two consecutive stretches of a stream, from each one's own state.
+
+    The state of a stretch keeps everything of it later events can reach, so
+    folding the states of consecutive time partitions gives the state a single
+    pass would hold (:mod:`soc_anomaly.model.dask_engine`).
+    """
+    if earlier is None:
+        return later
+    rows = _window_rows(_concat([earlier.rows, later.rows]))
+    return StreamContext(rows, _beacons([earlier.beacons, later.beacons], beacon_intervals))

@@ -17,7 +17,14 @@ import pandas as pd
 from soc_anomaly.errors import DataError
 from soc_anomaly.features.catalog import REQUIRED_COLUMNS
 
-__all__ = ["TEXT_COLUMNS", "Events", "check_columns", "read_events"]
+__all__ = [
+    "MAX_UTC_OFFSET_MIN",
+    "TEXT_COLUMNS",
+    "Events",
+    "check_columns",
+    "read_events",
+    "utc_offsets",
+]
 
 #: Text columns the features key on.
 TEXT_COLUMNS: tuple[str, ...] = ("user", "src_ip", "device_id", "dst_host", "src_country")
@@ -121,6 +128,23 @@ def epoch_ms(s: pd.Series) -> np.ndarray:
     )
 
 
+#: The widest UTC offset allowed (ISO 8601 and OCSF: within 18 hours), in minutes.
+MAX_UTC_OFFSET_MIN = 18 * 60
+
+
+def utc_offsets(s: pd.Series) -> np.ndarray:
+    """A ``timezone_offset`` column as int64 minutes (0 where null), checked to be in range."""
+    minutes = np.nan_to_num(_floats(s), nan=0.0)
+    wild = np.abs(minutes) > MAX_UTC_OFFSET_MIN
+    if wild.any():
+        row = int(np.flatnonzero(wild)[0])
+        raise DataError(
+            f"event {row + 1} has timezone_offset {minutes[row]:g}; expected minutes east "
+            f"of UTC within +/-{MAX_UTC_OFFSET_MIN}"
+        )
+    return minutes.astype(np.int64)
+
+
 def _floats(s: pd.Series) -> np.ndarray:
     try:
         return s.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -157,7 +181,7 @@ def read_events(X: pd.DataFrame) -> Events:
         return values if order is None else values[order]
 
     cls = _floats(X["class_uid"])
-    tz = np.nan_to_num(_floats(X["timezone_offset"]), nan=0.0).astype(np.int64)
+    tz = utc_offsets(X["timezone_offset"])
     codes: dict[str, np.ndarray] = {}
     cats: dict[str, pd.Index] = {}
     for name in TEXT_COLUMNS:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from soc_anomaly.features.catalog import FEATURES
 from soc_anomaly.features.columns import MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, Events
@@ -28,7 +29,7 @@ from soc_anomaly.features.windows import KeyOrder, regularity
 if TYPE_CHECKING:
     from soc_anomaly.features.transformer import EntityFeatures
 
-__all__ = ["CV_FLOOR", "Aggregates", "assemble", "causal_aggregates"]
+__all__ = ["CV_FLOOR", "Aggregates", "BeaconPrior", "assemble", "causal_aggregates"]
 
 #: Added to the coefficient of variation of beacon intervals so a perfect clock stays finite.
 CV_FLOOR = 0.05
@@ -46,12 +47,68 @@ class Aggregates:
     beacon: np.ndarray
     beacon_count: np.ndarray
     beacon_mean_s: np.ndarray
+    beacon_cv: np.ndarray
+
+
+@dataclass
+class BeaconPrior:
+    """Each (user, destination) pair's last connections before a chunk of events.
+
+    Only their times matter (``beacon_regularity`` looks at the intervals), so a
+    stream carries these three arrays instead of the connections themselves.
+    """
+
+    user: np.ndarray
+    dst_host: np.ndarray
+    time: np.ndarray
+
+
+def _regularity(
+    ev: Events,
+    pair: np.ndarray,
+    beacon_intervals: int,
+    min_beacon_intervals: int,
+    prior: BeaconPrior | None,
+    own: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``regularity`` of every connection, or with ``prior``: of the ``own`` rows only,
+    their pairs' earlier connections read from ``prior`` (the other rows get 0)."""
+    if prior is None or own is None:
+        return regularity(
+            pair, ev.time, ev.is_net, beacon_intervals, min_beacon_intervals, CV_FLOOR
+        )
+    n_dst = len(ev.categories["dst_host"])
+    u = ev.categories["user"].get_indexer(pd.Index(prior.user, dtype=object))
+    d = ev.categories["dst_host"].get_indexer(pd.Index(prior.dst_host, dtype=object))
+    # A pair whose user is not in this chunk cannot precede any of its events;
+    # a null destination keeps code -1, as it has in the chunk.
+    keep = (u >= 0) & ((d >= 0) | pd.isna(prior.dst_host))
+    rows = np.flatnonzero(own & ev.is_net)
+    key = np.concatenate([pair_keys(u[keep], d[keep], n_dst), pair[rows]])
+    time = np.concatenate([prior.time[keep].astype(np.int64), ev.time[rows]])
+    got = regularity(
+        key, time, np.ones(len(key), dtype=bool), beacon_intervals, min_beacon_intervals, CV_FLOOR
+    )
+    out = tuple(np.zeros(len(ev), dtype=a.dtype) for a in got)
+    for full, part in zip(out, got, strict=True):
+        full[rows] = part[int(keep.sum()) :]
+    return out  # type: ignore[return-value]
 
 
 def causal_aggregates(
-    ev: Events, min_travel_km: float, beacon_intervals: int, min_beacon_intervals: int
+    ev: Events,
+    min_travel_km: float,
+    beacon_intervals: int,
+    min_beacon_intervals: int,
+    prior: BeaconPrior | None = None,
+    own: np.ndarray | None = None,
 ) -> Aggregates:
-    """Every window, travel and regularity quantity of ``ev`` (see the module docstring)."""
+    """Every window, travel and regularity quantity of ``ev`` (see the module docstring).
+
+    With ``prior`` (a stream's carried pairs) and ``own`` (the chunk's rows, in
+    time order), ``beacon_regularity`` of the own rows reads its pairs' earlier
+    connections from ``prior`` instead of ``ev``.
+    """
     user, ip = ev.codes["user"], ev.codes["src_ip"]
     by_user = KeyOrder(user, ev.time)
     by_ip = KeyOrder(ip, ev.time)
@@ -75,10 +132,10 @@ def causal_aggregates(
     travel = previous_login(user, ev.time, ev.lat, ev.lon, ev.is_auth, min_travel_km)
     n_dst = len(ev.categories["dst_host"])
     pair = pair_keys(user, ev.codes["dst_host"], n_dst)
-    beacon, count, mean_s = regularity(
-        pair, ev.time, ev.is_net, beacon_intervals, min_beacon_intervals, CV_FLOOR
+    beacon, count, mean_s, cv = _regularity(
+        ev, pair, beacon_intervals, min_beacon_intervals, prior, own
     )
-    return Aggregates(windows, travel, out24, daily, beacon, count, mean_s)
+    return Aggregates(windows, travel, out24, daily, beacon, count, mean_s, cv)
 
 
 def _new_place_speed(

@@ -116,6 +116,16 @@ def _history_context(
     return cities, evh, pos
 
 
+def _rhythm_text(mean_s: float, cv: float, intervals: int) -> str:
+    """`` (every 15 min, varying by 8% over the last 8)``, or ``""`` with too few intervals."""
+    if intervals < 2 or mean_s <= 0:
+        return ""
+    return (
+        f" (every {format_duration(mean_s / 3600.0)}, varying by {cv:.0%} "
+        f"over the last {intervals})"
+    )
+
+
 def _rhythm(evh: Events, pos: int, user: str, dst: str, n_intervals: int) -> str:
     """`` (every 15 min, varying by 8% over the last 8)`` from the history, or ``""``."""
     try:
@@ -145,6 +155,7 @@ def explain_rows(
     features: pd.DataFrame,
     top: int,
     history: pd.DataFrame | None,
+    context_columns: pd.DataFrame | None = None,
 ) -> list[list[FeatureSentence]]:
     """See :meth:`EntityFeatures.explain`."""
     if len(features) != len(X):
@@ -163,7 +174,21 @@ def explain_rows(
     dst = ev.restore(ev.fitted_codes("dst_host", est.vocab_["dst_host"]))
     _, dst_users, group_size = peers.rarity(group, dst, len(est.vocab_["dst_host"]))
     bytes_in, bytes_out = ev.restore(ev.bytes_in), ev.restore(ev.bytes_out)
-    cities, evh, hpos = _history_context(history, X, est.min_travel_km)
+    if context_columns is not None:
+        cities = list(context_columns["prev_login_city"].to_numpy(dtype=object))
+        evh, hpos = None, None
+        rhythm = [
+            _rhythm_text(m, c, int(k))
+            for m, c, k in zip(
+                context_columns["beacon_mean_s"].to_numpy(dtype=float),
+                context_columns["beacon_cv"].to_numpy(dtype=float),
+                context_columns["beacon_intervals"].to_numpy(),
+                strict=True,
+            )
+        ]
+    else:
+        cities, evh, hpos = _history_context(history, X, est.min_travel_km)
+        rhythm = None
 
     out: list[list[FeatureSentence]] = []
     for i in range(len(X)):
@@ -219,6 +244,8 @@ def explain_rows(
                 usual = float(tables["daily_dst_usual"][r])
                 fields["usual"] = usual
                 fields["count"] = round(v * max(usual, 1.0))
+            elif name == "beacon_regularity" and rhythm is not None:
+                fields["rhythm"] = rhythm[i]
             elif name == "beacon_regularity" and evh is not None:
                 fields["rhythm"] = _rhythm(
                     evh, int(hpos[i]), fields["user"], fields["dst_host"], est.beacon_intervals

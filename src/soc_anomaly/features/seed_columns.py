@@ -36,7 +36,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from soc_anomaly.data.schema import FEATURE_COLS
 from soc_anomaly.errors import DataError
-from soc_anomaly.features.columns import epoch_ms
+from soc_anomaly.features.columns import epoch_ms, utc_offsets
 from soc_anomaly.scenarios.geo import haversine_km
 
 __all__ = ["SEED_COLUMNS", "SEED_REQUIRED_COLUMNS", "SeedColumns"]
@@ -153,7 +153,7 @@ class SeedColumns(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "home_users_")
         _require(X)
         auth = (X["class_uid"] == _AUTH).to_numpy()
-        local_ms = epoch_ms(X["time"]) + (X["timezone_offset"].to_numpy(dtype=np.int64) * 60_000)
+        local_ms = epoch_ms(X["time"]) + utc_offsets(X["timezone_offset"]) * 60_000
         hour = (local_ms // _HOUR_MS) % 24
         lat = X["src_lat"].to_numpy(dtype=float)
         lon = X["src_lon"].to_numpy(dtype=float)

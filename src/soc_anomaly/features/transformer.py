@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from soc_anomaly.errors import DataError, check_positive_int, check_range
+from soc_anomaly.features.carry import StreamContext, join
 from soc_anomaly.features.catalog import FEATURES, FeatureSentence
 from soc_anomaly.features.columns import TEXT_COLUMNS, read_events
 from soc_anomaly.features.compute import assemble, causal_aggregates
@@ -118,9 +119,9 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         check_positive_int("beacon_intervals", self.beacon_intervals)
         check_positive_int("min_beacon_intervals", self.min_beacon_intervals)
 
-    def _aggregates(self, ev):
+    def _aggregates(self, ev, prior=None, own=None):
         return causal_aggregates(
-            ev, self.min_travel_km, self.beacon_intervals, self.min_beacon_intervals
+            ev, self.min_travel_km, self.beacon_intervals, self.min_beacon_intervals, prior, own
         )
 
     def fit(self, X: pd.DataFrame, y: object = None, users: pd.DataFrame | None = None):
@@ -213,6 +214,59 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         # The array is ours alone: no need for pandas to copy it.
         return pd.DataFrame(values.T, index=X.index, columns=list(FEATURES), copy=False)
 
+    def transform_stream(
+        self, X: pd.DataFrame, context: StreamContext | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Features of a chunk of a stream, read after what the stream carried.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The chunk's raw events (:data:`REQUIRED_COLUMNS`), all at or after
+            the events of earlier chunks.
+        context : StreamContext or None
+            What the stream carried (:func:`soc_anomaly.features.carry.next_context`);
+            None at the start of a stream.
+
+        Returns
+        -------
+        features : DataFrame
+            As :meth:`transform` of the whole stream would give for these rows
+            (indexed like ``X``).
+        context_columns : DataFrame
+            What :meth:`explain` says beside the values, indexed like ``X``:
+            ``prev_login_city`` (the previous logon's city, or None),
+            ``beacon_mean_s``, ``beacon_cv`` and ``beacon_intervals`` (the
+            interval statistics behind ``beacon_regularity``).
+        """
+        check_is_fitted(self, "deviation_sketch_")
+        combined = join(context, X)
+        ev = read_events(combined)
+        first = len(combined) - len(X)
+        own = np.arange(len(combined)) >= first
+        if ev.order is not None:
+            own = own[ev.order]
+        prior = None if context is None else context.beacons
+        agg = self._aggregates(ev, prior, own if prior is not None else None)
+        values = ev.restore(assemble(self, ev, agg))[:, first:]
+        features = pd.DataFrame(values.T, index=X.index, columns=list(FEATURES), copy=False)
+        prev = agg.travel.prev
+        city = None
+        if "src_city" in combined.columns:
+            rows = prev if ev.order is None else ev.order[np.maximum(prev, 0)]
+            names = combined["src_city"].astype(object).to_numpy()[rows]
+            city = np.where(prev >= 0, names, None)
+        extra = {
+            "prev_login_city": city if city is not None else np.full(len(ev), None),
+            "beacon_mean_s": agg.beacon_mean_s,
+            "beacon_cv": agg.beacon_cv,
+            "beacon_intervals": agg.beacon_count,
+        }
+        columns = pd.DataFrame(
+            {k: ev.restore(np.asarray(v))[first:] for k, v in extra.items()}, index=X.index
+        )
+        return features, columns
+
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         """The output column names, ``list(FEATURES)``, as an object array."""
         return np.asarray(list(FEATURES), dtype=object)
@@ -223,6 +277,7 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         features: pd.DataFrame,
         top: int = 5,
         history: pd.DataFrame | None = None,
+        context_columns: pd.DataFrame | None = None,
     ) -> list[list[FeatureSentence]]:
         """Sentences saying why each event stands out, most deviant feature first.
 
@@ -239,6 +294,9 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
             The full event table ``X``'s rows were taken from (same index labels).
             With it, a travel sentence names the previous logon's city and a
             regularity sentence the mean interval; without it they say less.
+        context_columns : DataFrame or None, default=None
+            The second output of :meth:`transform_stream` for these rows,
+            aligned by position: says the same as ``history`` without reading it.
 
         Returns
         -------
@@ -248,4 +306,4 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
             order). See :mod:`soc_anomaly.features.deviation` for the scale.
         """
         check_is_fitted(self, "deviation_sketch_")
-        return explain_rows(self, X, features, top, history)
+        return explain_rows(self, X, features, top, history, context_columns)

@@ -137,7 +137,7 @@ def regularity(
     n_intervals: int,
     min_intervals: int,
     cv_floor: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """How clock-like each key's recent events are: intervals / (CV + floor).
 
     Parameters
@@ -158,16 +158,18 @@ def regularity(
 
     Returns
     -------
-    value, count, mean_s : ndarray
-        The feature, the intervals it used and their mean in seconds, per event.
+    value, count, mean_s, cv : ndarray
+        The feature, the intervals it used, their mean in seconds and their
+        coefficient of variation, per event.
     """
     n = len(key)
     value = np.zeros(n)
     count = np.zeros(n, dtype=np.int64)
     mean_s = np.zeros(n)
+    cv_out = np.zeros(n)
     pos = np.flatnonzero(mask)
     if len(pos) == 0:
-        return value, count, mean_s
+        return value, count, mean_s, cv_out
     order = pos[np.argsort(key[pos], kind="stable")]
     k = key[order]
     t = time[order] / 1000.0
@@ -195,4 +197,5 @@ def regularity(
     value[order] = val
     count[order] = cnt
     mean_s[order] = mean
-    return value, count, mean_s
+    cv_out[order] = cv
+    return value, count, mean_s, cv_out

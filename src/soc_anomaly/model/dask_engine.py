@@ -4,11 +4,12 @@ The dataset is a folder of Parquet files (any depth, e.g. one per day), each
 holding a time range; their ranges must not overlap (for a model with windows).
 Scoring runs in two parallel passes on the cluster's workers:
 
-1. each partition's *carry* (:func:`soc_anomaly.features.carry.carry_mask`:
-   its last day and each user's and destination's latest events), small by
-   construction; the client folds them, in time order, into the history each
-   partition starts from: exactly the events a single process would still
-   hold when it reaches that partition;
+1. each partition's *carry* (:class:`soc_anomaly.features.carry.StreamContext`:
+   its last day, each user's last logon and each pair's last connection
+   times), small by construction; the client folds them, in time order
+   (:func:`~soc_anomaly.features.carry.merge_contexts`), into the state each
+   partition starts from: exactly what a single process would hold when it
+   reaches that partition;
 2. each partition scored with its history, written by the worker to its own
    part file.
 
@@ -128,24 +129,24 @@ def _model(model_dir: str, sha256: str) -> Any:
     return AnomalyModel.load(model_dir)
 
 
-def _carry(model_dir: str, sha256: str, file: str) -> pd.DataFrame | None:
+def _carry(model_dir: str, sha256: str, file: str) -> Any:
+    """The state a stream would carry out of this partition alone (None without windows)."""
     from soc_anomaly.data.event_stream import parse_times
-    from soc_anomaly.features.carry import carry_mask
+    from soc_anomaly.features.carry import next_context
 
     model = _model(model_dir, sha256)
     featurizer = model.featurizer_
     if not hasattr(featurizer, "beacon_intervals"):
         return None
     events = parse_times(pd.read_parquet(file))
-    keep = carry_mask(events, featurizer.beacon_intervals)
-    return events.loc[keep].reset_index(drop=True)
+    return next_context(None, events, featurizer.beacon_intervals)
 
 
 def _score_part(
     model_dir: str,
     sha256: str,
     file: str,
-    history: pd.DataFrame | None,
+    history: Any,
     part: str,
     fmt: str,
     manifest: dict[str, Any],
@@ -276,20 +277,17 @@ def score_dask(
     return summary
 
 
-def _histories(carries: list[pd.DataFrame | None], model: Any) -> list[pd.DataFrame | None]:
-    """The history each partition starts from: the fold of the carries before it."""
-    from soc_anomaly.features.carry import carry_mask
+def _histories(carries: list[Any], model: Any) -> list[Any]:
+    """What each partition starts from: the fold of the states of the partitions before it."""
+    from soc_anomaly.features.carry import merge_contexts
 
     featurizer = model.featurizer_
     if not hasattr(featurizer, "beacon_intervals"):
         return [None] * len(carries)
-    out: list[pd.DataFrame | None] = [None]
-    held: pd.DataFrame | None = None
+    out: list[Any] = [None]
+    held = None
     for carry in carries[:-1]:
-        parts = [p for p in (held, carry) if p is not None and len(p)]
-        if parts:
-            both = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-            held = both.loc[carry_mask(both, featurizer.beacon_intervals)].reset_index(drop=True)
+        held = merge_contexts(held, carry, featurizer.beacon_intervals)
         out.append(held)
     return out
 

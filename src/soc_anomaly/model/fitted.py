@@ -26,6 +26,7 @@ from soc_anomaly.detectors.calibration import ScoreCalibrator
 from soc_anomaly.errors import DataError, ParameterError, check_positive_int, check_range
 from soc_anomaly.evaluation.explain import explain_top
 from soc_anomaly.evaluation.thresholds import by_normal_percentile
+from soc_anomaly.features.carry import StreamContext, next_context
 from soc_anomaly.features.columns import epoch_ms
 from soc_anomaly.features.seed_columns import SeedColumns
 
@@ -309,7 +310,7 @@ class AnomalyModel:
         events: pd.DataFrame,
         *,
         reasons: int = 5,
-        history: pd.DataFrame | None = None,
+        history: pd.DataFrame | StreamContext | None = None,
     ) -> pd.DataFrame:
         """Score events: calibrated score, alert flag and the reasons for each alert.
 
@@ -319,13 +320,13 @@ class AnomalyModel:
             Events in the form the model was fitted on; labels are not needed.
         reasons : int, default=5
             At most this many reasons per alert.
-        history : pandas.DataFrame, optional
+        history : pandas.DataFrame or StreamContext, optional
             Events before ``events``, not scored: the entity features' windows
             (failures over 24 hours, the previous logon, ...) read them. Without
             it, windows start at the first of ``events``. Ignored by ``seed``
             and ``table`` models, whose features are per event.
-            :class:`~soc_anomaly.model.stream.StreamScorer` carries it from
-            chunk to chunk.
+            :class:`~soc_anomaly.model.stream.StreamScorer` carries the compact
+            :class:`~soc_anomaly.features.carry.StreamContext` from chunk to chunk.
 
         Returns
         -------
@@ -338,12 +339,11 @@ class AnomalyModel:
             raise ParameterError("the model is not fitted; call fit() or load a saved model")
         from soc_anomaly.features import EntityFeatures
 
-        context = None
+        context_columns = None
         if isinstance(self.featurizer_, EntityFeatures):
-            context = events.reset_index(drop=True)
-            if history is not None and len(history):
-                context = pd.concat([history, context], ignore_index=True)
-            feats = self.featurizer_.transform(context).iloc[len(context) - len(events) :]
+            if isinstance(history, pd.DataFrame):
+                history = next_context(None, history, self.featurizer_.beacon_intervals)
+            feats, context_columns = self.featurizer_.transform_stream(events, history)
         elif self.featurizer_ is not None:
             feats = self.featurizer_.transform(events)
         else:
@@ -363,7 +363,7 @@ class AnomalyModel:
         if alert.any():
             rows = np.flatnonzero(alert)
             out.loc[alert, "reasons"] = self._reasons(
-                events, feats, rows, raw[rows], reasons, context
+                events, feats, rows, raw[rows], reasons, context_columns
             )
         return out
 
@@ -397,16 +397,18 @@ class AnomalyModel:
         rows: np.ndarray,
         raw: np.ndarray,
         top: int,
-        context: pd.DataFrame | None,
+        context_columns: pd.DataFrame | None,
     ) -> list[str]:
         from soc_anomaly.features import EntityFeatures
 
-        if isinstance(self.featurizer_, EntityFeatures) and context is not None:
-            at = rows + (len(context) - len(events))
-            said = self.featurizer_.explain(
-                context.iloc[at], feats.iloc[rows], top=top, history=context
+        if isinstance(self.featurizer_, EntityFeatures) and context_columns is not None:
+            sentences = self.featurizer_.explain(
+                events.iloc[rows],
+                feats.iloc[rows],
+                top=top,
+                context_columns=context_columns.iloc[rows],
             )
-            return ["; ".join(s.text for s in row) for row in said]
+            return ["; ".join(s.text for s in row) for row in sentences]
         values = feats[self.feature_names_].iloc[rows].reset_index(drop=True)
         names = self.feature_names_
         top_m = len(values)

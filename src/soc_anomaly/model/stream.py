@@ -1,8 +1,9 @@
 """Score a stream of events chunk by chunk, with the same result as scoring it whole.
 
-:class:`StreamScorer` keeps, between chunks, only the events that later
-events' windows can still reach (:func:`soc_anomaly.features.carry.carry_mask`:
-about a day of traffic plus a few events per user and destination), so memory
+:class:`StreamScorer` keeps, between chunks, only what later events' windows
+can still reach (:class:`soc_anomaly.features.carry.StreamContext`: about a
+day of traffic, each user's last logon and each destination pair's last
+connection times), so memory
 is bounded by the chunk size and the number of entities, not by the length of
 the stream, and the scores, alerts and reasons do not depend on the chunk size.
 """
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from soc_anomaly.errors import DataError
-from soc_anomaly.features.carry import carry_mask
+from soc_anomaly.features.carry import StreamContext, next_context
 from soc_anomaly.features.columns import epoch_ms
 from soc_anomaly.model.fitted import AnomalyModel
 
@@ -45,26 +46,35 @@ class StreamScorer:
     def __init__(self, model: AnomalyModel, reasons: int = 5) -> None:
         self.model = model
         self.reasons = reasons
-        self._history: pd.DataFrame | None = None
+        self._context: StreamContext | None = None
         self._latest_ms: int | None = None
         self._seen = 0
         featurizer = getattr(model, "featurizer_", None)
         self._windows = featurizer is not None and hasattr(featurizer, "beacon_intervals")
 
-    def prime(self, history: pd.DataFrame | None) -> None:
-        """Start from ``history``: the carried events of the stream before this one.
+    def prime(self, context: StreamContext | None) -> None:
+        """Start from ``context``: what the stream before this one carried.
 
         Used to resume a stream, or to score one time partition of a dataset
         with what came before it (:mod:`soc_anomaly.model.dask_engine`).
         """
-        if not self._windows or history is None or not len(history):
+        if not self._windows or context is None:
             return
-        self._history = history.reset_index(drop=True)
-        self._latest_ms = int(epoch_ms(self._history["time"]).max())
+        self._context = context
+        times = [int(context.beacons.time.max())] if len(context.beacons.time) else []
+        if len(context.rows):
+            times.append(int(epoch_ms(context.rows["time"]).max()))
+        self._latest_ms = max(times) if times else None
+
+    @property
+    def context(self) -> StreamContext | None:
+        """What is carried into the next chunk."""
+        return self._context
 
     @property
     def history_rows(self) -> int:
-        return 0 if self._history is None else len(self._history)
+        """Events and connection times carried to the next chunk (0 without windows)."""
+        return 0 if self._context is None else len(self._context)
 
     def score(self, events: pd.DataFrame) -> pd.DataFrame:
         """Score the next chunk (see :meth:`AnomalyModel.score` for the columns).
@@ -82,12 +92,8 @@ class StreamScorer:
             return self.model.score(events, reasons=self.reasons)
         if "time" in events.columns:
             self._check_order(events)
-        out = self.model.score(events, reasons=self.reasons, history=self._history)
-        seen = events.reset_index(drop=True)
-        if self._history is not None and len(self._history):
-            seen = pd.concat([self._history, seen], ignore_index=True)
-        keep = carry_mask(seen, self.model.featurizer_.beacon_intervals)
-        self._history = seen.loc[keep].reset_index(drop=True)
+        out = self.model.score(events, reasons=self.reasons, history=self._context)
+        self._context = next_context(self._context, events, self.model.featurizer_.beacon_intervals)
         self._seen += len(events)
         return out
 
