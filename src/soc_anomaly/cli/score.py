@@ -17,6 +17,7 @@ from soc_anomaly.model.scoring import (
     OUTPUT_FORMATS,
     ScoredWriter,
     ScoreSummary,
+    input_columns,
     output_format,
     score_stream,
 )
@@ -158,7 +159,13 @@ def score(
                 f"--output folder {Path(output_path).parent} does not exist; expected an "
                 "existing folder"
             )
-        chunks = read_event_chunks(input_path, in_fmt, chunk_rows, on_error)
+        chunks = read_event_chunks(
+            input_path,
+            in_fmt,
+            chunk_rows,
+            on_error,
+            columns=input_columns(model, _columns(columns), label_col, out_fmt),
+        )
         with ScoredWriter(output_path, out_fmt, manifest) as writer:
             summary = score_stream(
                 model,

@@ -17,7 +17,7 @@ import contextlib
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -131,7 +131,11 @@ def parse_times(frame: pd.DataFrame, first_row: int = 0) -> pd.DataFrame:
 
 
 def read_event_chunks(
-    path: str, fmt: str, chunk_rows: int = 250_000, on_error: str = "fail"
+    path: str,
+    fmt: str,
+    chunk_rows: int = 250_000,
+    on_error: str = "fail",
+    columns: Sequence[str] | None = None,
 ) -> Iterator[EventChunk]:
     """Yield the input's events in chunks of at most ``chunk_rows``.
 
@@ -145,6 +149,9 @@ def read_event_chunks(
         Most events per chunk.
     on_error : {"fail", "skip"}, default="fail"
         A malformed JSON line: fail naming its line, or skip and count it.
+    columns : sequence of str, optional
+        Read only these columns of a CSV or Parquet input (those it has; the
+        others are left for the model to name as missing); all if None.
 
     Yields
     ------
@@ -159,14 +166,16 @@ def read_event_chunks(
     if on_error not in ON_ERROR:
         raise DataError(f"unknown --on-error {on_error!r}; expected fail or skip")
     if fmt == "parquet":
-        yield from _parquet_chunks(path, chunk_rows)
+        yield from _parquet_chunks(path, chunk_rows, columns)
     elif fmt == "csv":
-        yield from _csv_chunks(path, chunk_rows)
+        yield from _csv_chunks(path, chunk_rows, columns)
     else:
         yield from _json_chunks(path, chunk_rows, on_error, ocsf=fmt == "ocsf")
 
 
-def _parquet_chunks(path: str, chunk_rows: int) -> Iterator[EventChunk]:
+def _parquet_chunks(
+    path: str, chunk_rows: int, columns: Sequence[str] | None
+) -> Iterator[EventChunk]:
     import pyarrow.parquet as pq
 
     with _open_binary(path) as fh:
@@ -178,16 +187,26 @@ def _parquet_chunks(path: str, chunk_rows: int) -> Iterator[EventChunk]:
                 f"input {path} is not a readable Parquet file ({_first_line(exc)})"
             ) from None
         row = 0
-        for batch in parquet.iter_batches(batch_size=chunk_rows):
+        names = None
+        if columns is not None:
+            have = set(parquet.schema_arrow.names)
+            names = [c for c in dict.fromkeys(columns) if c in have]
+        for batch in parquet.iter_batches(batch_size=chunk_rows, columns=names):
             frame = parse_times(batch.to_pandas(), row)
             yield EventChunk(frame, row)
             row += len(frame)
 
 
-def _csv_chunks(path: str, chunk_rows: int) -> Iterator[EventChunk]:
+def _csv_chunks(path: str, chunk_rows: int, columns: Sequence[str] | None) -> Iterator[EventChunk]:
+    wanted = None if columns is None else set(columns)
     with _open_binary(path) as fh:
         try:
-            reader = pd.read_csv(fh, chunksize=chunk_rows, low_memory=False)
+            reader = pd.read_csv(
+                fh,
+                chunksize=chunk_rows,
+                low_memory=False,
+                usecols=None if wanted is None else (lambda c: c in wanted),
+            )
             row = 0
             for frame in reader:
                 frame = parse_times(frame.reset_index(drop=True), row)

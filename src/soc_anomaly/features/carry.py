@@ -10,8 +10,8 @@ when each chunk is read with a :class:`StreamContext` of what came before:
   that began 12 hours before the latest event); and each user's last logon
   with coordinates (travel speed and the gap);
 * ``beacons``, each (user, destination) pair's last ``beacon_intervals``
-  connections, as user, destination and time only (``beacon_regularity``
-  reads nothing else of them).
+  connection times (:class:`~soc_anomaly.features.beacons.BeaconState`;
+  ``beacon_regularity`` reads nothing else of them).
 
 So the carried state is bounded by a day of traffic and the number of users
 and pairs, not by the length of the stream. It requires the stream to be in
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from soc_anomaly.features.columns import MS_PER_DAY, MS_PER_HOUR, epoch_ms, read_events
-from soc_anomaly.features.compute import BeaconPrior
+from soc_anomaly.features.beacons import BeaconState, row_pair_names
+from soc_anomaly.features.columns import MS_PER_DAY, MS_PER_HOUR, Events, epoch_ms, read_events
 
 __all__ = ["LATEST_UTC_OFFSET_MS", "StreamContext", "merge_contexts", "next_context"]
 
@@ -44,15 +44,15 @@ class StreamContext:
     ----------
     rows : pandas.DataFrame
         Earlier raw events the windows and travel still read, in time order.
-    beacons : BeaconPrior
-        Each pair's last connections (user, destination, epoch ms), in time order.
+    beacons : BeaconState
+        Each pair's last connection times.
     """
 
     rows: pd.DataFrame
-    beacons: BeaconPrior
+    beacons: BeaconState
 
     def __len__(self) -> int:
-        return len(self.rows) + len(self.beacons.time)
+        return len(self.rows) + len(self.beacons)
 
 
 def _last_per_key(key: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
@@ -70,42 +70,31 @@ def _last_per_key(key: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _window_rows(events: pd.DataFrame) -> pd.DataFrame:
-    """The rows of ``events`` later windows and travel may still read, in time order."""
-    ev = read_events(events)
+def window_rows(ev: Events) -> np.ndarray:
+    """Positions in the table (time order) of the events later windows and travel may read."""
     if len(ev) == 0:
-        return events.iloc[:0]
+        return np.zeros(0, dtype=np.int64)
     latest = int(ev.time.max())
     keep = ev.time >= latest - 24 * MS_PER_HOUR
     day_start = (latest - LATEST_UTC_OFFSET_MS) // MS_PER_DAY * MS_PER_DAY
     keep |= ev.local_ms >= day_start
     located = ev.is_auth & ~np.isnan(ev.lat) & ~np.isnan(ev.lon)
     keep |= _last_per_key(ev.codes["user"], located, 1)
-    rows = np.flatnonzero(keep) if ev.order is None else ev.order[np.flatnonzero(keep)]
-    return events.iloc[rows].reset_index(drop=True)
+    return np.flatnonzero(keep) if ev.order is None else ev.order[np.flatnonzero(keep)]
 
 
-def _beacons(parts: list[BeaconPrior], n: int) -> BeaconPrior:
-    """Each pair's last ``n`` connections of ``parts`` (earlier parts first)."""
-    user = np.concatenate([p.user for p in parts])
-    dst = np.concatenate([p.dst_host for p in parts])
-    time = np.concatenate([p.time for p in parts]).astype(np.int64)
-    order = np.argsort(time, kind="stable")
-    user, dst, time = user[order], dst[order], time[order]
-    u = pd.factorize(user, use_na_sentinel=True)[0].astype(np.int64)
-    d, dst_cats = pd.factorize(dst, use_na_sentinel=True)
-    key = u * (len(dst_cats) + 1) + d
-    keep = _last_per_key(key, np.ones(len(key), dtype=bool), n)
-    return BeaconPrior(user[keep], dst[keep], time[keep])
+def _window_rows(events: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``events`` later windows and travel may still read, in time order."""
+    return events.iloc[window_rows(read_events(events))].reset_index(drop=True)
 
 
-def _connections(events: pd.DataFrame) -> BeaconPrior:
+def _connections(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Pair name and epoch ms of each network event of ``events``, in time order."""
     net = (pd.to_numeric(events["class_uid"], errors="coerce") == _NETWORK).to_numpy()
-    return BeaconPrior(
-        events["user"].astype(object).to_numpy()[net],
-        events["dst_host"].astype(object).to_numpy()[net],
-        epoch_ms(events["time"])[net],
-    )
+    times = epoch_ms(events["time"])[net]
+    names = row_pair_names(events["user"].to_numpy()[net], events["dst_host"].to_numpy()[net])
+    order = np.argsort(times, kind="stable")
+    return names[order], times[order]
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -150,8 +139,8 @@ def next_context(
         The featuriser's ``beacon_intervals``.
     """
     rows = _window_rows(join(context, events))
-    parts = [context.beacons] if context is not None else []
-    return StreamContext(rows, _beacons([*parts, _connections(events)], beacon_intervals))
+    beacons = context.beacons if context is not None else BeaconState.empty(beacon_intervals)
+    return StreamContext(rows, beacons.advance(*_connections(events)))
 
 
 def merge_contexts(
@@ -166,4 +155,4 @@ def merge_contexts(
     if earlier is None:
         return later
     rows = _window_rows(_concat([earlier.rows, later.rows]))
-    return StreamContext(rows, _beacons([earlier.beacons, later.beacons], beacon_intervals))
+    return StreamContext(rows, earlier.beacons.merge(later.beacons))

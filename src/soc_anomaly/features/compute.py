@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from soc_anomaly.features.beacons import NO_TIME, BeaconState, pair_names
 from soc_anomaly.features.catalog import FEATURES
 from soc_anomaly.features.columns import MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, Events
 from soc_anomaly.features.history import (
@@ -29,7 +29,14 @@ from soc_anomaly.features.windows import KeyOrder, regularity
 if TYPE_CHECKING:
     from soc_anomaly.features.transformer import EntityFeatures
 
-__all__ = ["CV_FLOOR", "Aggregates", "BeaconPrior", "assemble", "causal_aggregates"]
+__all__ = [
+    "CV_FLOOR",
+    "Aggregates",
+    "assemble",
+    "causal_aggregates",
+    "connections",
+    "names_of_pairs",
+]
 
 #: Added to the coefficient of variation of beacon intervals so a perfect clock stays finite.
 CV_FLOOR = 0.05
@@ -50,17 +57,24 @@ class Aggregates:
     beacon_cv: np.ndarray
 
 
-@dataclass
-class BeaconPrior:
-    """Each (user, destination) pair's last connections before a chunk of events.
+def names_of_pairs(ev: Events, keys: np.ndarray) -> np.ndarray:
+    """The :func:`~soc_anomaly.features.beacons.pair_names` of pair keys of ``ev``."""
+    width = len(ev.categories["dst_host"]) + 1
+    # key = user * width + dst, with dst -1 for a null destination.
+    user = (keys + 1) // width
+    dst = keys - user * width
+    dst_names = np.append(ev.categories["dst_host"].to_numpy(dtype=object), None)
+    return pair_names(ev.categories["user"].to_numpy(dtype=object)[user], dst_names[dst])
 
-    Only their times matter (``beacon_regularity`` looks at the intervals), so a
-    stream carries these three arrays instead of the connections themselves.
-    """
 
-    user: np.ndarray
-    dst_host: np.ndarray
-    time: np.ndarray
+def connections(ev: Events, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pair name and time of the network events among ``rows`` (time-order positions)."""
+    rows = rows[ev.is_net[rows]]
+    pair = pair_keys(
+        ev.codes["user"][rows], ev.codes["dst_host"][rows], len(ev.categories["dst_host"])
+    )
+    keys, inverse = np.unique(pair, return_inverse=True)
+    return names_of_pairs(ev, keys)[inverse], ev.time[rows]
 
 
 def _regularity(
@@ -68,30 +82,28 @@ def _regularity(
     pair: np.ndarray,
     beacon_intervals: int,
     min_beacon_intervals: int,
-    prior: BeaconPrior | None,
+    prior: BeaconState | None,
     own: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``regularity`` of every connection, or with ``prior``: of the ``own`` rows only,
-    their pairs' earlier connections read from ``prior`` (the other rows get 0)."""
+    their pairs' earlier connection times read from ``prior`` (the other rows get 0)."""
     if prior is None or own is None:
         return regularity(
             pair, ev.time, ev.is_net, beacon_intervals, min_beacon_intervals, CV_FLOOR
         )
-    n_dst = len(ev.categories["dst_host"])
-    u = ev.categories["user"].get_indexer(pd.Index(prior.user, dtype=object))
-    d = ev.categories["dst_host"].get_indexer(pd.Index(prior.dst_host, dtype=object))
-    # A pair whose user is not in this chunk cannot precede any of its events;
-    # a null destination keeps code -1, as it has in the chunk.
-    keep = (u >= 0) & ((d >= 0) | pd.isna(prior.dst_host))
     rows = np.flatnonzero(own & ev.is_net)
-    key = np.concatenate([pair_keys(u[keep], d[keep], n_dst), pair[rows]])
-    time = np.concatenate([prior.time[keep].astype(np.int64), ev.time[rows]])
+    keys = np.unique(pair[rows])
+    earlier = prior.lookup(names_of_pairs(ev, keys))
+    slot = earlier != NO_TIME
+    key = np.concatenate([np.repeat(keys, prior.n)[slot.ravel()], pair[rows]])
+    time = np.concatenate([earlier.ravel()[slot.ravel()], ev.time[rows]])
     got = regularity(
         key, time, np.ones(len(key), dtype=bool), beacon_intervals, min_beacon_intervals, CV_FLOOR
     )
+    n_prior = int(slot.sum())
     out = tuple(np.zeros(len(ev), dtype=a.dtype) for a in got)
     for full, part in zip(out, got, strict=True):
-        full[rows] = part[int(keep.sum()) :]
+        full[rows] = part[n_prior:]
     return out  # type: ignore[return-value]
 
 
@@ -100,7 +112,7 @@ def causal_aggregates(
     min_travel_km: float,
     beacon_intervals: int,
     min_beacon_intervals: int,
-    prior: BeaconPrior | None = None,
+    prior: BeaconState | None = None,
     own: np.ndarray | None = None,
 ) -> Aggregates:
     """Every window, travel and regularity quantity of ``ev`` (see the module docstring).

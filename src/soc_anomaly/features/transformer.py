@@ -8,10 +8,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from soc_anomaly.errors import DataError, check_positive_int, check_range
-from soc_anomaly.features.carry import StreamContext, join
+from soc_anomaly.features.beacons import BeaconState
+from soc_anomaly.features.carry import StreamContext, join, window_rows
 from soc_anomaly.features.catalog import FEATURES, FeatureSentence
 from soc_anomaly.features.columns import TEXT_COLUMNS, read_events
-from soc_anomaly.features.compute import assemble, causal_aggregates
+from soc_anomaly.features.compute import assemble, causal_aggregates, connections
 from soc_anomaly.features.deviation import tail_sketch
 from soc_anomaly.features.explain import explain_rows
 from soc_anomaly.features.history import fit_user_tables, pair_keys
@@ -216,7 +217,7 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
 
     def transform_stream(
         self, X: pd.DataFrame, context: StreamContext | None = None
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ) -> tuple[pd.DataFrame, pd.DataFrame, StreamContext]:
         """Features of a chunk of a stream, read after what the stream carried.
 
         Parameters
@@ -238,6 +239,9 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
             ``prev_login_city`` (the previous logon's city, or None),
             ``beacon_mean_s``, ``beacon_cv`` and ``beacon_intervals`` (the
             interval statistics behind ``beacon_regularity``).
+        next_context : StreamContext
+            What the stream carries into its next chunk
+            (:func:`soc_anomaly.features.carry.next_context` of ``context`` and ``X``).
         """
         check_is_fitted(self, "deviation_sketch_")
         combined = join(context, X)
@@ -265,7 +269,15 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         columns = pd.DataFrame(
             {k: ev.restore(np.asarray(v))[first:] for k, v in extra.items()}, index=X.index
         )
-        return features, columns
+        # The next chunk's state, from the events just read (no second pass over them).
+        beacons = (
+            context.beacons if context is not None else BeaconState.empty(self.beacon_intervals)
+        )
+        carried = StreamContext(
+            combined.iloc[window_rows(ev)].reset_index(drop=True),
+            beacons.advance(*connections(ev, np.flatnonzero(own))),
+        )
+        return features, columns, carried
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         """The output column names, ``list(FEATURES)``, as an object array."""

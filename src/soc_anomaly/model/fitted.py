@@ -13,6 +13,7 @@ import hashlib
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from soc_anomaly.features.carry import StreamContext, next_context
 from soc_anomaly.features.columns import epoch_ms
 from soc_anomaly.features.seed_columns import SeedColumns
 
-__all__ = ["FEATURE_KINDS", "AnomalyModel"]
+__all__ = ["FEATURE_KINDS", "AnomalyModel", "PreparedChunk"]
 
 #: Rows per block when scoring in threads (large enough to amortise each call's overhead).
 SCORE_BLOCK_ROWS = 65_536
@@ -45,6 +46,31 @@ def _data_sha256(frame: pd.DataFrame) -> str:
     digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()
+
+
+@dataclass
+class PreparedChunk:
+    """A chunk of events with its features, between the two halves of scoring.
+
+    Attributes
+    ----------
+    events : pandas.DataFrame
+        The chunk.
+    features : pandas.DataFrame
+        Its features (the featuriser's output, or the table's columns).
+    matrix : numpy.ndarray
+        The detector's input before scaling.
+    context_columns : pandas.DataFrame or None
+        What the entity features' explanations say beside the values.
+    next_context : StreamContext or None
+        What the stream carries into its next chunk (entity models).
+    """
+
+    events: pd.DataFrame
+    features: pd.DataFrame
+    matrix: np.ndarray
+    context_columns: pd.DataFrame | None
+    next_context: StreamContext | None
 
 
 class AnomalyModel:
@@ -298,6 +324,19 @@ class AnomalyModel:
         Z = (self.feature_matrix(feats) - self.scaler_mean_) / self.scaler_scale_
         return training_anomaly_scores(self.detector_, Z)
 
+    def input_columns(self) -> list[str]:
+        """The columns of the events the model reads (for reading only those)."""
+        from soc_anomaly.features import EntityFeatures
+        from soc_anomaly.features.catalog import REQUIRED_COLUMNS
+        from soc_anomaly.features.seed_columns import SEED_REQUIRED_COLUMNS
+
+        if isinstance(self.featurizer_, EntityFeatures):
+            # src_city is optional: explanations name the previous logon's city with it.
+            return [*REQUIRED_COLUMNS, "src_city"]
+        if isinstance(self.featurizer_, SeedColumns):
+            return list(SEED_REQUIRED_COLUMNS)
+        return list(self.feature_names_)
+
     def feature_matrix(self, feats: pd.DataFrame) -> np.ndarray:
         """The detector's input before scaling: ``feats`` in model order (signed log
         of raw-event features). Columns are taken by position for a featurised model."""
@@ -335,21 +374,47 @@ class AnomalyModel:
             (bool) and ``reasons`` (sentences joined by ``"; "``, empty for
             events that do not alert).
         """
+        if isinstance(history, pd.DataFrame) and hasattr(self.featurizer_, "beacon_intervals"):
+            history = next_context(None, history, self.featurizer_.beacon_intervals)
+        return self.finish_chunk(self.prepare_chunk(events, history), reasons=reasons)
+
+    def prepare_chunk(
+        self, events: pd.DataFrame, context: StreamContext | None = None
+    ) -> PreparedChunk:
+        """The first, sequential half of scoring a stream's chunk: its features.
+
+        Parameters
+        ----------
+        events : pandas.DataFrame
+            The chunk.
+        context : StreamContext, optional
+            What the stream carried into it (entity models; None otherwise).
+
+        Returns
+        -------
+        PreparedChunk
+            The features, and the context to carry into the next chunk.
+        """
         if not hasattr(self, "detector_"):
             raise ParameterError("the model is not fitted; call fit() or load a saved model")
         from soc_anomaly.features import EntityFeatures
 
-        context_columns = None
+        context_columns = carried = None
         if isinstance(self.featurizer_, EntityFeatures):
-            if isinstance(history, pd.DataFrame):
-                history = next_context(None, history, self.featurizer_.beacon_intervals)
-            feats, context_columns = self.featurizer_.transform_stream(events, history)
+            feats, context_columns, carried = self.featurizer_.transform_stream(events, context)
         elif self.featurizer_ is not None:
             feats = self.featurizer_.transform(events)
         else:
             feats = events
-        X = self._matrix(feats)
-        raw = self.raw_scores(X)
+        return PreparedChunk(events, feats, self._matrix(feats), context_columns, carried)
+
+    def finish_chunk(self, chunk: PreparedChunk, *, reasons: int = 5) -> pd.DataFrame:
+        """The second half: scores, alerts and reasons (:meth:`score`'s output).
+
+        It reads nothing of other chunks, so it can run while the next chunk is
+        prepared.
+        """
+        raw = self.raw_scores(chunk.matrix)
         alert = raw >= self.threshold_
         out = pd.DataFrame(
             {
@@ -358,12 +423,12 @@ class AnomalyModel:
                 "alert": alert,
                 "reasons": "",
             },
-            index=events.index,
+            index=chunk.events.index,
         )
         if alert.any():
             rows = np.flatnonzero(alert)
             out.loc[alert, "reasons"] = self._reasons(
-                events, feats, rows, raw[rows], reasons, context_columns
+                chunk.events, chunk.features, rows, raw[rows], reasons, chunk.context_columns
             )
         return out
 

@@ -21,7 +21,8 @@ import io
 import json
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -42,6 +43,7 @@ __all__ = [
     "ScoreSummary",
     "ScoredWriter",
     "evaluate_labels",
+    "input_columns",
     "output_format",
     "score_stream",
 ]
@@ -56,6 +58,30 @@ OUTPUT_FORMATS: dict[str, tuple[str, ...]] = {
 #: Input columns every scored row keeps when present.
 ID_COLUMNS: tuple[str, ...] = ("event_id", "time", "user")
 _RESULT_COLUMNS = ("score", "alert", "reasons")
+
+
+#: Event columns an OCSF finding's evidence reads, when present.
+EVIDENCE_COLUMNS: tuple[str, ...] = (
+    "event_id", "time", "class_uid", "user", "src_ip", "device_id", "src_city", "src_country",
+    "src_lat", "src_lon", "dst_host", "dst_ip", "dst_port",
+)  # fmt: skip
+
+
+def input_columns(
+    model: AnomalyModel, columns: Sequence[str], label_col: str | None, fmt: str
+) -> list[str] | None:
+    """The input columns a scoring run reads: the model's, the kept ones, the label's.
+
+    None (every column) when ``columns`` is ``("*",)``.
+    """
+    if list(columns) == ["*"]:
+        return None
+    wanted = [*model.input_columns(), *ID_COLUMNS, *columns]
+    if label_col:
+        wanted.append(label_col)
+    if fmt == "ocsf":
+        wanted += EVIDENCE_COLUMNS
+    return list(dict.fromkeys(wanted))
 
 
 def output_format(path: str, fmt: str | None) -> str:
@@ -350,18 +376,30 @@ def score_stream(
     scorer = scorer or StreamScorer(model, reasons=reasons)
     summary = ScoreSummary()
     labelled: list[np.ndarray] = []
-    for chunk in chunks:
-        events = chunk.events
+    pending: deque[EventChunk] = deque()
+    empty_skipped = [0]
+
+    def events_in_order() -> Iterator[pd.DataFrame]:
+        # Runs in the scorer's reading thread: chunks are checked as they are read.
+        for chunk in chunks:
+            if not len(chunk.events):
+                empty_skipped[0] += chunk.skipped
+                continue
+            _kept_columns(chunk.events, columns)
+            if label_col:
+                _labels(chunk.events, label_col, chunk.first_row)
+            pending.append(chunk)
+            yield chunk.events
+
+    for events, scored in scorer.score_chunks(events_in_order()):
+        chunk = pending.popleft()
         summary.skipped += chunk.skipped
-        if not len(events):
-            continue
         keep = _kept_columns(events, columns)
-        y = _labels(events, label_col, chunk.first_row) if label_col else None
-        scored = scorer.score(events)
         writer.write(_output_frame(events, scored, keep, alerts_only), events, scored)
         summary.events += len(events)
         summary.alerts += int(scored["alert"].sum())
-        if y is not None:
+        if label_col:
+            y = _labels(events, label_col, chunk.first_row)
             labelled.append(
                 np.column_stack([y, scored["raw_score"].to_numpy(), scored["alert"].to_numpy()])
             )
@@ -369,6 +407,7 @@ def score_stream(
         summary.seconds = time.perf_counter() - t0
         if progress is not None:
             progress(summary)
+    summary.skipped += empty_skipped[0]
     if label_col and keep_labels:
         summary.labels = np.concatenate(labelled) if labelled else np.zeros((0, 3))
     elif label_col:
@@ -383,7 +422,7 @@ def _kept_columns(events: pd.DataFrame, columns: Sequence[str]) -> list[str]:
     missing = [c for c in columns if c not in events.columns]
     if missing:
         raise DataError(
-            f"--columns names column(s) the input lacks: {', '.join(missing)}; the input has "
-            f"{', '.join(map(str, events.columns))}"
+            f"--columns names column(s) the input lacks: {', '.join(missing)}; expected "
+            "columns of the input, comma-separated, or all"
         )
     return list(columns)

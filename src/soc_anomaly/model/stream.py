@@ -10,13 +10,17 @@ the stream, and the scores, alerts and reasons do not depend on the chunk size.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
 from soc_anomaly.errors import DataError
-from soc_anomaly.features.carry import StreamContext, next_context
+from soc_anomaly.features.beacons import NO_TIME
+from soc_anomaly.features.carry import StreamContext
 from soc_anomaly.features.columns import epoch_ms
-from soc_anomaly.model.fitted import AnomalyModel
+from soc_anomaly.model.fitted import AnomalyModel, PreparedChunk
 
 __all__ = ["StreamScorer"]
 
@@ -61,7 +65,8 @@ class StreamScorer:
         if not self._windows or context is None:
             return
         self._context = context
-        times = [int(context.beacons.time.max())] if len(context.beacons.time) else []
+        stamps = context.beacons.times[context.beacons.times != NO_TIME]
+        times = [int(stamps.max())] if len(stamps) else []
         if len(context.rows):
             times.append(int(epoch_ms(context.rows["time"]).max()))
         self._latest_ms = max(times) if times else None
@@ -85,17 +90,51 @@ class StreamScorer:
             If an event of a windowed (entity) model is earlier than an event of
             a previous chunk: the stream must be in time order from chunk to chunk.
         """
-        if not self._windows:
-            self._seen += len(events)
-            return self.model.score(events, reasons=self.reasons)
-        if not len(events):
-            return self.model.score(events, reasons=self.reasons)
-        if "time" in events.columns:
+        return self.model.finish_chunk(self.prepare(events), reasons=self.reasons)
+
+    def prepare(self, events: pd.DataFrame) -> PreparedChunk:
+        """The sequential half of :meth:`score`: check the order, featurise, carry on.
+
+        :meth:`AnomalyModel.finish_chunk` completes it; :meth:`score_chunks`
+        runs the two halves of consecutive chunks at the same time.
+        """
+        if self._windows and len(events) and "time" in events.columns:
             self._check_order(events)
-        out = self.model.score(events, reasons=self.reasons, history=self._context)
-        self._context = next_context(self._context, events, self.model.featurizer_.beacon_intervals)
+        prepared = self.model.prepare_chunk(events, self._context)
+        if self._windows and len(events):
+            self._context = prepared.next_context
         self._seen += len(events)
-        return out
+        return prepared
+
+    def score_chunks(
+        self, chunks: Iterable[pd.DataFrame]
+    ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+        """Score consecutive chunks, reading and featurising each next one meanwhile.
+
+        Yields ``(events, scored)`` per chunk, in order. Reading and featurising
+        are sequential (each chunk needs the state the previous one left); the
+        detector's scores and the reasons of a chunk need only the chunk, so
+        they run while the next chunk is read and featurised in a second
+        thread: the two halves use both cores where one would wait.
+        """
+        source = iter(chunks)
+
+        def step() -> PreparedChunk | None:
+            events = next(source, None)
+            return None if events is None else self.prepare(events)
+
+        with ThreadPoolExecutor(1) as pool:
+            ahead = pool.submit(step)
+            while True:
+                prepared = ahead.result()
+                if prepared is None:
+                    return
+                ahead = pool.submit(step)
+                try:
+                    yield prepared.events, self.model.finish_chunk(prepared, reasons=self.reasons)
+                except BaseException:
+                    ahead.cancel()
+                    raise
 
     def _check_order(self, events: pd.DataFrame) -> None:
         ms = epoch_ms(events["time"])
