@@ -95,7 +95,7 @@ def replays():
     del meta, span
     row = 0
     for k in range(passes):
-        for batch in pf.iter_batches(batch_size=250_000):
+        for batch in pf.iter_batches(batch_size=1_000_000):
             frame = parse_times(batch.to_pandas())
             frame["time"] = frame["time"] + k * shift
             frame["event_id"] = frame["event_id"] + k * n_ids

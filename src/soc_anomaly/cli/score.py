@@ -23,7 +23,7 @@ from soc_anomaly.model.scoring import (
 )
 
 ENGINES = ("local", "dask")
-DEFAULT_CHUNK_ROWS = 250_000
+DEFAULT_CHUNK_ROWS = 1_000_000
 
 
 def _columns(text: str | None) -> list[str]:
