@@ -218,7 +218,7 @@ BAD_BODIES = [
     pytest.param([_flat(), _ocsf()], 422, r"record 2 is an OCSF record but record 1", id="mixed"),
     pytest.param([_ocsf(class_uid=2004)], 422, r"record 1: OCSF class_uid 2004", id="class"),
     pytest.param([_ocsf(time=None)], 422, r"record 1: the OCSF record has no time", id="no-time"),
-    pytest.param([_ocsf(time=1e20)], 422, r"record 1 cannot be read as an OCSF", id="ocsf-time"),
+    pytest.param([_ocsf(time=1e20)], 422, r"record 1: time .* is out of range", id="ocsf-time"),
     pytest.param([_ocsf(user={"name": {"x": 1}})], 422, r"user.name is an object", id="nested"),
 ]
 

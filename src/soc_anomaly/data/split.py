@@ -92,19 +92,23 @@ def split_train_test(
         raise DataError("the events table has a repeated index; expected one label per event")
     y = df[label_col].to_numpy()
     check_both_classes(y)
-    normal_idx = df.index[y == 0]
-    n_test_normal = int(np.ceil(test_size * len(normal_idx)))
-    if n_test_normal < 1 or len(normal_idx) - n_test_normal < 2:
+    # Positions, not index labels: the same rows in the same order, without a
+    # hash lookup per event.
+    normal_pos = np.flatnonzero(y == 0)
+    n_test_normal = int(np.ceil(test_size * len(normal_pos)))
+    if n_test_normal < 1 or len(normal_pos) - n_test_normal < 2:
         raise DataError(
-            f"only {len(normal_idx)} normal events; expected enough to train on at least 2 "
+            f"only {len(normal_pos)} normal events; expected enough to train on at least 2 "
             f"and hold out at least 1 at test_size={test_size}"
         )
-    train_idx, test_normal_idx = train_test_split(
-        normal_idx, test_size=test_size, random_state=random_state, shuffle=True
+    train_pos, test_normal_pos = train_test_split(
+        normal_pos, test_size=test_size, random_state=random_state, shuffle=True
     )
-    test_mask = df.index.isin(test_normal_idx) | (y == 1)
-    X_train_df = df.loc[train_idx, cols]
-    X_test_df = df.loc[test_mask, cols]
+    test_mask = y == 1
+    test_mask[test_normal_pos] = True
+    features = df[cols]
+    X_train_df = features.iloc[train_pos]
+    X_test_df = features.iloc[np.flatnonzero(test_mask)]
     scaler = StandardScaler().fit(X_train_df.to_numpy())
     return TrainTestSplit(
         X_train=scaler.transform(X_train_df.to_numpy()),

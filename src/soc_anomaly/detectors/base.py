@@ -68,11 +68,22 @@ def training_anomaly_scores(estimator: OutlierEstimator, X: ArrayLike) -> np.nda
     on more than :data:`MAX_TRAIN_SCORE_ROWS` rows kept the scores of a seeded
     sample of them (``train_score_rows_``), which are returned instead.
     """
+    kept = kept_training_scores(estimator, len(X))
+    return kept if kept is not None else anomaly_scores(estimator, X)
+
+
+def kept_training_scores(estimator: OutlierEstimator, n_rows: int) -> np.ndarray | None:
+    """The training scores ``fit`` kept (higher = more anomalous), or None.
+
+    They stand for the ``n_rows`` training rows when they are one per row
+    (leave-one-out for neighbour methods) or a sample of a large training set
+    (``train_score_rows_``); otherwise the rows must be scored.
+    """
     train = getattr(estimator, "train_scores_", None)
     sampled = getattr(estimator, "train_score_rows_", None) is not None
-    if train is not None and (len(train) == len(X) or sampled):
+    if train is not None and (len(train) == n_rows or sampled):
         return -np.asarray(train, dtype=float) + 0.0
-    return anomaly_scores(estimator, X)
+    return None
 
 
 #: Training rows a detector scores for ``offset_`` and ``train_scores_``; above

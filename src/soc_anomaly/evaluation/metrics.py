@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 from sklearn.metrics import average_precision_score, roc_auc_score
 
@@ -156,11 +157,15 @@ def recall_by_attack(
     s = np.asarray(scores, dtype=float)
     if kinds.shape != s.shape:
         raise ParameterError("attack types and scores differ in length")
-    out: dict[str, float] = {}
-    for kind in sorted({str(k) for k in kinds} - {"normal"}):
-        mask = kinds == kind
-        out[kind] = float(np.mean(s[mask] >= threshold))
-    return out
+    # One hash pass over the events, then one vectorised count per attack type.
+    codes, names = pd.factorize(pd.Series(kinds).astype(str), sort=True)
+    alerts = np.bincount(codes, weights=(s >= threshold), minlength=len(names))
+    totals = np.bincount(codes, minlength=len(names))
+    return {
+        str(name): float(alerts[i] / totals[i])
+        for i, name in enumerate(names)
+        if name != "normal"
+    }
 
 
 @dataclass(frozen=True)

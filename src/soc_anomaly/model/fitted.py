@@ -23,6 +23,7 @@ import pandas as pd
 from soc_anomaly.data.schema import resolve_feature_cols
 from soc_anomaly.data.split import signed_log1p
 from soc_anomaly.detectors import anomaly_scores, get_detector, training_anomaly_scores
+from soc_anomaly.detectors.base import kept_training_scores
 from soc_anomaly.detectors.calibration import ScoreCalibrator
 from soc_anomaly.errors import DataError, ParameterError, check_positive_int, check_range
 from soc_anomaly.evaluation.explain import explain_top
@@ -302,9 +303,10 @@ class AnomalyModel:
         train_scores = training_anomaly_scores(self.detector_, Z)
         self.calibrator_ = ScoreCalibrator().fit(train_scores)
         self.threshold_ = float(by_normal_percentile(train_scores, self.threshold_percentile))
-        raw = feats[self.feature_names_].to_numpy(dtype=float)
-        self.baseline_mean_ = raw.mean(axis=0)
-        self.baseline_std_ = raw.std(axis=0)
+        # Column by column: no second copy of a large training set.
+        named = feats[self.feature_names_]
+        self.baseline_mean_ = np.array([named[c].to_numpy(float).mean() for c in named])
+        self.baseline_std_ = np.array([named[c].to_numpy(float).std() for c in named])
         return self
 
     def training_scores(self, feats: pd.DataFrame) -> np.ndarray:
@@ -321,6 +323,9 @@ class AnomalyModel:
             Leave-one-out scores for neighbour detectors, the kept sample's
             scores when the training set was large, else every row's score.
         """
+        kept = kept_training_scores(self.detector_, len(feats))
+        if kept is not None:
+            return kept
         Z = (self.feature_matrix(feats) - self.scaler_mean_) / self.scaler_scale_
         return training_anomaly_scores(self.detector_, Z)
 
