@@ -59,7 +59,7 @@ import pydantic_core
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, ValidationError
+from pydantic import Field, RootModel, ValidationError
 
 from soc_anomaly import __version__
 from soc_anomaly.data.event_stream import parse_times
@@ -67,6 +67,15 @@ from soc_anomaly.data.ocsf_input import OCSF_INPUT_PATHS, is_ocsf_record, ocsf_t
 from soc_anomaly.errors import SocAnomalyError, check_positive_int
 from soc_anomaly.model import AnomalyModel, read_manifest
 from soc_anomaly.model.findings import findings
+from soc_anomaly.service.schemas import (
+    EXAMPLE_EVENT,
+    EXPECTED,
+    FLAT_EVENTS,
+    Detail,
+    FindingsResponse,
+    Health,
+    ScoreResponse,
+)
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_EVENTS", "create_app"]
 
@@ -86,137 +95,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-# --- what goes over the wire --------------------------------------------------------------------
-
-_Number = Annotated[float | None, Field(allow_inf_nan=False)]
-# datetime64[ns] holds the years 1677 to 2262: epoch milliseconds within +-2**63 ns.
-_MS_BOUND = 9_223_372_036_854.0
-_EpochMs = Annotated[float, Field(ge=-_MS_BOUND, le=_MS_BOUND, allow_inf_nan=False)]
-# Time zones run from UTC-12:00 to UTC+14:00; a day either side is surely a mistake.
-_Offset = Annotated[float | None, Field(ge=-1440, le=1440)]
-
-
-class FlatEvent(BaseModel):
-    """The types of the raw enterprise columns in a flat event; other keys pass through.
-
-    Strict: a number is a JSON number, never text, so ``"bytes_in": "12"`` is
-    refused with its record and column rather than read differently from ``12``.
-    Every column is optional here: the model names the columns it lacks.
-    """
-
-    model_config = ConfigDict(extra="allow", strict=True)
-
-    event_id: str | int | None = None
-    time: str | _EpochMs | None = None
-    timezone_offset: _Offset = None
-    class_uid: _Number = None
-    user: str | None = None
-    src_ip: str | None = None
-    src_host: str | None = None
-    src_city: str | None = None
-    src_country: str | None = None
-    src_lat: Annotated[float | None, Field(ge=-90, le=90)] = None
-    src_lon: Annotated[float | None, Field(ge=-180, le=180)] = None
-    device_id: str | None = None
-    user_agent: str | None = None
-    dst_host: str | None = None
-    dst_ip: str | None = None
-    dst_port: _Number = None
-    logon_type: str | None = None
-    is_mfa: bool | None = None
-    status: str | None = None
-    status_detail: str | None = None
-    bytes_in: _Number = None
-    bytes_out: _Number = None
-    packets: _Number = None
-    duration_ms: _Number = None
-    direction: str | None = None
-
-
-_FLAT_EVENTS = TypeAdapter(list[FlatEvent])
-_EXPECTED: dict[str, str] = {
-    name: "a finite number or null" if field.annotation == (float | None) else "a string or null"
-    for name, field in FlatEvent.model_fields.items()
-}
-_EXPECTED |= {
-    "event_id": "a string or an integer",
-    "time": "an ISO 8601 string or epoch milliseconds of the years 1677 to 2262",
-    "timezone_offset": "minutes east of UTC, -1440 to 1440, or null",
-    "src_lat": "a latitude, -90 to 90, or null",
-    "src_lon": "a longitude, -180 to 180, or null",
-    "is_mfa": "true, false or null",
-}
-
-#: The example body's event, in the OpenAPI schema (schemathesis sends it too).
-_EXAMPLE_EVENT: dict[str, Any] = {
-    "event_id": 1,
-    "time": "2026-01-20T09:15:00Z",
-    "timezone_offset": 60,
-    "class_uid": 3002,
-    "user": "alice.smith",
-    "src_ip": "203.0.113.7",
-    "src_host": "WS-LON-00012",
-    "src_country": "GB",
-    "src_lat": 51.5,
-    "src_lon": -0.12,
-    "device_id": "DEV-000012",
-    "dst_host": "vpn.example.com",
-    "status": "Success",
-    "status_detail": None,
-    "bytes_in": None,
-    "bytes_out": None,
-    "direction": None,
-}
-
-
-class ScoreResult(BaseModel):
-    """One scored event."""
-
-    index: int = Field(description="Position of the event in the array, from 0.")
-    event_id: str | int | float | None = Field(
-        None, description="The event's event_id (flat) or metadata.uid (OCSF), when it has one."
-    )
-    score: float = Field(description="Calibrated score, 0-100: how anomalous against training.")
-    alert: bool = Field(description="Whether the raw score reaches the model's threshold.")
-    reasons: list[str] = Field(description="Why the event alerts, most telling first; [] if not.")
-
-
-class ScoreResponse(BaseModel):
-    """Scores of one request's events."""
-
-    model: str = Field(description="Short id of the model (start of its SHA-256).")
-    events: int
-    alerts: int
-    results: list[ScoreResult]
-
-
-class FindingsResponse(BaseModel):
-    """Alerts of one request's events as OCSF Detection Findings (``?format=ocsf``)."""
-
-    model: str
-    events: int
-    alerts: int
-    findings: list[dict[str, Any]]
-
-
-class Health(BaseModel):
-    """The service is up and its model loaded."""
-
-    status: Literal["ok"]
-    model: str
-    detector: str
-    features: str
-    version: str
-    max_events: int
-    max_bytes: int
-
-
-class Detail(BaseModel):
-    """What was wrong with the request, in one line."""
-
-    detail: str
-
 
 # --- one-line errors ----------------------------------------------------------------------------
 
@@ -406,7 +284,7 @@ def _parse_batch(
 def _flat_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     """Raw events of flat records, their column types checked."""
     try:
-        _FLAT_EVENTS.validate_python(records)
+        FLAT_EVENTS.validate_python(records)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         position, column = int(error["loc"][0]), str(error["loc"][1])
@@ -414,7 +292,7 @@ def _flat_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
         raise _reject(
             422,
             f"record {position + 1}: {column} is {_kind(value)} {_show(value)}; expected "
-            f"{_EXPECTED.get(column, 'a JSON value')}",
+            f"{EXPECTED.get(column, 'a JSON value')}",
         ) from None
     # A column of times is parsed one way, as text or as numbers, not both.
     text_time = [isinstance(r.get("time"), str) for r in records if r.get("time") is not None]
@@ -583,7 +461,7 @@ def create_app(
     body_schema["items"]["description"] = (
         "A flat event (raw enterprise columns) or an OCSF 3002/4001 record; one kind per request."
     )
-    body_schema["example"] = [_EXAMPLE_EVENT]
+    body_schema["example"] = [EXAMPLE_EVENT]
     limiter: anyio.CapacityLimiter | None = None
 
     app = FastAPI(
