@@ -162,9 +162,7 @@ def recall_by_attack(
     alerts = np.bincount(codes, weights=(s >= threshold), minlength=len(names))
     totals = np.bincount(codes, minlength=len(names))
     return {
-        str(name): float(alerts[i] / totals[i])
-        for i, name in enumerate(names)
-        if name != "normal"
+        str(name): float(alerts[i] / totals[i]) for i, name in enumerate(names) if name != "normal"
     }
 
 
