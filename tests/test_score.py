@@ -389,3 +389,79 @@ def test_dask_on_a_local_cluster_equals_one_process(
     )
     pd.testing.assert_frame_equal(got, pd.read_parquet(single))
     assert not list(tmp_path.glob(".parts.*"))
+
+
+# --- review fixes: headers, types, bundles of the lab, OCSF values --------------------------
+
+
+def test_csv_output_has_one_header_whatever_the_chunks(capsys, model_dir, files, whole, tmp_path):
+    out = tmp_path / "alerts.csv"
+    code, _, _ = _score(
+        capsys, model_dir, "--input", str(files["parquet"]), "--output", str(out),
+        "--alerts-only", "--chunk-rows", "500",
+    )  # fmt: skip
+    assert code == 0
+    lines = out.read_text().splitlines()
+    assert sum(line.startswith("event_id,") for line in lines) == 1
+    assert len(lines) == 1 + int(whole["alert"].sum())
+
+
+def test_parquet_output_keeps_a_column_empty_in_the_first_chunk(
+    capsys, model_dir, test_events, tmp_path
+) -> None:
+    src = tmp_path / "events.csv"
+    events = test_events.copy()
+    # A text column empty in the first chunk that a CSV reader reads as numbers.
+    events["campaign_id"] = events["campaign_id"].astype(object)
+    events.loc[:999, "campaign_id"] = None
+    events.loc[1000:, "campaign_id"] = "C-01"
+    events.to_csv(src, index=False)
+    out = tmp_path / "out.parquet"
+    code, _, err = _score(
+        capsys, model_dir, "--input", str(src), "--output", str(out),
+        "--columns", "campaign_id", "--chunk-rows", "1000",
+    )  # fmt: skip
+    assert code == 0, err
+    got = pd.read_parquet(out)
+    assert got["campaign_id"].isna().sum() == 1000
+    assert (got["campaign_id"].iloc[1000:] == "C-01").all()
+
+
+def test_a_lab_model_can_be_saved_and_scores_the_same(world, test_events, tmp_path) -> None:
+    from soc_anomaly.features import EntityFeatures
+
+    events = world.events
+    train = events[(events["time"] < world.attack_start) & (events["label"] == 0)]
+    featurizer = EntityFeatures().fit(train, users=world.users)
+    model = AnomalyModel(detector="iforest", features="entity")
+    model.fit_features(featurizer.transform(train), featurizer)
+    assert model.training_["rows"] == len(train)
+    loaded = AnomalyModel.load(model.save(tmp_path / "lab"))
+    head = test_events.head(3000)
+    pd.testing.assert_frame_equal(loaded.score(head), model.score(head))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "pattern"),
+    [
+        ("user", {"name": ["a"]}, r"line 1: user.name is an array"),
+        ("timezone_offset", "abc", r"line 1: timezone_offset 'abc' is not a finite number"),
+        ("time", True, r"line 1: time True is not a time"),
+    ],
+)
+def test_ocsf_values_of_the_wrong_kind_are_named(field, value, pattern) -> None:
+    record = {"class_uid": 3002, "time": 1_767_600_000_000, "user": {"name": "alice"}}
+    record[field] = value
+    with pytest.raises(DataError, match=pattern):
+        ocsf_to_events([record])
+
+
+def test_an_out_of_range_timezone_offset_is_one_line(capsys, model_dir, files, tmp_path) -> None:
+    lines = files["jsonl"].read_text().splitlines()[:50]
+    rec = json.loads(lines[7])
+    rec["timezone_offset"] = 5000
+    lines[7] = json.dumps(rec)
+    bad = tmp_path / "tz.jsonl"
+    bad.write_text("\n".join(lines) + "\n")
+    code, _, err = _score(capsys, model_dir, "--input", str(bad))
+    assert_one_line_error(code, err, r"timezone_offset 5000 is out of range")

@@ -131,7 +131,15 @@ def score(
         raise ParameterError(f"unknown --engine {engine!r}; expected local or dask")
     if on_error not in ("fail", "skip"):
         raise ParameterError(f"unknown --on-error {on_error!r}; expected fail or skip")
-    out_fmt = output_format(output_path, output_fmt)
+    if engine == "dask":
+        if input_fmt not in (None, "parquet"):
+            raise ParameterError(
+                f"--engine dask reads a Parquet dataset; --input-format {input_fmt} does not apply"
+            )
+        # A folder of part files: Parquet unless --format says otherwise.
+        out_fmt = output_format("x.parquet", output_fmt)
+    else:
+        out_fmt = output_format(output_path, output_fmt)
     manifest = read_manifest(model_dir)
     model = AnomalyModel.load(model_dir)
     if engine == "dask":

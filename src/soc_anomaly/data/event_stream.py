@@ -133,7 +133,7 @@ def parse_times(frame: pd.DataFrame, first_row: int = 0) -> pd.DataFrame:
 def read_event_chunks(
     path: str,
     fmt: str,
-    chunk_rows: int = 250_000,
+    chunk_rows: int = 1_000_000,
     on_error: str = "fail",
     columns: Sequence[str] | None = None,
 ) -> Iterator[EventChunk]:
@@ -145,7 +145,7 @@ def read_event_chunks(
         A file, or ``-`` for standard input.
     fmt : {"csv", "parquet", "jsonl", "ocsf"}
         The input format (see :func:`input_format`).
-    chunk_rows : int, default=250_000
+    chunk_rows : int, default=1_000_000
         Most events per chunk.
     on_error : {"fail", "skip"}, default="fail"
         A malformed JSON line: fail naming its line, or skip and count it.

@@ -49,6 +49,7 @@ be evaluated.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -142,12 +143,34 @@ def _first(record: Mapping[str, Any], paths: tuple[tuple[str, ...], ...]) -> Any
     return None
 
 
+def _is_number(value: Any) -> bool:
+    """A finite JSON number, or text that is one (some exporters quote numbers)."""
+    if isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def _row(record: Any, line: int) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise DataError(
             f"line {line}: expected an OCSF record (a JSON object); got {type(record).__name__}"
         )
     row = {col: _first(record, paths) for col, paths in _SPLIT.items()}
+    for col, value in row.items():
+        if isinstance(value, dict | list):
+            kind = "an object" if isinstance(value, dict) else "an array"
+            raise DataError(
+                f"line {line}: {OCSF_INPUT_PATHS[col][0]} is {kind}; expected a single value"
+            )
+        if col in _NUMERIC and value is not None and not _is_number(value):
+            raise DataError(
+                f"line {line}: {col} {value!r} is not a finite number; expected a number"
+            )
+    if isinstance(row["time"], bool):
+        raise DataError(f"line {line}: time {row['time']!r} is not a time; expected epoch ms")
     cls = row["class_uid"]
     if cls not in INPUT_CLASSES:
         raise DataError(

@@ -42,7 +42,8 @@ class KMeansDetector(BaseDetector):
     n_clusters_ : int
         Number of centroids actually fitted.
     train_scores_ : numpy.ndarray
-        Scores of the training rows.
+        Scores of the training rows (of a seeded sample of 200,000 of them when
+        there are more; ``train_score_rows_`` holds its positions).
     offset_ : float
         ``predict``'s threshold on ``score_samples``.
     """

@@ -46,7 +46,8 @@ class MahalanobisDetector(BaseDetector):
     covariance_estimator_ : EmpiricalCovariance or MinCovDet
         The fitted covariance model.
     train_scores_ : numpy.ndarray
-        Scores of the training rows.
+        Scores of the training rows (of a seeded sample of 200,000 of them when
+        there are more; ``train_score_rows_`` holds its positions).
     offset_ : float
         ``predict``'s threshold on ``score_samples``.
 

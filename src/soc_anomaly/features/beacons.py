@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["NO_TIME", "BeaconState", "pair_names", "row_pair_names"]
+__all__ = ["NO_TIME", "BeaconState", "pair_names"]
 
 #: Marks an empty slot of a pair's row of times.
 NO_TIME = np.iinfo(np.int64).min
@@ -27,18 +27,6 @@ def pair_names(users: np.ndarray, dsts: np.ndarray) -> np.ndarray:
     """One string per (user, destination); a null destination is its own value."""
     d = np.where(pd.isna(dsts), _NULL, dsts.astype(object))
     return np.asarray([f"{u}{_SEP}{v}" for u, v in zip(users, d, strict=True)], dtype=object)
-
-
-def row_pair_names(users: pd.Series | np.ndarray, dsts: pd.Series | np.ndarray) -> np.ndarray:
-    """:func:`pair_names` of each row, building each distinct pair's name once."""
-    u_codes, u_uni = pd.factorize(users, use_na_sentinel=True)
-    d_codes, d_uni = pd.factorize(dsts, use_na_sentinel=True)
-    width = len(d_uni) + 1
-    key = u_codes.astype(np.int64) * width + (d_codes.astype(np.int64) + 1)
-    uniq, inverse = np.unique(key, return_inverse=True)
-    d_values = np.append(np.asarray(d_uni, dtype=object), None)  # code -1 -> None
-    names = pair_names(np.asarray(u_uni, dtype=object)[uniq // width], d_values[(uniq % width) - 1])
-    return names[inverse]
 
 
 def _last_n(keys: np.ndarray, times: np.ndarray, n: int, n_rows: int) -> np.ndarray:

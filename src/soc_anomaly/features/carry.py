@@ -5,9 +5,9 @@ when each chunk is read with a :class:`StreamContext` of what came before:
 
 * ``rows``, the earlier events that windows can still reach: the last 24 hours
   (the failure, MFA, byte and new-destination windows); the events of each
-  user's current local day (``daily_dst_hosts_ratio``: with UTC offsets from
-  -12:00 to +14:00, every event whose local time is on or after the local day
-  that began 12 hours before the latest event); and each user's last logon
+  user's current local day (``daily_dst_hosts_ratio``: with UTC offsets of at
+  most 18 hours, every event whose local time is on or after the local day
+  that began 18 hours before the latest event); and each user's last logon
   with coordinates (travel speed and the gap);
 * ``beacons``, each (user, destination) pair's last ``beacon_intervals``
   connection times (:class:`~soc_anomaly.features.beacons.BeaconState`;
@@ -26,14 +26,29 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from soc_anomaly.features.beacons import BeaconState, row_pair_names
-from soc_anomaly.features.columns import MS_PER_DAY, MS_PER_HOUR, Events, epoch_ms, read_events
+from soc_anomaly.features.beacons import BeaconState
+from soc_anomaly.features.columns import (
+    MAX_UTC_OFFSET_MIN,
+    MS_PER_DAY,
+    MS_PER_HOUR,
+    Events,
+    read_events,
+)
+from soc_anomaly.features.compute import connections
 
-__all__ = ["LATEST_UTC_OFFSET_MS", "StreamContext", "merge_contexts", "next_context"]
+__all__ = [
+    "LATEST_UTC_OFFSET_MS",
+    "StreamContext",
+    "carry_state",
+    "join",
+    "merge_contexts",
+    "next_context",
+    "window_rows",
+]
 
-#: The westernmost UTC offset in use (-12:00): the earliest a local day can begin.
-LATEST_UTC_OFFSET_MS = 12 * MS_PER_HOUR
-_NETWORK = 4001
+#: The westernmost UTC offset accepted (-18:00, as ISO 8601 and OCSF allow; -12:00 is
+#: the westernmost in use): the earliest a local day can begin, relative to UTC.
+LATEST_UTC_OFFSET_MS = MAX_UTC_OFFSET_MIN * 60_000
 
 
 @dataclass
@@ -88,15 +103,6 @@ def _window_rows(events: pd.DataFrame) -> pd.DataFrame:
     return events.iloc[window_rows(read_events(events))].reset_index(drop=True)
 
 
-def _connections(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Pair name and epoch ms of each network event of ``events``, in time order."""
-    net = (pd.to_numeric(events["class_uid"], errors="coerce") == _NETWORK).to_numpy()
-    times = epoch_ms(events["time"])[net]
-    names = row_pair_names(events["user"].to_numpy()[net], events["dst_host"].to_numpy()[net])
-    order = np.argsort(times, kind="stable")
-    return names[order], times[order]
-
-
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     frames = [f for f in frames if len(f)]
     if not frames:
@@ -124,6 +130,35 @@ def join(context: StreamContext | None, events: pd.DataFrame) -> pd.DataFrame:
     return _concat([context.rows, events])
 
 
+def carry_state(
+    context: StreamContext | None,
+    combined: pd.DataFrame,
+    ev: Events,
+    own: np.ndarray,
+    beacon_intervals: int,
+) -> StreamContext:
+    """The state after a chunk, from the events its features were read from.
+
+    Parameters
+    ----------
+    context : StreamContext or None
+        The state before the chunk.
+    combined : pandas.DataFrame
+        The carried rows followed by the chunk (:func:`join`).
+    ev : Events
+        ``read_events(combined)``.
+    own : numpy.ndarray of int
+        Time-order positions in ``ev`` of the chunk's events.
+    beacon_intervals : int
+        The featuriser's ``beacon_intervals``.
+    """
+    beacons = context.beacons if context is not None else BeaconState.empty(beacon_intervals)
+    return StreamContext(
+        combined.iloc[window_rows(ev)].reset_index(drop=True),
+        beacons.advance(*connections(ev, own)),
+    )
+
+
 def next_context(
     context: StreamContext | None, events: pd.DataFrame, beacon_intervals: int
 ) -> StreamContext:
@@ -138,9 +173,12 @@ def next_context(
     beacon_intervals : int
         The featuriser's ``beacon_intervals``.
     """
-    rows = _window_rows(join(context, events))
-    beacons = context.beacons if context is not None else BeaconState.empty(beacon_intervals)
-    return StreamContext(rows, beacons.advance(*_connections(events)))
+    combined = join(context, events)
+    ev = read_events(combined)
+    own = np.arange(len(combined)) >= len(combined) - len(events)
+    if ev.order is not None:
+        own = own[ev.order]
+    return carry_state(context, combined, ev, np.flatnonzero(own), beacon_intervals)
 
 
 def merge_contexts(

@@ -137,10 +137,10 @@ def utc_offsets(s: pd.Series) -> np.ndarray:
     minutes = np.nan_to_num(_floats(s), nan=0.0)
     wild = np.abs(minutes) > MAX_UTC_OFFSET_MIN
     if wild.any():
-        row = int(np.flatnonzero(wild)[0])
+        value = minutes[int(np.flatnonzero(wild)[0])]
         raise DataError(
-            f"event {row + 1} has timezone_offset {minutes[row]:g}; expected minutes east "
-            f"of UTC within +/-{MAX_UTC_OFFSET_MIN}"
+            f"timezone_offset {value:g} is out of range; expected minutes east of UTC within "
+            f"+/-{MAX_UTC_OFFSET_MIN}"
         )
     return minutes.astype(np.int64)
 

@@ -8,11 +8,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from soc_anomaly.errors import DataError, check_positive_int, check_range
-from soc_anomaly.features.beacons import BeaconState
-from soc_anomaly.features.carry import StreamContext, join, window_rows
+from soc_anomaly.features.carry import StreamContext, carry_state, join
 from soc_anomaly.features.catalog import FEATURES, FeatureSentence
 from soc_anomaly.features.columns import TEXT_COLUMNS, read_events
-from soc_anomaly.features.compute import assemble, causal_aggregates, connections
+from soc_anomaly.features.compute import assemble, causal_aggregates
 from soc_anomaly.features.deviation import tail_sketch
 from soc_anomaly.features.explain import explain_rows
 from soc_anomaly.features.history import fit_user_tables, pair_keys
@@ -270,13 +269,7 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
             {k: ev.restore(np.asarray(v))[first:] for k, v in extra.items()}, index=X.index
         )
         # The next chunk's state, from the events just read (no second pass over them).
-        beacons = (
-            context.beacons if context is not None else BeaconState.empty(self.beacon_intervals)
-        )
-        carried = StreamContext(
-            combined.iloc[window_rows(ev)].reset_index(drop=True),
-            beacons.advance(*connections(ev, np.flatnonzero(own))),
-        )
+        carried = carry_state(context, combined, ev, np.flatnonzero(own), self.beacon_intervals)
         return features, columns, carried
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:

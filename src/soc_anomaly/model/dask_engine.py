@@ -26,6 +26,7 @@ done. Requires the ``[dask]`` extra (``dask[distributed]``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import os
@@ -45,7 +46,8 @@ __all__ = ["dataset_files", "score_dask", "write_time_partitions"]
 _SUFFIX = {"parquet": ".parquet", "csv": ".csv", "jsonl": ".jsonl", "ocsf": ".jsonl"}
 
 
-def _client(scheduler: str) -> Any:
+def _client(scheduler: str, stack: contextlib.ExitStack) -> Any:
+    """A client of ``scheduler`` (``local``: a 2-worker cluster here), closed by ``stack``."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -53,12 +55,12 @@ def _client(scheduler: str) -> Any:
             "--engine dask needs the [dask] extra: pip install 'soc-anomaly[dask]'"
         ) from None
     if scheduler == "local":
-        cluster = LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        cluster = stack.enter_context(
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
         )
-        return Client(cluster)
+        return stack.enter_context(Client(cluster))
     try:
-        return Client(scheduler, timeout="10s")
+        return stack.enter_context(Client(scheduler, timeout="10s"))
     except (OSError, TimeoutError) as exc:
         raise ParameterError(
             f"cannot reach the Dask scheduler at {scheduler} ({exc}); expected an address "
@@ -230,42 +232,38 @@ def score_dask(
     out = Path(output_path)
     if not out.parent.exists():
         raise ParameterError(f"--output folder {out.parent} does not exist")
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     mdir = str(Path(model_dir).resolve())
-    client = _client(scheduler)
-    try:
-        carries = client.gather(
-            [client.submit(_carry, mdir, sha, str(f), pure=False) for f in files]
-        )
-        histories = _histories(carries, _model(mdir, sha))
-        futures = [
-            client.submit(
-                _score_part,
-                mdir,
-                sha,
-                str(f),
-                h,
-                str(tmp / f"part-{i:05d}{_SUFFIX[fmt]}"),
-                fmt,
-                manifest,
-                list(columns),
-                alerts_only,
-                label_col,
-                reasons,
-                pure=False,
+    with contextlib.ExitStack() as stack:
+        client = _client(scheduler, stack)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+        try:
+            carries = client.gather(
+                [client.submit(_carry, mdir, sha, str(f), pure=False) for f in files]
             )
-            for i, (f, h) in enumerate(zip(files, histories, strict=True))
-        ]
-        results = client.gather(futures)
-        _replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally:
-        cluster = getattr(client, "cluster", None)
-        client.close()
-        if scheduler == "local" and cluster is not None:
-            cluster.close()
+            histories = _histories(carries, _model(mdir, sha))
+            futures = [
+                client.submit(
+                    _score_part,
+                    mdir,
+                    sha,
+                    str(f),
+                    h,
+                    str(tmp / f"part-{i:05d}{_SUFFIX[fmt]}"),
+                    fmt,
+                    manifest,
+                    list(columns),
+                    alerts_only,
+                    label_col,
+                    reasons,
+                    pure=False,
+                )
+                for i, (f, h) in enumerate(zip(files, histories, strict=True))
+            ]
+            results = client.gather(futures)
+            _replace_dir(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     summary = ScoreSummary(
         events=sum(r["events"] for r in results),
         alerts=sum(r["alerts"] for r in results),

@@ -20,6 +20,8 @@ One finding per alerting event:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -93,6 +95,12 @@ def _prune(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _digest(row: Mapping[str, Any]) -> str:
+    """A stable id of an event without ``event_id``: a hash of its content."""
+    text = json.dumps({k: str(v) for k, v in sorted(row.items())}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _time_ms(value: Any) -> int:
     if isinstance(value, pd.Timestamp):
         return int(value.value // 1_000_000)
@@ -161,7 +169,7 @@ def findings(
                 },
             },
             "finding_info": {
-                "uid": f"{info['uid'] or 'model'}-{uid if uid is not None else when}",
+                "uid": f"{info['uid'] or 'model'}-{uid if uid is not None else _digest(row)}",
                 "title": title,
                 "desc": "; ".join(reasons) or None,
                 "types": ["Anomaly"],

@@ -177,10 +177,6 @@ class AnomalyModel:
         if self.n_jobs is not None:
             check_positive_int("n_jobs", self.n_jobs)
 
-    def _featurize(self, events: pd.DataFrame) -> np.ndarray:
-        feats = events if self.featurizer_ is None else self.featurizer_.transform(events)
-        return self._matrix(feats)
-
     def _matrix(self, feats: pd.DataFrame) -> np.ndarray:
         """The detector's input (before scaling) of a table of features."""
         if self.featurizer_ is None:
@@ -202,7 +198,8 @@ class AnomalyModel:
         if not np.isfinite(X).all():
             row = int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0])
             raise DataError(
-                f"event at position {row} has a missing or infinite feature; expected numbers"
+                f"event {row + 1} of the batch scored has a missing or infinite feature; "
+                "expected numbers"
             )
         return X
 
@@ -307,6 +304,9 @@ class AnomalyModel:
         named = feats[self.feature_names_]
         self.baseline_mean_ = np.array([named[c].to_numpy(float).mean() for c in named])
         self.baseline_std_ = np.array([named[c].to_numpy(float).std() for c in named])
+        # fit() records the training events' hash and time window; a model fitted
+        # on features alone (the detection lab's) records their count.
+        self.training_ = {"rows": len(feats), "sha256": None, "start": None, "end": None}
         return self
 
     def training_scores(self, feats: pd.DataFrame) -> np.ndarray:

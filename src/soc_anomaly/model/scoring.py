@@ -38,6 +38,7 @@ from soc_anomaly.model.fitted import AnomalyModel
 from soc_anomaly.model.stream import StreamScorer
 
 __all__ = [
+    "EVIDENCE_COLUMNS",
     "ID_COLUMNS",
     "OUTPUT_FORMATS",
     "ScoreSummary",
@@ -152,6 +153,7 @@ class ScoredWriter:
         self._schema: Any = None
         self._buffer: io.BytesIO | None = None
         self._tmp: Path | None = None
+        self._header_done = False
 
     def __enter__(self) -> ScoredWriter:
         if self.path == "-":
@@ -162,27 +164,37 @@ class ScoredWriter:
                 self._fh = sys.stdout.buffer
         else:
             self._tmp = self._stack.enter_context(atomic_write(Path(self.path)))
-            self._fh = self._stack.enter_context(self._tmp.open("wb"))
+            if self.fmt != "parquet":  # the Parquet writer opens the file itself
+                self._fh = self._stack.enter_context(self._tmp.open("wb"))
         return self
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        try:
-            if exc_type is None:
-                self._finish()
-        finally:
-            if self._parquet is not None and exc_type is not None:
-                with contextlib.suppress(Exception):
-                    self._parquet.close()
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        failure: BaseException | None = None
+        if exc_type is None:
             try:
-                self._stack.__exit__(exc_type, exc, tb)
-            except OSError as err:
-                raise SocAnomalyError(f"cannot write {self.path}: {err.strerror or err}") from None
+                self._finish()
+            except BaseException as err:  # the file is incomplete: it must not be published
+                failure = err
+                exc_type, exc, tb = type(err), err, err.__traceback__
+        if exc_type is not None and self._parquet is not None:
+            with contextlib.suppress(Exception):
+                self._parquet.close()
+        try:
+            # Given an exception, atomic_write removes the temporary file.
+            self._stack.__exit__(exc_type, exc, tb)
+        except OSError as err:
+            raise SocAnomalyError(f"cannot write {self.path}: {err.strerror or err}") from None
+        if isinstance(failure, OSError):
+            raise SocAnomalyError(f"cannot write {self.path}: {failure.strerror or failure}")
+        if failure is not None:
+            raise failure
 
     def _finish(self) -> None:
         if self.fmt == "parquet":
             if self._parquet is None:
                 self._open_parquet(self._empty_table())
             self._parquet.close()
+            self._parquet = None
             if self._buffer is not None:
                 sys.stdout.buffer.write(self._buffer.getvalue())
                 sys.stdout.buffer.flush()
@@ -209,6 +221,12 @@ class ScoredWriter:
 
     def write(self, frame: pd.DataFrame, events: pd.DataFrame, scored: pd.DataFrame) -> None:
         """Write one scored chunk: ``frame`` (the output rows) or, for OCSF, findings."""
+        try:
+            self._write(frame, events, scored)
+        except OSError as err:  # a full disk, a closed pipe
+            raise SocAnomalyError(f"cannot write {self.path}: {err.strerror or err}") from None
+
+    def _write(self, frame: pd.DataFrame, events: pd.DataFrame, scored: pd.DataFrame) -> None:
         if self.fmt == "ocsf":
             text = "".join(
                 json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n"
@@ -220,7 +238,9 @@ class ScoredWriter:
         if self.fmt == "parquet":
             self._write_parquet(frame)
         elif self.fmt == "csv":
-            self._emit(frame.to_csv(index=False, header=self.written == 0).encode())
+            if len(frame) or not self._header_done:
+                self._emit(frame.to_csv(index=False, header=not self._header_done).encode())
+                self._header_done = True
         else:
             if len(frame):
                 text = frame.to_json(orient="records", lines=True, date_format="iso")
@@ -235,7 +255,7 @@ class ScoredWriter:
             self._open_parquet(table)
         try:
             table = table.cast(self._schema)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError, TypeError) as exc:
             raise DataError(
                 f"the columns changed type between chunks ({exc}); expected one type per column"
             ) from None
@@ -254,7 +274,11 @@ def _stable_types(frame: pd.DataFrame) -> pd.DataFrame:
     """Types that do not change from chunk to chunk: text as strings, numbers 64-bit."""
     out = {}
     for name, col in frame.items():
-        if pd.api.types.is_bool_dtype(col.dtype) and not col.isna().any():
+        if col.isna().all() and name not in _RESULT_COLUMNS:
+            # A column empty so far (text a CSV chunk read as NaN): text, which a
+            # later chunk's text or numbers can still be written as.
+            out[name] = col.astype("string")
+        elif pd.api.types.is_bool_dtype(col.dtype) and not col.isna().any():
             out[name] = col.astype(bool)
         elif pd.api.types.is_datetime64_any_dtype(col.dtype):
             out[name] = col
@@ -391,8 +415,7 @@ def score_stream(
             pending.append(chunk)
             yield chunk.events
 
-    for events, scored in scorer.score_chunks(events_in_order()):
-        chunk = pending.popleft()
+    def record(events: pd.DataFrame, scored: pd.DataFrame, chunk: EventChunk) -> None:
         summary.skipped += chunk.skipped
         keep = _kept_columns(events, columns)
         writer.write(_output_frame(events, scored, keep, alerts_only), events, scored)
@@ -407,6 +430,11 @@ def score_stream(
         summary.seconds = time.perf_counter() - t0
         if progress is not None:
             progress(summary)
+
+    # Closed on any failure here, so the reading thread stops and lets go of the input.
+    with contextlib.closing(scorer.score_chunks(events_in_order())) as results:
+        for events, scored in results:
+            record(events, scored, pending.popleft())
     summary.skipped += empty_skipped[0]
     if label_col and keep_labels:
         summary.labels = np.concatenate(labelled) if labelled else np.zeros((0, 3))
