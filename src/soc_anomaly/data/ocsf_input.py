@@ -135,12 +135,13 @@ def _get(record: Mapping[str, Any], parts: tuple[str, ...]) -> Any:
     return value
 
 
-def _first(record: Mapping[str, Any], paths: tuple[tuple[str, ...], ...]) -> Any:
+def _first(record: Mapping[str, Any], paths: tuple[tuple[str, ...], ...]) -> tuple[Any, str]:
+    """The first present value of ``paths``, and its dotted path."""
     for parts in paths:
         value = _get(record, parts)
         if value is not None and value != "":
-            return value
-    return None
+            return value, ".".join(parts)
+    return None, ""
 
 
 def _is_number(value: Any) -> bool:
@@ -158,13 +159,12 @@ def _row(record: Any, line: int) -> dict[str, Any]:
         raise DataError(
             f"line {line}: expected an OCSF record (a JSON object); got {type(record).__name__}"
         )
-    row = {col: _first(record, paths) for col, paths in _SPLIT.items()}
-    for col, value in row.items():
+    found = {col: _first(record, paths) for col, paths in _SPLIT.items()}
+    row = {col: value for col, (value, _) in found.items()}
+    for col, (value, path) in found.items():
         if isinstance(value, dict | list):
             kind = "an object" if isinstance(value, dict) else "an array"
-            raise DataError(
-                f"line {line}: {OCSF_INPUT_PATHS[col][0]} is {kind}; expected a single value"
-            )
+            raise DataError(f"line {line}: {path} is {kind}; expected a single value")
         if col in _NUMERIC and value is not None and not _is_number(value):
             raise DataError(
                 f"line {line}: {col} {value!r} is not a finite number; expected a number"

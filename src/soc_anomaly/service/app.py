@@ -63,7 +63,7 @@ from pydantic import Field, RootModel, ValidationError
 
 from soc_anomaly import __version__
 from soc_anomaly.data.event_stream import parse_times
-from soc_anomaly.data.ocsf_input import OCSF_INPUT_PATHS, is_ocsf_record, ocsf_to_events
+from soc_anomaly.data.ocsf_input import is_ocsf_record, ocsf_to_events
 from soc_anomaly.errors import SocAnomalyError, check_positive_int
 from soc_anomaly.model import AnomalyModel, read_manifest
 from soc_anomaly.model.findings import findings
@@ -311,51 +311,12 @@ def _flat_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
         raise _reject(422, _as_record(str(exc))) from None
 
 
-def _nested_value(records: list[dict[str, Any]]) -> HTTPException | None:
-    """The first OCSF attribute the reader maps that holds an object or array, if any."""
-    for position, record in enumerate(records, start=1):
-        for paths in OCSF_INPUT_PATHS.values():
-            for path in paths:
-                value: Any = record
-                for part in path.split("."):
-                    value = value.get(part) if isinstance(value, dict) else None
-                if isinstance(value, dict | list):
-                    return _reject(
-                        422,
-                        f"record {position}: OCSF attribute {path} is {_kind(value)}; expected "
-                        "a string or a number",
-                    )
-    return None
-
-
-def _unreadable_ocsf(records: list[dict[str, Any]]) -> HTTPException:
-    """A one-line 422 for OCSF records that fail in a way the reader does not word."""
-    nested = _nested_value(records)
-    if nested is not None:
-        return nested
-    # Read the records one by one to name the first the reader fails on.
-    for position, record in enumerate(records, start=1):
-        try:
-            ocsf_to_events([record], lines=[position])
-        except (TypeError, ValueError, OverflowError) as exc:
-            return _reject(
-                422,
-                f"record {position} cannot be read as an OCSF event ({type(exc).__name__}: "
-                f"{_one_line(str(exc))[:120]})",
-            )
-    return _reject(422, "the OCSF records cannot be read together; check their times and numbers")
-
-
 def _ocsf_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     """Raw events of OCSF records; a record that cannot be read is named."""
     try:
         return ocsf_to_events(records, lines=list(range(1, len(records) + 1)))
     except SocAnomalyError as exc:
         raise _reject(422, _as_record(str(exc))) from None
-    except (TypeError, ValueError, OverflowError):
-        # Checked only on failure: walking every attribute of every record
-        # costs as much as reading them.
-        raise _unreadable_ocsf(records) from None
 
 
 def _events_frame(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, bool]:
@@ -388,18 +349,11 @@ def _event_id(record: dict[str, Any], ocsf: bool) -> str | int | float | None:
     return str(value)
 
 
-def _score(model: AnomalyModel, frame: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFrame:
+def _score(model: AnomalyModel, frame: pd.DataFrame) -> pd.DataFrame:
     try:
         return model.score(frame)
     except SocAnomalyError as exc:
         raise _reject(422, _as_record(str(exc))) from None
-    except TypeError:
-        # An object or array the OCSF reader passed through into a text column
-        # (flat events are type-checked before): name it. Anything else is a bug.
-        nested = _nested_value(records) if is_ocsf_record(records[0]) else None
-        if nested is None:
-            raise
-        raise nested from None
 
 
 # --- the app ------------------------------------------------------------------------------------
@@ -514,7 +468,7 @@ def create_app(
     def _answer(body: bytes, fmt: str) -> JSONResponse:
         records = _parse_batch(body, batch, max_events)
         frame, ocsf = _events_frame(records)
-        scored = _score(model, frame, records)
+        scored = _score(model, frame)
         alerts = scored["alert"].to_numpy(dtype=bool)
         head = {"model": model_id, "events": len(records), "alerts": int(alerts.sum())}
         if fmt == "ocsf":
