@@ -1,0 +1,219 @@
+"""Writers of scored events: CSV, Parquet, JSON Lines, or OCSF Detection Findings.
+
+A file is written to a temporary name beside it and renamed only when the
+whole stream has been written, so a failure never leaves a half-written file;
+standard output receives complete records only (whole CSV rows and JSON lines,
+or a whole Parquet file at the end).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+from soc_anomaly.data.io import atomic_write
+from soc_anomaly.errors import DataError, SocAnomalyError
+from soc_anomaly.model.findings import findings
+
+__all__ = ["OUTPUT_FORMATS", "RESULT_COLUMNS", "ScoredWriter", "output_format"]
+
+#: The columns scoring adds to each event.
+RESULT_COLUMNS = ("score", "alert", "reasons")
+
+#: Output formats and the file endings that imply them.
+OUTPUT_FORMATS: dict[str, tuple[str, ...]] = {
+    "csv": (".csv",),
+    "parquet": (".parquet", ".pq"),
+    "jsonl": (".jsonl", ".ndjson"),
+    "ocsf": (),
+}
+
+
+def output_format(path: str, fmt: str | None) -> str:
+    """The output format: ``fmt`` if given, else by the file ending (``-`` means JSON Lines)."""
+    if fmt is not None:
+        if fmt not in OUTPUT_FORMATS:
+            raise DataError(
+                f"unknown output format {fmt!r}; expected one of {', '.join(OUTPUT_FORMATS)}"
+            )
+        return fmt
+    if path == "-":
+        return "jsonl"
+    suffix = Path(path).suffix.lower()
+    for name, suffixes in OUTPUT_FORMATS.items():
+        if suffix in suffixes:
+            return name
+    raise DataError(
+        f"cannot tell the output format of {path} from '{suffix or '(no ending)'}'; expected "
+        ".csv, .parquet, .jsonl or --format csv|parquet|jsonl|ocsf"
+    )
+
+
+class ScoredWriter:
+    """Writes scored chunks to a file (atomically) or to standard output.
+
+    Parameters
+    ----------
+    path : str
+        Output file, or ``-`` for standard output.
+    fmt : {"csv", "parquet", "jsonl", "ocsf"}
+        Output format.
+    manifest : mapping
+        The model's manifest (names the analytic of OCSF findings).
+    """
+
+    def __init__(self, path: str, fmt: str, manifest: Mapping[str, Any]) -> None:
+        self.path = path
+        self.fmt = fmt
+        self.manifest = manifest
+        self.written = 0
+        self._stack = contextlib.ExitStack()
+        self._fh: IO[bytes] | None = None
+        self._parquet: Any = None
+        self._schema: Any = None
+        self._buffer: io.BytesIO | None = None
+        self._tmp: Path | None = None
+        self._header_done = False
+
+    def __enter__(self) -> ScoredWriter:
+        if self.path == "-":
+            if self.fmt == "parquet":
+                # A Parquet file is only complete at its footer: build it in memory.
+                self._buffer = io.BytesIO()
+            else:
+                self._fh = sys.stdout.buffer
+        else:
+            self._tmp = self._stack.enter_context(atomic_write(Path(self.path)))
+            if self.fmt != "parquet":  # the Parquet writer opens the file itself
+                self._fh = self._stack.enter_context(self._tmp.open("wb"))
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        failure: BaseException | None = None
+        if exc_type is None:
+            try:
+                self._finish()
+            except BaseException as err:  # the file is incomplete: it must not be published
+                failure = err
+                exc_type, exc, tb = type(err), err, err.__traceback__
+        if exc_type is not None and self._parquet is not None:
+            with contextlib.suppress(Exception):
+                self._parquet.close()
+        try:
+            # Given an exception, atomic_write removes the temporary file.
+            self._stack.__exit__(exc_type, exc, tb)
+        except OSError as err:
+            raise SocAnomalyError(f"cannot write {self.path}: {err.strerror or err}") from None
+        if isinstance(failure, OSError):
+            raise SocAnomalyError(f"cannot write {self.path}: {failure.strerror or failure}")
+        if failure is not None:
+            raise failure
+
+    def _finish(self) -> None:
+        if self.fmt == "parquet":
+            if self._parquet is None:
+                self._open_parquet(self._empty_table())
+            self._parquet.close()
+            self._parquet = None
+            if self._buffer is not None:
+                sys.stdout.buffer.write(self._buffer.getvalue())
+                sys.stdout.buffer.flush()
+        elif self._fh is not None:
+            self._fh.flush()
+
+    def _empty_table(self) -> Any:
+        import pyarrow as pa
+
+        return pa.table(
+            {
+                "score": pa.array([], pa.float64()),
+                "alert": pa.array([], pa.bool_()),
+                "reasons": pa.array([], pa.string()),
+            }
+        )
+
+    def _open_parquet(self, table: Any) -> None:
+        import pyarrow.parquet as pq
+
+        self._schema = table.schema
+        sink: Any = self._buffer if self._buffer is not None else str(self._tmp)
+        self._parquet = pq.ParquetWriter(sink, self._schema)
+
+    def write(self, frame: pd.DataFrame, events: pd.DataFrame, scored: pd.DataFrame) -> None:
+        """Write one scored chunk: ``frame`` (the output rows) or, for OCSF, findings."""
+        try:
+            self._write(frame, events, scored)
+        except OSError as err:  # a full disk, a closed pipe
+            raise SocAnomalyError(f"cannot write {self.path}: {err.strerror or err}") from None
+
+    def _write(self, frame: pd.DataFrame, events: pd.DataFrame, scored: pd.DataFrame) -> None:
+        if self.fmt == "ocsf":
+            text = "".join(
+                json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n"
+                for r in findings(events, scored, self.manifest)
+            )
+            self._emit(text.encode())
+            self.written += text.count("\n")
+            return
+        if self.fmt == "parquet":
+            self._write_parquet(frame)
+        elif self.fmt == "csv":
+            if len(frame) or not self._header_done:
+                self._emit(frame.to_csv(index=False, header=not self._header_done).encode())
+                self._header_done = True
+        else:
+            if len(frame):
+                text = frame.to_json(orient="records", lines=True, date_format="iso")
+                self._emit((text if text.endswith("\n") else text + "\n").encode())
+        self.written += len(frame)
+
+    def _write_parquet(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(_stable_types(frame), preserve_index=False)
+        if self._parquet is None:
+            self._open_parquet(table)
+        try:
+            table = table.cast(self._schema)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError, TypeError) as exc:
+            raise DataError(
+                f"the columns changed type between chunks ({exc}); expected one type per column"
+            ) from None
+        self._parquet.write_table(table)
+
+    def _emit(self, data: bytes) -> None:
+        if not data:
+            return
+        assert self._fh is not None
+        self._fh.write(data)
+        if self.path == "-":
+            self._fh.flush()
+
+
+def _stable_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """Types that do not change from chunk to chunk: text as strings, numbers 64-bit."""
+    out = {}
+    for name, col in frame.items():
+        if col.isna().all() and name not in RESULT_COLUMNS:
+            # A column empty so far (text a CSV chunk read as NaN): text, which a
+            # later chunk's text or numbers can still be written as.
+            out[name] = col.astype("string")
+        elif pd.api.types.is_bool_dtype(col.dtype) and not col.isna().any():
+            out[name] = col.astype(bool)
+        elif pd.api.types.is_datetime64_any_dtype(col.dtype):
+            out[name] = col
+        elif pd.api.types.is_integer_dtype(col.dtype):
+            out[name] = col.astype("Int64")
+        elif pd.api.types.is_numeric_dtype(col.dtype):
+            out[name] = col.astype(np.float64)
+        else:
+            out[name] = col.astype("string")
+    return pd.DataFrame(out)
