@@ -11,6 +11,8 @@ the negation, taken in :func:`anomaly_scores` and nowhere else.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Real
 from typing import Any, Protocol
 
@@ -56,6 +58,33 @@ def anomaly_scores(estimator: OutlierEstimator, X: ArrayLike) -> np.ndarray:
     """
     # Adding 0.0 turns the -0.0 of a negated zero into 0.0 for display.
     return -np.asarray(estimator.score_samples(X), dtype=float) + 0.0
+
+
+#: Rows per block when scoring in threads (large enough to amortise each call's overhead).
+SCORE_BLOCK_ROWS = 65_536
+
+
+def block_anomaly_scores(
+    estimator: OutlierEstimator, X: np.ndarray, n_jobs: int | None = None
+) -> np.ndarray:
+    """:func:`anomaly_scores` of row blocks in ``n_jobs`` threads (all cores if None).
+
+    Detectors score rows independently and read-only, and their compiled loops
+    (tree traversal, distances) release the GIL: the same numbers in about
+    ``1 / n_jobs`` of the time.
+    """
+    n_jobs = n_jobs or os.cpu_count() or 1
+    blocks = -(-len(X) // SCORE_BLOCK_ROWS)
+    if min(n_jobs, blocks) <= 1:
+        return anomaly_scores(estimator, X)
+    with ThreadPoolExecutor(min(n_jobs, blocks)) as pool:
+        parts = pool.map(
+            lambda i: anomaly_scores(
+                estimator, X[i * SCORE_BLOCK_ROWS : (i + 1) * SCORE_BLOCK_ROWS]
+            ),
+            range(blocks),
+        )
+        return np.concatenate(list(parts))
 
 
 def training_anomaly_scores(estimator: OutlierEstimator, X: ArrayLike) -> np.ndarray:

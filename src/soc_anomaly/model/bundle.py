@@ -29,12 +29,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import sklearn
 
 from soc_anomaly import __version__
 from soc_anomaly.data.io import write_json, write_via
 from soc_anomaly.data.ocsf_mapping import OCSF_VERSION
 from soc_anomaly.errors import ModelError
+from soc_anomaly.features.columns import epoch_ms
 from soc_anomaly.scenarios.enterprise.attacks.base import ATTACK_VERSION
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "load_model",
     "read_manifest",
     "save_model",
+    "training_record",
     "trusted_types",
 ]
 
@@ -244,3 +247,27 @@ def load_model(directory: str | Path) -> Any:
     if not isinstance(model, AnomalyModel):
         raise ModelError(f"{path} holds a {type(model).__name__}; expected an AnomalyModel")
     return model
+
+
+def training_record(train: pd.DataFrame) -> dict[str, Any]:
+    """What the manifest says of the training events: rows, SHA-256 and time window."""
+    return {"rows": len(train), "sha256": _data_sha256(train), **_window(train)}
+
+
+def _data_sha256(frame: pd.DataFrame) -> str:
+    """SHA-256 of a table's content (values and column names, not its memory layout)."""
+    digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _window(train: pd.DataFrame) -> dict[str, Any]:
+    """First and last training time (ISO 8601, UTC) when the events are timed."""
+    if "time" not in train.columns or not len(train):
+        return {"start": None, "end": None}
+    try:
+        ms = epoch_ms(train["time"])
+    except (TypeError, ValueError):
+        return {"start": None, "end": None}
+    first, last = (pd.Timestamp(int(v), unit="ms", tz="UTC") for v in (ms.min(), ms.max()))
+    return {"start": first.isoformat(), "end": last.isoformat()}

@@ -9,11 +9,7 @@ each alert), ``save`` it as a safe bundle and ``load`` it back
 
 from __future__ import annotations
 
-import hashlib
-import os
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,56 +18,21 @@ import pandas as pd
 
 from soc_anomaly.data.schema import resolve_feature_cols
 from soc_anomaly.data.split import signed_log1p
-from soc_anomaly.detectors import anomaly_scores, get_detector, training_anomaly_scores
-from soc_anomaly.detectors.base import kept_training_scores
+from soc_anomaly.detectors import get_detector, training_anomaly_scores
+from soc_anomaly.detectors.base import block_anomaly_scores, kept_training_scores
 from soc_anomaly.detectors.calibration import ScoreCalibrator
 from soc_anomaly.errors import DataError, ParameterError, check_positive_int, check_range
-from soc_anomaly.evaluation.explain import explain_top
 from soc_anomaly.evaluation.thresholds import by_normal_percentile
 from soc_anomaly.features.carry import StreamContext, next_context
-from soc_anomaly.features.columns import epoch_ms
 from soc_anomaly.features.seed_columns import SeedColumns
+from soc_anomaly.model.bundle import training_record
+from soc_anomaly.model.chunks import PreparedChunk, finish_chunk, prepare_chunk
 
 __all__ = ["FEATURE_KINDS", "AnomalyModel", "PreparedChunk"]
-
-#: Rows per block when scoring in threads (large enough to amortise each call's overhead).
-SCORE_BLOCK_ROWS = 65_536
 
 #: Values of ``features``: the per-entity features or the seed's columns of raw
 #: enterprise events, or the numeric columns of any table.
 FEATURE_KINDS: tuple[str, ...] = ("entity", "seed", "table")
-
-
-def _data_sha256(frame: pd.DataFrame) -> str:
-    """SHA-256 of a table's content (values and column names, not its memory layout)."""
-    digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
-
-
-@dataclass
-class PreparedChunk:
-    """A chunk of events with its features, between the two halves of scoring.
-
-    Attributes
-    ----------
-    events : pandas.DataFrame
-        The chunk.
-    features : pandas.DataFrame
-        Its features (the featuriser's output, or the table's columns).
-    matrix : numpy.ndarray
-        The detector's input before scaling.
-    context_columns : pandas.DataFrame or None
-        What the entity features' explanations say beside the values.
-    next_context : StreamContext or None
-        What the stream carries into its next chunk (entity models).
-    """
-
-    events: pd.DataFrame
-    features: pd.DataFrame
-    matrix: np.ndarray
-    context_columns: pd.DataFrame | None
-    next_context: StreamContext | None
 
 
 class AnomalyModel:
@@ -242,11 +203,7 @@ class AnomalyModel:
             else:
                 featurizer = SeedColumns().fit(train)
             self.fit_features(featurizer.transform(train), featurizer)
-        self.training_ = {
-            "rows": len(train),
-            "sha256": _data_sha256(train),
-            **_window(train),
-        }
+        self.training_ = training_record(train)
         return self
 
     def fit_features(self, feats: pd.DataFrame, featurizer: Any = None) -> AnomalyModel:
@@ -400,18 +357,7 @@ class AnomalyModel:
         PreparedChunk
             The features, and the context to carry into the next chunk.
         """
-        if not hasattr(self, "detector_"):
-            raise ParameterError("the model is not fitted; call fit() or load a saved model")
-        from soc_anomaly.features import EntityFeatures
-
-        context_columns = carried = None
-        if isinstance(self.featurizer_, EntityFeatures):
-            feats, context_columns, carried = self.featurizer_.transform_stream(events, context)
-        elif self.featurizer_ is not None:
-            feats = self.featurizer_.transform(events)
-        else:
-            feats = events
-        return PreparedChunk(events, feats, self._matrix(feats), context_columns, carried)
+        return prepare_chunk(self, events, context)
 
     def finish_chunk(self, chunk: PreparedChunk, *, reasons: int = 5) -> pd.DataFrame:
         """The second half: scores, alerts and reasons (:meth:`score`'s output).
@@ -419,23 +365,7 @@ class AnomalyModel:
         It reads nothing of other chunks, so it can run while the next chunk is
         prepared.
         """
-        raw = self.raw_scores(chunk.matrix)
-        alert = raw >= self.threshold_
-        out = pd.DataFrame(
-            {
-                "score": self.calibrator_.transform(raw),
-                "raw_score": raw,
-                "alert": alert,
-                "reasons": "",
-            },
-            index=chunk.events.index,
-        )
-        if alert.any():
-            rows = np.flatnonzero(alert)
-            out.loc[alert, "reasons"] = self._reasons(
-                chunk.events, chunk.features, rows, raw[rows], reasons, chunk.context_columns
-            )
-        return out
+        return finish_chunk(self, chunk, reasons=reasons)
 
     def raw_scores(self, X: np.ndarray) -> np.ndarray:
         """The detector's raw scores (higher = more anomalous) of a feature matrix.
@@ -444,56 +374,7 @@ class AnomalyModel:
         signed log for raw-event models): the scaler is applied here.
         """
         Z = (X - self.scaler_mean_) / self.scaler_scale_
-        n_jobs = getattr(self, "n_jobs", None) or os.cpu_count() or 1
-        blocks = -(-len(Z) // SCORE_BLOCK_ROWS)
-        if min(n_jobs, blocks) <= 1:
-            return anomaly_scores(self.detector_, Z)
-        # Detectors score rows independently and read-only, and their compiled
-        # loops (tree traversal, distances) release the GIL: row blocks scored in
-        # threads give the same numbers in about 1/n_jobs of the time.
-        with ThreadPoolExecutor(min(n_jobs, blocks)) as pool:
-            parts = pool.map(
-                lambda i: anomaly_scores(
-                    self.detector_, Z[i * SCORE_BLOCK_ROWS : (i + 1) * SCORE_BLOCK_ROWS]
-                ),
-                range(blocks),
-            )
-            return np.concatenate(list(parts))
-
-    def _reasons(
-        self,
-        events: pd.DataFrame,
-        feats: pd.DataFrame,
-        rows: np.ndarray,
-        raw: np.ndarray,
-        top: int,
-        context_columns: pd.DataFrame | None,
-    ) -> list[str]:
-        from soc_anomaly.features import EntityFeatures
-
-        if isinstance(self.featurizer_, EntityFeatures) and context_columns is not None:
-            sentences = self.featurizer_.explain(
-                events.iloc[rows],
-                feats.iloc[rows],
-                top=top,
-                context_columns=context_columns.iloc[rows],
-            )
-            return ["; ".join(s.text for s in row) for row in sentences]
-        values = feats[self.feature_names_].iloc[rows].reset_index(drop=True)
-        names = self.feature_names_
-        top_m = len(values)
-        explained = explain_top(
-            values,
-            np.zeros(top_m, dtype=int),
-            raw,
-            pd.Series(self.baseline_mean_, index=names),
-            pd.Series(self.baseline_std_, index=names),
-            names,
-            top_m=top_m,
-            max_features=top,
-        )
-        by_row = {e.index: "; ".join(e.explanations) for e in explained}
-        return [by_row[i] for i in range(top_m)]
+        return block_anomaly_scores(self.detector_, Z, getattr(self, "n_jobs", None))
 
     def save(self, directory: str | Path) -> Path:
         """Save as a safe bundle (see :func:`soc_anomaly.model.bundle.save_model`)."""
@@ -507,15 +388,3 @@ class AnomalyModel:
         from soc_anomaly.model.bundle import load_model
 
         return load_model(directory)
-
-
-def _window(train: pd.DataFrame) -> dict[str, Any]:
-    """First and last training time (ISO 8601, UTC) when the events are timed."""
-    if "time" not in train.columns or not len(train):
-        return {"start": None, "end": None}
-    try:
-        ms = epoch_ms(train["time"])
-    except (TypeError, ValueError):
-        return {"start": None, "end": None}
-    first, last = (pd.Timestamp(int(v), unit="ms", tz="UTC") for v in (ms.min(), ms.max()))
-    return {"start": first.isoformat(), "end": last.isoformat()}

@@ -1,0 +1,123 @@
+"""Scoring a chunk in two halves: featurise it (sequential), then score and explain it.
+
+:meth:`AnomalyModel.prepare_chunk <soc_anomaly.model.AnomalyModel.prepare_chunk>`
+and :meth:`~soc_anomaly.model.AnomalyModel.finish_chunk` call these. The first
+half reads what the stream carried and hands on what the next chunk needs; the
+second reads nothing of other chunks, so it can run while the next one is
+prepared (:meth:`soc_anomaly.model.stream.StreamScorer.score_chunks`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from soc_anomaly.errors import ParameterError
+from soc_anomaly.evaluation.explain import explain_top
+from soc_anomaly.features.carry import StreamContext
+
+if TYPE_CHECKING:
+    from soc_anomaly.model.fitted import AnomalyModel
+
+__all__ = ["PreparedChunk", "alert_reasons", "finish_chunk", "prepare_chunk"]
+
+
+@dataclass
+class PreparedChunk:
+    """A chunk of events with its features, between the two halves of scoring.
+
+    Attributes
+    ----------
+    events : pandas.DataFrame
+        The chunk.
+    features : pandas.DataFrame
+        Its features (the featuriser's output, or the table's columns).
+    matrix : numpy.ndarray
+        The detector's input before scaling.
+    context_columns : pandas.DataFrame or None
+        What the entity features' explanations say beside the values.
+    next_context : StreamContext or None
+        What the stream carries into its next chunk (entity models).
+    """
+
+    events: pd.DataFrame
+    features: pd.DataFrame
+    matrix: np.ndarray
+    context_columns: pd.DataFrame | None
+    next_context: StreamContext | None
+
+
+def prepare_chunk(
+    model: AnomalyModel, events: pd.DataFrame, context: StreamContext | None = None
+) -> PreparedChunk:
+    """The chunk's features, and (entity models) the state to carry into the next chunk."""
+    if not hasattr(model, "detector_"):
+        raise ParameterError("the model is not fitted; call fit() or load a saved model")
+    from soc_anomaly.features import EntityFeatures
+
+    featurizer = model.featurizer_
+    context_columns = carried = None
+    if isinstance(featurizer, EntityFeatures):
+        feats, context_columns, carried = featurizer.transform_stream(events, context)
+    elif featurizer is not None:
+        feats = featurizer.transform(events)
+    else:
+        feats = events
+    return PreparedChunk(events, feats, model.feature_matrix(feats), context_columns, carried)
+
+
+def finish_chunk(model: AnomalyModel, chunk: PreparedChunk, *, reasons: int = 5) -> pd.DataFrame:
+    """Calibrated scores, alert flags and the reasons of each alert (``score``'s output)."""
+    raw = model.raw_scores(chunk.matrix)
+    alert = raw >= model.threshold_
+    out = pd.DataFrame(
+        {
+            "score": model.calibrator_.transform(raw),
+            "raw_score": raw,
+            "alert": alert,
+            "reasons": "",
+        },
+        index=chunk.events.index,
+    )
+    if alert.any():
+        rows = np.flatnonzero(alert)
+        out.loc[alert, "reasons"] = alert_reasons(model, chunk, rows, raw[rows], reasons)
+    return out
+
+
+def alert_reasons(
+    model: AnomalyModel, chunk: PreparedChunk, rows: np.ndarray, raw: np.ndarray, top: int
+) -> list[str]:
+    """The reasons of the chunk's ``rows`` (their raw scores ``raw``), sentences joined by "; ".
+
+    Entity models say what their features mean (:meth:`EntityFeatures.explain`);
+    the others give z-score narratives against the training baseline.
+    """
+    from soc_anomaly.features import EntityFeatures
+
+    if isinstance(model.featurizer_, EntityFeatures) and chunk.context_columns is not None:
+        sentences = model.featurizer_.explain(
+            chunk.events.iloc[rows],
+            chunk.features.iloc[rows],
+            top=top,
+            context_columns=chunk.context_columns.iloc[rows],
+        )
+        return ["; ".join(s.text for s in row) for row in sentences]
+    names = model.feature_names_
+    values = chunk.features[names].iloc[rows].reset_index(drop=True)
+    top_m = len(values)
+    explained = explain_top(
+        values,
+        np.zeros(top_m, dtype=int),
+        raw,
+        pd.Series(model.baseline_mean_, index=names),
+        pd.Series(model.baseline_std_, index=names),
+        names,
+        top_m=top_m,
+        max_features=top,
+    )
+    by_row = {e.index: "; ".join(e.explanations) for e in explained}
+    return [by_row[i] for i in range(top_m)]
