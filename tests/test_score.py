@@ -301,13 +301,18 @@ def test_malformed_json_line_fails_with_its_number_or_is_skipped(
     assert len(out.read_text().splitlines()) == 499
 
 
+def _with_one_field(source: Path, n: int, at: int, field: str, value, out: Path) -> Path:
+    """The first ``n`` JSON lines of ``source``, line ``at`` (0-based) with ``field`` set."""
+    lines = source.read_text().splitlines()[:n]
+    record = json.loads(lines[at])
+    record[field] = value
+    lines[at] = json.dumps(record)
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
 def test_unmappable_ocsf_class_names_its_line(capsys, model_dir, files, tmp_path) -> None:
-    lines = files["ocsf"].read_text().splitlines()[:100]
-    rec = json.loads(lines[9])
-    rec["class_uid"] = 1001
-    lines[9] = json.dumps(rec)
-    bad = tmp_path / "bad_ocsf.jsonl"
-    bad.write_text("\n".join(lines) + "\n")
+    bad = _with_one_field(files["ocsf"], 100, 9, "class_uid", 1001, tmp_path / "bad_ocsf.jsonl")
     code, _, err = _score(capsys, model_dir, "--input", str(bad), "--input-format", "ocsf")
     assert_one_line_error(code, err, r"line 10: OCSF class_uid 1001 cannot be scored")
 
@@ -457,11 +462,6 @@ def test_ocsf_values_of_the_wrong_kind_are_named(field, value, pattern) -> None:
 
 
 def test_an_out_of_range_timezone_offset_is_one_line(capsys, model_dir, files, tmp_path) -> None:
-    lines = files["jsonl"].read_text().splitlines()[:50]
-    rec = json.loads(lines[7])
-    rec["timezone_offset"] = 5000
-    lines[7] = json.dumps(rec)
-    bad = tmp_path / "tz.jsonl"
-    bad.write_text("\n".join(lines) + "\n")
+    bad = _with_one_field(files["jsonl"], 50, 7, "timezone_offset", 5000, tmp_path / "tz.jsonl")
     code, _, err = _score(capsys, model_dir, "--input", str(bad))
     assert_one_line_error(code, err, r"timezone_offset 5000 is out of range")
