@@ -94,4 +94,8 @@ class IForestDetector(BaseDetector):
         ).fit(X)
 
     def _score(self, X: np.ndarray) -> np.ndarray:
-        return self.forest_.score_samples(X)
+        # The same numbers as self.forest_.score_samples(X), about twice as fast
+        # on large inputs (one compiled pass over all trees; see flat_forest).
+        from soc_anomaly.detectors.flat_forest import forest_score_samples
+
+        return forest_score_samples(self.forest_, X)
