@@ -114,8 +114,8 @@ def _breadth_first(children_left: np.ndarray, children_right: np.ndarray) -> np.
     return np.asarray(order, dtype=np.intp)
 
 
-#: Rows that walk one tree before the next tree is taken: their values and the
-#: tree's nodes stay in the first-level cache together.
+#: Rows that walk one tree before the next tree is taken: their values (copied
+#: column by column) and the tree's nodes stay in the first-level cache together.
 _BLOCK_ROWS = 256
 
 
@@ -129,21 +129,26 @@ def _summed_depths(
     left: np.ndarray,
     leaf_depth: np.ndarray,
 ) -> np.ndarray:
-    n = X.shape[0]
+    n, n_columns = X.shape
     depths = np.zeros(n)
     nodes = np.empty(_BLOCK_ROWS, dtype=np.int32)
+    block = np.empty((n_columns, _BLOCK_ROWS), dtype=X.dtype)
     for start in range(0, n, _BLOCK_ROWS):
         rows = min(_BLOCK_ROWS, n - start)
+        # Column-major copy of the block: a step reads one column for many rows.
+        for j in range(rows):
+            for c in range(n_columns):
+                block[c, j] = X[start + j, c]
         for t in range(roots.shape[0]):
             nodes[:rows] = roots[t]
-            # One step of every row in the block before the next step: the rows'
-            # walks are independent, so the processor overlaps their loads.
+            # One step of every row before the next step: the rows' walks are
+            # independent, so the processor overlaps their loads.
             for _ in range(depth[t]):
                 for j in range(rows):
                     node = nodes[j]
                     # float32 value against a float64 threshold, as scikit-learn
                     # compares; a leaf's infinite threshold keeps the row there.
-                    nodes[j] = left[node] + (X[start + j, feature[node]] > threshold[node])
+                    nodes[j] = left[node] + (block[feature[node], j] > threshold[node])
             for j in range(rows):
                 depths[start + j] += leaf_depth[nodes[j]]
     return depths
