@@ -369,6 +369,24 @@ def test_chunks_keep_their_positions(files) -> None:
     )
 
 
+def test_parquet_chunks_are_whole_whatever_the_row_groups(test_events, tmp_path) -> None:
+    """Row groups of another size do not cut chunks short (each would re-read the carry)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "groups.parquet"
+    pq.write_table(
+        pa.Table.from_pandas(test_events, preserve_index=False), path, row_group_size=1500
+    )
+    chunks = list(read_event_chunks(str(path), "parquet", chunk_rows=4000))
+    sizes = [len(c.events) for c in chunks]
+    assert sizes[:-1] == [4000] * (len(sizes) - 1) and 0 < sizes[-1] <= 4000
+    assert sum(sizes) == len(test_events)
+    assert [c.first_row for c in chunks] == list(range(0, 4000 * len(chunks), 4000))
+    joined = pd.concat([c.events for c in chunks], ignore_index=True)
+    assert joined["event_id"].tolist() == test_events["event_id"].tolist()
+
+
 # --- Dask --------------------------------------------------------------------------
 
 

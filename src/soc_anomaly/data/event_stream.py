@@ -191,10 +191,36 @@ def _parquet_chunks(
         if columns is not None:
             have = set(parquet.schema_arrow.names)
             names = [c for c in dict.fromkeys(columns) if c in have]
-        for batch in parquet.iter_batches(batch_size=chunk_rows, columns=names):
-            frame = parse_times(batch.to_pandas(), row)
+        for table in _whole_chunks(
+            parquet.iter_batches(batch_size=chunk_rows, columns=names), chunk_rows
+        ):
+            frame = parse_times(table.to_pandas(), row)
             yield EventChunk(frame, row)
             row += len(frame)
+
+
+def _whole_chunks(batches: Iterator[Any], chunk_rows: int) -> Iterator[Any]:
+    """Tables of exactly ``chunk_rows`` rows (the last one fewer) from record batches.
+
+    pyarrow ends a batch at every row-group boundary, so files written with
+    row groups of another size would otherwise alternate full chunks with
+    small ones; every chunk of an entity model re-reads the carried day of
+    events, so small chunks cost as much as full ones.
+    """
+    import pyarrow as pa
+
+    pending: list[Any] = []
+    held = 0
+    for batch in batches:
+        pending.append(batch)
+        held += batch.num_rows
+        while held >= chunk_rows:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, chunk_rows)
+            rest = table.slice(chunk_rows)
+            pending, held = rest.to_batches(), rest.num_rows
+    if held:
+        yield pa.Table.from_batches(pending)
 
 
 def _csv_chunks(path: str, chunk_rows: int, columns: Sequence[str] | None) -> Iterator[EventChunk]:
