@@ -9,7 +9,7 @@ row order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -87,6 +87,16 @@ class Events:
         index = pd.Index(np.asarray(vocab, dtype=object))
         lut = np.append(index.get_indexer(self.categories[name]), -1).astype(np.int64)
         return lut[self.codes[name]]
+
+    def take(self, rows: np.ndarray) -> Events:
+        """The events at time-order positions ``rows`` (still in time order)."""
+        arrays = {
+            f.name: getattr(self, f.name)[rows]
+            for f in fields(self)
+            if f.name not in ("order", "codes", "categories")
+        }
+        codes = {name: c[rows] for name, c in self.codes.items()}
+        return Events(order=None, codes=codes, categories=self.categories, **arrays)
 
     def restore(self, values: np.ndarray) -> np.ndarray:
         """``values`` (events in time order along the last axis) in the table's row order."""

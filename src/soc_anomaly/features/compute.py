@@ -56,6 +56,18 @@ class Aggregates:
     beacon_mean_s: np.ndarray
     beacon_cv: np.ndarray
 
+    def take(self, rows: np.ndarray) -> Aggregates:
+        """The quantities of the events at time-order positions ``rows``."""
+        return Aggregates(
+            {name: w[rows] for name, w in self.windows.items()},
+            self.travel.take(rows),
+            *(getattr(self, name)[rows] for name in _ROW_ARRAYS),
+        )
+
+
+#: Aggregates' per-event arrays after ``windows`` and ``travel``, in field order.
+_ROW_ARRAYS = ("out24", "daily", "beacon", "beacon_count", "beacon_mean_s", "beacon_cv")
+
 
 def names_of_pairs(ev: Events, keys: np.ndarray) -> np.ndarray:
     """The :func:`~soc_anomaly.features.beacons.pair_names` of pair keys of ``ev``."""
@@ -175,16 +187,40 @@ def _new_destinations(ev: Events, new_dst: np.ndarray) -> tuple[np.ndarray, np.n
     return hosts, np.log10(volume + 1.0)
 
 
+def _first_seen(est: EntityFeatures, ev: Events, user: np.ndarray, column: str) -> np.ndarray:
+    """1.0 where the event's ``column`` value was never seen with its user in training."""
+    vocab = est.vocab_[column]
+    value = ev.fitted_codes(column, vocab)
+    return first_seen(user, value, ev.codes[column] >= 0, est.seen_[column], len(vocab))
+
+
 def user_rows(est: EntityFeatures, ev: Events) -> np.ndarray:
     """Row of each event's user in the fitted per-user tables (the population if new)."""
     user = ev.fitted_codes("user", est.vocab_["user"])
     return np.where(user >= 0, user, len(est.vocab_["user"]))
 
 
-def assemble(est: EntityFeatures, ev: Events, agg: Aggregates) -> np.ndarray:
-    """The feature matrix, one row per feature (:data:`FEATURES` order), events in time order."""
+def assemble(
+    est: EntityFeatures, ev: Events, agg: Aggregates, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """The feature matrix, one row per feature (:data:`FEATURES` order), events in time order.
+
+    With ``rows`` (time-order positions), only those events' columns: a stream
+    chunk is read after the carried events its windows need, but only its own
+    events are featurised.
+    """
     tables, vocab = est.user_tables_, est.vocab_
+    # The new-destination windows count earlier events' first sightings: over all events.
     user = ev.fitted_codes("user", vocab["user"])
+    new_dst = _first_seen(est, ev, user, "dst_host")
+    new_dst_hosts, new_dst_bytes = _new_destinations(ev, new_dst > 0)
+    if rows is not None:
+        ev, agg, user = ev.take(rows), agg.take(rows), user[rows]
+        new_dst, new_dst_hosts, new_dst_bytes = (
+            new_dst[rows],
+            new_dst_hosts[rows],
+            new_dst_bytes[rows],
+        )
     row = np.where(user >= 0, user, len(vocab["user"]))
     hour, weekday = hour_weekday(ev)
     cols: dict[str, np.ndarray] = {
@@ -195,12 +231,9 @@ def assemble(est: EntityFeatures, ev: Events, agg: Aggregates) -> np.ndarray:
         ("new_country", "src_country"),
         ("new_device", "device_id"),
         ("new_src_ip", "src_ip"),
-        ("new_dst_host", "dst_host"),
     ):
-        value = ev.fitted_codes(column, vocab[column])
-        cols[feature] = first_seen(
-            user, value, ev.codes[column] >= 0, est.seen_[column], len(vocab[column])
-        )
+        cols[feature] = _first_seen(est, ev, user, column)
+    cols["new_dst_host"] = new_dst
     cols["new_user"] = (user < 0).astype(np.float64)
     net = ev.is_net
     for name, values in (("bytes_in", ev.bytes_in), ("bytes_out", ev.bytes_out)):
@@ -215,8 +248,7 @@ def assemble(est: EntityFeatures, ev: Events, agg: Aggregates) -> np.ndarray:
         tables["out24_median"][row] + 1.0
     )
     cols["beacon_regularity"] = agg.beacon
-    new_dst = cols["new_dst_host"] > 0
-    cols["new_dst_hosts_24h"], cols["new_dst_bytes_out_24h"] = _new_destinations(ev, new_dst)
+    cols["new_dst_hosts_24h"], cols["new_dst_bytes_out_24h"] = new_dst_hosts, new_dst_bytes
     peers = est.peers_
     group = department_codes(peers, ev.fitted_codes("user", peers.members))
     dst = ev.fitted_codes("dst_host", vocab["dst_host"])

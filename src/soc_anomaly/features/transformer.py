@@ -251,7 +251,12 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
             own = own[ev.order]
         prior = None if context is None else context.beacons
         agg = self._aggregates(ev, prior, own if prior is not None else None)
-        values = ev.restore(assemble(self, ev, agg))[:, first:]
+        mine = np.flatnonzero(own)
+        values = np.empty((len(FEATURES), len(X)))
+        # Time-order position -> the chunk's own row order.
+        values[:, (mine if ev.order is None else ev.order[mine]) - first] = assemble(
+            self, ev, agg, mine
+        )
         features = pd.DataFrame(values.T, index=X.index, columns=list(FEATURES), copy=False)
         prev = agg.travel.prev
         city = None

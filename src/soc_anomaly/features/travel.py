@@ -42,6 +42,12 @@ class Travel:
     distance_km: np.ndarray
     prev: np.ndarray
 
+    def take(self, rows: np.ndarray) -> Travel:
+        """The values of the events at positions ``rows`` (``prev`` still indexes all events)."""
+        return Travel(
+            self.speed_kmh[rows], self.gap_h[rows], self.distance_km[rows], self.prev[rows]
+        )
+
 
 def previous_login(
     user: np.ndarray,
