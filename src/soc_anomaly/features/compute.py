@@ -55,6 +55,8 @@ class Aggregates:
     beacon_count: np.ndarray
     beacon_mean_s: np.ndarray
     beacon_cv: np.ndarray
+    #: The events in (user, time) order, for further per-user windows (not kept by take).
+    by_user: KeyOrder | None = None
 
     def take(self, rows: np.ndarray) -> Aggregates:
         """The quantities of the events at time-order positions ``rows``."""
@@ -159,7 +161,7 @@ def causal_aggregates(
     beacon, count, mean_s, cv = _regularity(
         ev, pair, beacon_intervals, min_beacon_intervals, prior, own
     )
-    return Aggregates(windows, travel, out24, daily, beacon, count, mean_s, cv)
+    return Aggregates(windows, travel, out24, daily, beacon, count, mean_s, cv, by_user)
 
 
 def _new_place_speed(
@@ -173,14 +175,17 @@ def _new_place_speed(
     return out
 
 
-def _new_destinations(ev: Events, new_dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _new_destinations(
+    ev: Events, new_dst: np.ndarray, by_user: KeyOrder | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per event, over the user's last 24 hours: distinct destinations new to the user,
     and log10(1 + outbound bytes sent to them).
 
     A lateral move touches several hosts the user never touched, and an exfiltration
     sends to a place the user never used; one such event is common, many in a day are not.
     """
-    by_user = KeyOrder(ev.codes["user"], ev.time)
+    if by_user is None:
+        by_user = KeyOrder(ev.codes["user"], ev.time)
     hosts = by_user.window_distinct(new_dst, ev.codes["dst_host"], _24H).astype(np.float64)
     sent = np.where(new_dst & ev.outbound & ev.is_net, np.nan_to_num(ev.bytes_out, nan=0.0), 0.0)
     volume = by_user.window_sum(sent.astype(np.int64), _24H).astype(np.float64)
@@ -213,7 +218,7 @@ def assemble(
     # The new-destination windows count earlier events' first sightings: over all events.
     user = ev.fitted_codes("user", vocab["user"])
     new_dst = _first_seen(est, ev, user, "dst_host")
-    new_dst_hosts, new_dst_bytes = _new_destinations(ev, new_dst > 0)
+    new_dst_hosts, new_dst_bytes = _new_destinations(ev, new_dst > 0, agg.by_user)
     if rows is not None:
         ev, agg, user = ev.take(rows), agg.take(rows), user[rows]
         new_dst, new_dst_hosts, new_dst_bytes = (

@@ -252,11 +252,12 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         prior = None if context is None else context.beacons
         agg = self._aggregates(ev, prior, own if prior is not None else None)
         mine = np.flatnonzero(own)
-        values = np.empty((len(FEATURES), len(X)))
-        # Time-order position -> the chunk's own row order.
-        values[:, (mine if ev.order is None else ev.order[mine]) - first] = assemble(
-            self, ev, agg, mine
-        )
+        values = assemble(self, ev, agg, mine)
+        if ev.order is not None:
+            # Time order -> the chunk's row order (otherwise its rows are the last, in order).
+            in_order = np.empty_like(values)
+            in_order[:, ev.order[mine] - first] = values
+            values = in_order
         features = pd.DataFrame(values.T, index=X.index, columns=list(FEATURES), copy=False)
         prev = agg.travel.prev
         city = None
