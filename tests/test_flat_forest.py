@@ -88,3 +88,36 @@ def test_detector_scores_through_it() -> None:
     np.testing.assert_array_equal(
         detector.score_samples(test), detector.forest_.score_samples(test)
     )
+
+
+def test_block_scores_are_the_same_however_the_threads_share_the_cores() -> None:
+    """One thread until ``core_free`` is set, then all; set late, never, or already."""
+    import threading
+
+    from soc_anomaly.detectors import base
+
+    train, _ = _data(4)
+    rng = np.random.default_rng(9)
+    test = rng.normal(size=(3 * base.SCORE_BLOCK_ROWS + 17, train.shape[1]))
+    detector = IForestDetector(n_estimators=10, random_state=0).fit(train)
+    expected = base.anomaly_scores(detector, test)
+    already, never, late = threading.Event(), threading.Event(), threading.Event()
+    already.set()
+    threading.Timer(0.05, late.set).start()
+    for event in (None, already, never, late):
+        got = base.block_anomaly_scores(detector, test, n_jobs=2, core_free=event)
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_a_failing_block_does_not_leave_a_thread_waiting() -> None:
+    import threading
+
+    from soc_anomaly.detectors import base
+
+    class Broken:
+        def score_samples(self, X: np.ndarray) -> np.ndarray:
+            raise RuntimeError("broken detector")
+
+    X = np.zeros((2 * base.SCORE_BLOCK_ROWS, 2))
+    with pytest.raises(RuntimeError, match="broken detector"):
+        base.block_anomaly_scores(Broken(), X, n_jobs=2, core_free=threading.Event())

@@ -11,7 +11,9 @@ the negation, taken in :func:`anomaly_scores` and nowhere else.
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Real
 from typing import Any, Protocol
@@ -65,26 +67,62 @@ SCORE_BLOCK_ROWS = 65_536
 
 
 def block_anomaly_scores(
-    estimator: OutlierEstimator, X: np.ndarray, n_jobs: int | None = None
+    estimator: OutlierEstimator,
+    X: np.ndarray,
+    n_jobs: int | None = None,
+    *,
+    core_free: threading.Event | None = None,
 ) -> np.ndarray:
     """:func:`anomaly_scores` of row blocks in ``n_jobs`` threads (all cores if None).
 
     Detectors score rows independently and read-only, and their compiled loops
     (tree traversal, distances) release the GIL: the same numbers in about
     ``1 / n_jobs`` of the time.
+
+    Parameters
+    ----------
+    estimator : OutlierEstimator
+        A fitted detector.
+    X : numpy.ndarray of shape (n_samples, n_features)
+        Scaled events.
+    n_jobs : int or None, default=None
+        Threads; None for one per core.
+    core_free : threading.Event or None, default=None
+        Set when the other cores are free. Until then only one thread scores:
+        a stream featurises its next chunk meanwhile, and a second scoring
+        thread would only take that work's core.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_samples,)
+        Anomaly scores, higher = more anomalous; the same whatever the threads.
     """
     n_jobs = n_jobs or os.cpu_count() or 1
     blocks = -(-len(X) // SCORE_BLOCK_ROWS)
-    if min(n_jobs, blocks) <= 1:
+    workers = min(n_jobs, blocks)
+    if workers <= 1:
         return anomaly_scores(estimator, X)
-    with ThreadPoolExecutor(min(n_jobs, blocks)) as pool:
-        parts = pool.map(
-            lambda i: anomaly_scores(
-                estimator, X[i * SCORE_BLOCK_ROWS : (i + 1) * SCORE_BLOCK_ROWS]
-            ),
-            range(blocks),
-        )
-        return np.concatenate(list(parts))
+    out = np.empty(len(X))
+    taken = itertools.count()  # next() on a count is atomic: each block is scored once
+    finished = threading.Event()
+
+    def work(first: bool) -> None:
+        try:
+            if not first and core_free is not None:
+                while not core_free.wait(0.02):
+                    if finished.is_set():
+                        return
+            while (i := next(taken)) < blocks:
+                rows = slice(i * SCORE_BLOCK_ROWS, (i + 1) * SCORE_BLOCK_ROWS)
+                out[rows] = anomaly_scores(estimator, X[rows])
+        finally:
+            # No blocks left (or one failed): a thread still waiting for a core stops.
+            finished.set()
+
+    with ThreadPoolExecutor(workers) as pool:
+        for done in [pool.submit(work, k == 0) for k in range(workers)]:
+            done.result()
+    return out
 
 
 def training_anomaly_scores(estimator: OutlierEstimator, X: ArrayLike) -> np.ndarray:

@@ -9,6 +9,7 @@ prepared (:meth:`soc_anomaly.model.stream.StreamScorer.score_chunks`).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -69,9 +70,15 @@ def prepare_chunk(
     return PreparedChunk(events, feats, model.feature_matrix(feats), context_columns, carried)
 
 
-def finish_chunk(model: AnomalyModel, chunk: PreparedChunk, *, reasons: int = 5) -> pd.DataFrame:
+def finish_chunk(
+    model: AnomalyModel,
+    chunk: PreparedChunk,
+    *,
+    reasons: int = 5,
+    core_free: threading.Event | None = None,
+) -> pd.DataFrame:
     """Calibrated scores, alert flags and the reasons of each alert (``score``'s output)."""
-    raw = model.raw_scores(chunk.matrix)
+    raw = model.raw_scores(chunk.matrix, core_free)
     alert = raw >= model.threshold_
     out = pd.DataFrame(
         {

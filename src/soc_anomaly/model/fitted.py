@@ -9,6 +9,7 @@ each alert), ``save`` it as a safe bundle and ``load`` it back
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -359,22 +360,33 @@ class AnomalyModel:
         """
         return prepare_chunk(self, events, context)
 
-    def finish_chunk(self, chunk: PreparedChunk, *, reasons: int = 5) -> pd.DataFrame:
+    def finish_chunk(
+        self,
+        chunk: PreparedChunk,
+        *,
+        reasons: int = 5,
+        core_free: threading.Event | None = None,
+    ) -> pd.DataFrame:
         """The second half: scores, alerts and reasons (:meth:`score`'s output).
 
         It reads nothing of other chunks, so it can run while the next chunk is
-        prepared.
+        prepared; ``core_free`` (see :func:`~soc_anomaly.detectors.base.block_anomaly_scores`)
+        is set when that is done.
         """
-        return finish_chunk(self, chunk, reasons=reasons)
+        return finish_chunk(self, chunk, reasons=reasons, core_free=core_free)
 
-    def raw_scores(self, X: np.ndarray) -> np.ndarray:
+    def raw_scores(self, X: np.ndarray, core_free: threading.Event | None = None) -> np.ndarray:
         """The detector's raw scores (higher = more anomalous) of a feature matrix.
 
         ``X`` holds unscaled features in :attr:`feature_names_` order (after the
-        signed log for raw-event models): the scaler is applied here.
+        signed log for raw-event models): the scaler is applied here. With
+        ``core_free``, one thread scores until it is set
+        (:func:`~soc_anomaly.detectors.base.block_anomaly_scores`).
         """
         Z = (X - self.scaler_mean_) / self.scaler_scale_
-        return block_anomaly_scores(self.detector_, Z, getattr(self, "n_jobs", None))
+        return block_anomaly_scores(
+            self.detector_, Z, getattr(self, "n_jobs", None), core_free=core_free
+        )
 
     def save(self, directory: str | Path) -> Path:
         """Save as a safe bundle (see :func:`soc_anomaly.model.bundle.save_model`)."""

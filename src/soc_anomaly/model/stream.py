@@ -10,6 +10,7 @@ the stream, and the scores, alerts and reasons do not depend on the chunk size.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -130,8 +131,16 @@ class StreamScorer:
                 if prepared is None:
                     return
                 ahead = pool.submit(step)
+                # Featurising takes a core: the scores use the others until it is done.
+                core_free = threading.Event()
+                ahead.add_done_callback(lambda _, free=core_free: free.set())
                 try:
-                    yield prepared.events, self.model.finish_chunk(prepared, reasons=self.reasons)
+                    yield (
+                        prepared.events,
+                        self.model.finish_chunk(
+                            prepared, reasons=self.reasons, core_free=core_free
+                        ),
+                    )
                 except BaseException:
                     ahead.cancel()
                     raise
