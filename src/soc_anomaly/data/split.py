@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -27,25 +28,48 @@ __all__ = ["TrainTestSplit", "signed_log1p", "split_by_time", "split_train_test"
 class TrainTestSplit:
     """Normal training events and labelled test events, scaled and unscaled.
 
+    The scaler and the scaled matrices are computed when first read: the
+    detection lab's models scale their own input, so a large run never holds
+    a second scaled copy of its training events.
+
     Attributes
     ----------
-    X_train, X_test : numpy.ndarray
-        Scaled features.
     y_train, y_test : numpy.ndarray
         0/1 labels (``y_train`` is all zeros).
-    scaler : sklearn.preprocessing.StandardScaler
-        Fitted on the training rows.
     X_train_df, X_test_df : pandas.DataFrame
         Unscaled features, indexed like the input table (test rows in table order).
+    log_scale : bool
+        Whether the scaled features are of ``signed_log1p`` of the columns.
+    scaler : sklearn.preprocessing.StandardScaler
+        Fitted on the training rows.
+    X_train, X_test : numpy.ndarray
+        Scaled features.
     """
 
-    X_train: np.ndarray = field(repr=False)
-    X_test: np.ndarray = field(repr=False)
     y_train: np.ndarray = field(repr=False)
     y_test: np.ndarray = field(repr=False)
-    scaler: StandardScaler
     X_train_df: pd.DataFrame = field(repr=False)
     X_test_df: pd.DataFrame = field(repr=False)
+    log_scale: bool = False
+
+    def _unscaled(self, frame: pd.DataFrame) -> np.ndarray:
+        values = frame.to_numpy()
+        return signed_log1p(values) if self.log_scale else values
+
+    @cached_property
+    def scaler(self) -> StandardScaler:
+        """Standard scaler fitted on the training rows."""
+        return StandardScaler().fit(self._unscaled(self.X_train_df))
+
+    @cached_property
+    def X_train(self) -> np.ndarray:
+        """Scaled training features."""
+        return self.scaler.transform(self._unscaled(self.X_train_df))
+
+    @cached_property
+    def X_test(self) -> np.ndarray:
+        """Scaled test features."""
+        return self.scaler.transform(self._unscaled(self.X_test_df))
 
     @property
     def test_index(self) -> pd.Index:
@@ -109,13 +133,9 @@ def split_train_test(
     features = df[cols]
     X_train_df = features.iloc[train_pos]
     X_test_df = features.iloc[np.flatnonzero(test_mask)]
-    scaler = StandardScaler().fit(X_train_df.to_numpy())
     return TrainTestSplit(
-        X_train=scaler.transform(X_train_df.to_numpy()),
-        X_test=scaler.transform(X_test_df.to_numpy()),
         y_train=np.zeros(len(X_train_df), dtype=np.int64),
         y_test=y[test_mask].astype(np.int64),
-        scaler=scaler,
         X_train_df=X_train_df,
         X_test_df=X_test_df,
     )
@@ -193,15 +213,10 @@ def split_by_time(
     check_both_classes(y[test_rows], source="the evaluated period (after the training window)")
     X_train_df = df.loc[fit_rows, cols]
     X_test_df = df.loc[test_rows, cols]
-    compress = signed_log1p if log_scale else np.asarray
-    train, test = compress(X_train_df.to_numpy()), compress(X_test_df.to_numpy())
-    scaler = StandardScaler().fit(train)
     return TrainTestSplit(
-        X_train=scaler.transform(train),
-        X_test=scaler.transform(test),
         y_train=np.zeros(len(X_train_df), dtype=np.int64),
         y_test=y[test_rows].astype(np.int64),
-        scaler=scaler,
         X_train_df=X_train_df,
         X_test_df=X_test_df,
+        log_scale=log_scale,
     )

@@ -170,7 +170,7 @@ def _run_seed(
         None if world is None else world.evaluation(split, budget),
         {} if world is None else dict(world.table.transformers),
     )
-    names = [_resolve_detector(n, len(split.X_train), notes) for n in config.detectors]
+    names = [_resolve_detector(n, len(split.X_train_df), notes) for n in config.detectors]
     models = [
         run_detector(name, feature_set, config, seed, data, step)
         for feature_set in feature_sets
@@ -181,7 +181,7 @@ def _run_seed(
         source=source,
         n_events=len(df),
         n_anomalies=int(df[config.label_col].sum()),
-        n_train=len(split.X_train),
+        n_train=len(split.X_train_df),
         n_test=len(y_test),
         n_test_anomalies=int(y_test.sum()),
         test_anomalies_by_attack={str(a): int(c) for a, c in zip(labels, counts, strict=True)},
