@@ -4,6 +4,7 @@ import pytest
 from soc_anomaly.errors import DataError, ParameterError
 from soc_anomaly.evaluation.metrics import (
     ModelEvaluation,
+    attack_type_codes,
     confusion_at_threshold,
     evaluate_model,
     evaluate_scores,
@@ -68,6 +69,17 @@ def test_recall_by_attack():
     kinds = np.array(["normal", "exfiltration", "brute_force", "exfiltration"])
     scores = np.array([0.0, 0.9, 0.2, 0.4])
     assert recall_by_attack(kinds, scores, 0.5) == {"brute_force": 0.0, "exfiltration": 0.5}
+
+
+def test_recall_by_attack_reads_coded_attack_types_alike():
+    rng = np.random.default_rng(0)
+    kinds = rng.choice(["normal", "exfiltration", "brute_force", "c2_beacon"], 500)
+    scores = rng.random(500)
+    coded = attack_type_codes(kinds)
+    for t in (0.1, 0.5, 0.9):
+        assert recall_by_attack(coded, scores, t) == recall_by_attack(kinds, scores, t)
+    with pytest.raises(ParameterError, match="differ in length"):
+        recall_by_attack(coded, scores[:-1], 0.5)
 
 
 @pytest.mark.parametrize(

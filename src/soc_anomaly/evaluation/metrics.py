@@ -21,6 +21,7 @@ from soc_anomaly.errors import ParameterError, check_range
 
 __all__ = [
     "ModelEvaluation",
+    "attack_type_codes",
     "confusion_at_threshold",
     "evaluate_model",
     "evaluate_scores",
@@ -134,6 +135,15 @@ def confusion_at_threshold(
     }
 
 
+def attack_type_codes(attack_types: Sequence[str] | ArrayLike) -> pd.Categorical:
+    """Attack types as a categorical with sorted text categories.
+
+    :func:`recall_by_attack` reads it without hashing the events again.
+    """
+    kinds = np.asarray(attack_types, dtype=object).ravel()
+    return pd.Categorical(pd.Series(kinds).astype(str).to_numpy(dtype=object))
+
+
 def recall_by_attack(
     attack_types: Sequence[str] | ArrayLike, scores: ArrayLike, threshold: float
 ) -> dict[str, float]:
@@ -153,12 +163,18 @@ def recall_by_attack(
     dict
         Attack type -> recall, in alphabetical order of attack type.
     """
-    kinds = np.asarray(attack_types, dtype=object)
     s = np.asarray(scores, dtype=float)
-    if kinds.shape != s.shape:
-        raise ParameterError("attack types and scores differ in length")
-    # One hash pass over the events, then one vectorised count per attack type.
-    codes, names = pd.factorize(pd.Series(kinds).astype(str), sort=True)
+    if isinstance(attack_types, pd.Categorical):
+        # Already coded (attack_type_codes): callers scoring many thresholds code once.
+        if attack_types.shape != s.shape:
+            raise ParameterError("attack types and scores differ in length")
+        codes, names = attack_types.codes, attack_types.categories
+    else:
+        kinds = np.asarray(attack_types, dtype=object)
+        if kinds.shape != s.shape:
+            raise ParameterError("attack types and scores differ in length")
+        # One hash pass over the events, then one vectorised count per attack type.
+        codes, names = pd.factorize(pd.Series(kinds).astype(str), sort=True)
     alerts = np.bincount(codes, weights=(s >= threshold), minlength=len(names))
     totals = np.bincount(codes, minlength=len(names))
     return {

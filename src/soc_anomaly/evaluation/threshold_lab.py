@@ -25,6 +25,7 @@ from soc_anomaly.evaluation._checks import (
     plain,
 )
 from soc_anomaly.evaluation.metrics import (
+    attack_type_codes,
     confusion_at_threshold,
     recall_by_attack,
     threshold_at_percentile,
@@ -144,7 +145,11 @@ def threshold_report(
     y, s = check_labelled(y_true, scores)
     by_attack = None
     if attack_types is not None:
-        kinds = np.asarray(attack_types, dtype=object).ravel()
+        kinds = (
+            attack_types
+            if isinstance(attack_types, pd.Categorical)
+            else np.asarray(attack_types, dtype=object).ravel()
+        )
         if kinds.size != s.size:
             raise ParameterError(
                 f"attack_types has {kinds.size} values but scores has {s.size}; "
@@ -229,6 +234,9 @@ def threshold_lab(
             "expected the number of events a day (see events_per_day())"
         )
     y, s = check_labelled(y_true, scores)
+    if attack_types is not None and not isinstance(attack_types, pd.Categorical):
+        # Coded once for the four reports, not hashed again by each.
+        attack_types = attack_type_codes(attack_types)
 
     def report(name: str, rule: str, threshold: float) -> ThresholdReport:
         return threshold_report(
