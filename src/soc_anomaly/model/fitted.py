@@ -369,9 +369,8 @@ class AnomalyModel:
     ) -> pd.DataFrame:
         """The second half: scores, alerts and reasons (:meth:`score`'s output).
 
-        It reads nothing of other chunks, so it can run while the next chunk is
-        prepared; ``core_free`` (see :func:`~soc_anomaly.detectors.base.block_anomaly_scores`)
-        is set when that is done.
+        It reads nothing of other chunks, so it can run while the next one is
+        prepared (``core_free``: see :meth:`raw_scores`).
         """
         return finish_chunk(self, chunk, reasons=reasons, core_free=core_free)
 
@@ -379,14 +378,12 @@ class AnomalyModel:
         """The detector's raw scores (higher = more anomalous) of a feature matrix.
 
         ``X`` holds unscaled features in :attr:`feature_names_` order (after the
-        signed log for raw-event models): the scaler is applied here. With
-        ``core_free``, one thread scores until it is set
-        (:func:`~soc_anomaly.detectors.base.block_anomaly_scores`).
+        signed log for raw-event models): the scaler is applied here. Until
+        ``core_free`` is set, one thread scores (``block_anomaly_scores``).
         """
         Z = (X - self.scaler_mean_) / self.scaler_scale_
-        return block_anomaly_scores(
-            self.detector_, Z, getattr(self, "n_jobs", None), core_free=core_free
-        )
+        n_jobs = getattr(self, "n_jobs", None)
+        return block_anomaly_scores(self.detector_, Z, n_jobs, core_free=core_free)
 
     def save(self, directory: str | Path) -> Path:
         """Save as a safe bundle (see :func:`soc_anomaly.model.bundle.save_model`)."""
