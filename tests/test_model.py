@@ -149,3 +149,18 @@ def test_the_allow_list_names_only_the_toolkit_and_two_sklearn_internals() -> No
     assert "soc_anomaly.model.fitted.AnomalyModel" in names
     assert not any("pickle" in n or n.startswith("builtins.") for n in names)
     assert np.unique(names).size == len(names)
+
+
+@pytest.mark.parametrize("layout", ["one block", "column blocks"])
+def test_fit_features_leaves_the_callers_frame_alone(layout: str) -> None:
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(400, 3)) * [1.0, 10.0, 100.0]
+    if layout == "one block":
+        feats = pd.DataFrame(values, columns=["a", "b", "c"])  # to_numpy() may be a view
+    else:
+        feats = pd.DataFrame({c: values[:, i].copy() for i, c in enumerate("abc")})
+    before = feats.copy()
+    model = AnomalyModel(detector="iforest", features="table").fit_features(feats)
+    pd.testing.assert_frame_equal(feats, before)
+    np.testing.assert_allclose(model.scaler_mean_, values.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(model.scaler_scale_, values.std(axis=0), rtol=1e-12)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from soc_anomaly.data.moments import column_mean_std
 from soc_anomaly.errors import ParameterError
 
 __all__ = [
@@ -113,11 +114,14 @@ def global_feature_correlations(
     _check_aligned(X_test_df, y_test, scores)
     s = np.asarray(scores, dtype=float)
     X = X_test_df[list(feature_cols)].to_numpy(dtype=float)
-    Xc = X - X.mean(axis=0)
+    _, std = column_mean_std(X)
     sc = s - s.mean()
-    denom = np.sqrt((Xc**2).sum(axis=0) * (sc**2).sum())
+    # cov(x, s) = mean(x * (s - mean(s))): one matrix-vector product, no
+    # centred copy of the features (millions of events on the world).
+    cov = (sc @ X) / len(s)
+    denom = std * np.sqrt(np.mean(sc**2))
     with np.errstate(invalid="ignore", divide="ignore"):
-        corr = np.where(denom > 0, (Xc * sc[:, None]).sum(axis=0) / denom, 0.0)
+        corr = np.where(denom > 0, cov / denom, 0.0)
     return pd.Series(corr, index=list(feature_cols), name=score_col_name).sort_values(
         ascending=False
     )
@@ -141,8 +145,12 @@ def compute_feature_stats(
         Indexed by feature. ``stds`` is the population standard deviation
         (as the scaler uses).
     """
-    X = X_train_df[list(feature_cols)].astype(float)
-    return X.mean(), X.std(ddof=0)
+    cols = list(feature_cols)
+    # Column by column: no float copy of every training event.
+    stats = [column_mean_std(X_train_df[c].to_numpy(dtype=float)[:, None]) for c in cols]
+    means = pd.Series([float(m[0]) for m, _ in stats], index=cols, dtype=float)
+    stds = pd.Series([float(s[0]) for _, s in stats], index=cols, dtype=float)
+    return means, stds
 
 
 def _zscores(values: np.ndarray, means: np.ndarray, stds: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from soc_anomaly.data.validation import check_both_classes
 from soc_anomaly.errors import ParameterError, check_range
+from soc_anomaly.evaluation.curves import RankingCurves
 
 __all__ = [
     "ModelEvaluation",
@@ -240,10 +241,13 @@ def evaluate_scores(
     k: int = 50,
     threshold_percentile: float = 99.0,
     threshold: float | None = None,
+    curves: RankingCurves | None = None,
 ) -> ModelEvaluation:
     """Ranking metrics plus the confusion matrix at a percentile threshold.
 
-    The typed form of :func:`evaluate_model`; the parameters are the same.
+    The typed form of :func:`evaluate_model`; the parameters are the same, and
+    ``curves`` (the :class:`~soc_anomaly.evaluation.curves.RankingCurves` of
+    the same labels and scores) saves sorting the scores again.
 
     Returns
     -------
@@ -259,8 +263,8 @@ def evaluate_scores(
         model=name,
         n_events=len(y),
         n_anomalies=int(y.sum()),
-        roc_auc=float(roc_auc_score(y, s)),
-        pr_auc=float(average_precision_score(y, s)),
+        roc_auc=float(roc_auc_score(y, s)) if curves is None else curves.roc_auc,
+        pr_auc=float(average_precision_score(y, s)) if curves is None else curves.average_precision,
         k=int(k),
         precision_at_k=precision_at_k(y, s, k),
         threshold_percentile=float(threshold_percentile),

@@ -24,6 +24,7 @@ from soc_anomaly.evaluation._checks import (
     check_scores,
     plain,
 )
+from soc_anomaly.evaluation.curves import RankingCurves
 from soc_anomaly.evaluation.metrics import (
     attack_type_codes,
     confusion_at_threshold,
@@ -188,6 +189,7 @@ def threshold_lab(
     alerts_per_day: float | None = None,
     events_per_day: float | None = None,
     attack_types: ArrayLike | None = None,
+    curves: RankingCurves | None = None,
 ) -> list[ThresholdReport]:
     """Every threshold rule on the same scores, one report each.
 
@@ -210,6 +212,9 @@ def threshold_lab(
         Event rate; adds alerts per day to every report.
     attack_types : array-like of str of shape (n,), optional
         Adds per-attack recall to every report.
+    curves : RankingCurves, optional
+        The curves of ``y_true`` and ``scores``, if already computed (the
+        F-beta rule reads them).
 
     Returns
     -------
@@ -249,7 +254,7 @@ def threshold_lab(
         report(f"evaluated p{p}", "evaluated_percentile", by_evaluated_percentile(s, percentile)),
     ]
     if np.unique(y).size == 2:
-        reports.append(report(f"F{b:g} optimum", "fbeta", by_fbeta(y, s, b)))
+        reports.append(report(f"F{b:g} optimum", "fbeta", by_fbeta(y, s, b, curves)))
     if alerts_per_day is not None and rate is not None:  # rate is set: checked above
         t = by_alert_budget(s, alerts_per_day, rate)
         reports.append(report(f"budget {plain(alerts_per_day):g}/day", "alert_budget", t))

@@ -32,7 +32,6 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from sklearn.metrics import precision_recall_curve
 
 from soc_anomaly.errors import ParameterError
 from soc_anomaly.evaluation._checks import (
@@ -42,6 +41,7 @@ from soc_anomaly.evaluation._checks import (
     check_scores,
     plain,
 )
+from soc_anomaly.evaluation.curves import RankingCurves
 from soc_anomaly.evaluation.metrics import threshold_at_percentile
 
 __all__ = [
@@ -119,7 +119,12 @@ def by_evaluated_percentile(scores: ArrayLike, percentile: float) -> float:
     return threshold_at_percentile(s, percentile)
 
 
-def by_fbeta(y_true: ArrayLike, scores: ArrayLike, beta: float = 1.0) -> float:
+def by_fbeta(
+    y_true: ArrayLike,
+    scores: ArrayLike,
+    beta: float = 1.0,
+    curves: RankingCurves | None = None,
+) -> float:
     """The threshold that maximises F-beta on the precision-recall curve.
 
     Needs labels, so it measures the best a detector could do at a single
@@ -134,6 +139,8 @@ def by_fbeta(y_true: ArrayLike, scores: ArrayLike, beta: float = 1.0) -> float:
     beta : float, default=1.0
         Weight of recall relative to precision, > 0: ``beta > 1`` favours
         recall, ``beta < 1`` precision.
+    curves : RankingCurves, optional
+        The curves of these labels and scores, if already computed.
 
     Returns
     -------
@@ -162,7 +169,9 @@ def by_fbeta(y_true: ArrayLike, scores: ArrayLike, beta: float = 1.0) -> float:
         raise ParameterError(
             f"y_true holds only label {only}; F-beta needs both normal and anomalous events"
         )
-    precision, recall, thresholds = precision_recall_curve(y, s)
+    if curves is None or len(curves.pr_thresholds) != len(curves.recall) - 1:
+        curves = RankingCurves.of(y, s)  # none given, or thinned for a plot
+    precision, recall, thresholds = curves.precision, curves.recall, curves.pr_thresholds
     # The last point (precision 1, recall 0) has no threshold.
     precision, recall = precision[:-1], recall[:-1]
     b2 = b * b

@@ -17,6 +17,7 @@ import pandas as pd
 from soc_anomaly.data.split import TrainTestSplit
 from soc_anomaly.detectors import DetectorSpec, get_detector
 from soc_anomaly.detectors.calibration import ScoreCalibrator
+from soc_anomaly.evaluation.curves import RankingCurves
 from soc_anomaly.evaluation.explain import Explanation, explain_top, global_feature_correlations
 from soc_anomaly.evaluation.metrics import evaluate_scores
 from soc_anomaly.evaluation.threshold_lab import ThresholdReport, percentile_sweep, threshold_lab
@@ -103,7 +104,7 @@ def _fit_and_score(
 
 
 def _threshold_reports(
-    config: DetectConfig, data: SplitData, scored: _Scored
+    config: DetectConfig, data: SplitData, scored: _Scored, curves: RankingCurves | None
 ) -> dict[str, ThresholdReport]:
     """Every rule of the threshold lab, by rule name."""
     reports = threshold_lab(
@@ -115,6 +116,7 @@ def _threshold_reports(
         alerts_per_day=data.alerts_per_day if data.events_per_day else None,
         events_per_day=data.events_per_day,
         attack_types=data.attack_types,
+        curves=curves,
     )
     return {r.rule: r for r in reports}
 
@@ -179,7 +181,9 @@ def run_detector(
     # With several feature sets each detector appears once per set, so the set
     # goes into its key and name.
     several = len(data.feature_sets) > 1
-    thresholds = _threshold_reports(config, data, scored)
+    # One sort of the scores for every ranking metric and curve figure.
+    curves = RankingCurves.of(y_test, scores) if 0 < y_test.sum() < len(y_test) else None
+    thresholds = _threshold_reports(config, data, scored, curves)
     return ModelResult(
         detector=f"{name}@{feature_set}" if several else name,
         name=f"{spec.display_name} ({feature_set})" if several else spec.display_name,
@@ -193,8 +197,9 @@ def run_detector(
         fit_seconds=scored.fit_seconds,
         score_seconds=scored.score_seconds,
         metrics=evaluate_scores(
-            spec.display_name, y_test, scores, config.k, config.threshold_percentile
+            spec.display_name, y_test, scores, config.k, config.threshold_percentile, curves=curves
         ),
+        curves=None if curves is None else curves.for_plot(),
         thresholds=thresholds,
         correlations=global_feature_correlations(
             data.split.X_test_df, y_test, scores, cols, spec.display_name

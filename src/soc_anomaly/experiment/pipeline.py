@@ -186,9 +186,7 @@ def _run_seed(
         n_test_anomalies=int(y_test.sum()),
         test_anomalies_by_attack={str(a): int(c) for a, c in zip(labels, counts, strict=True)},
     )
-    return SeedRun(
-        seed, dataset, y_test, kinds, split.test_index, models, split.X_test, split.X_test_df
-    )
+    return SeedRun(seed, dataset, y_test, kinds, split.test_index, models, split.X_test_df)
 
 
 def _importance_rows(run: SeedRun, notes: list[str]) -> np.ndarray:
@@ -218,14 +216,15 @@ def _with_importance(
 ) -> SeedRun:
     """``run`` with the permutation importance of each of its detectors."""
     models = []
-    columns = list(run.X_test_df.columns)
     rows = _importance_rows(run, notes)
+    sample = run.X_test_df.iloc[rows]
     for m in run.models:
         with step(f"Permutation importance of {m.name}"):
-            cols = [columns.index(c) for c in m.feature_cols]
+            # Scaled by the model itself, as it scores: no scaled copy of every
+            # test (or training) event is needed.
             importance = permutation_importance(
                 m.estimator,
-                run.X_test[np.ix_(rows, cols)],
+                m.model.scale(m.model.feature_matrix(sample[m.feature_cols])),
                 run.y_test[rows],
                 m.feature_cols,
                 n_repeats=config.importance_repeats,

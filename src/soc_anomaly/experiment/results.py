@@ -18,6 +18,7 @@ from soc_anomaly import __version__
 from soc_anomaly.detectors.calibration import ScoreCalibrator
 from soc_anomaly.evaluation.alert_queue import QUEUE_RULE
 from soc_anomaly.evaluation.campaigns import CampaignReport
+from soc_anomaly.evaluation.curves import RankingCurves
 from soc_anomaly.evaluation.explain import Explanation
 from soc_anomaly.evaluation.metrics import ModelEvaluation
 from soc_anomaly.evaluation.threshold_lab import ThresholdReport
@@ -122,6 +123,8 @@ class ModelResult:
     #: The fitted production model (:class:`~soc_anomaly.model.AnomalyModel`) the
     #: scores came from; ``model.save(dir)`` makes it a bundle ``score`` can use.
     model: Any = field(repr=False, default=None)
+    #: ROC and precision-recall curves of the test scores, thinned for plotting.
+    curves: RankingCurves | None = field(repr=False, default=None)
 
     @property
     def scoring_rows_per_second(self) -> float:
@@ -197,7 +200,6 @@ class SeedRun:
     attack_types_test: np.ndarray
     test_index: pd.Index
     models: list[ModelResult]
-    X_test: np.ndarray = field(repr=False, default_factory=lambda: np.empty((0, 0)))
     X_test_df: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
 

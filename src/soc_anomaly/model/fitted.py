@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from soc_anomaly.data.moments import column_mean_std
 from soc_anomaly.data.schema import resolve_feature_cols
 from soc_anomaly.data.split import signed_log1p
 from soc_anomaly.detectors import get_detector, training_anomaly_scores
@@ -242,10 +243,16 @@ class AnomalyModel:
         if len(feats) < 2:
             raise DataError(f"{len(feats)} normal training event(s); expected at least 2")
         X = self._matrix(feats)
-        self.scaler_mean_ = X.mean(axis=0)
-        std = X.std(axis=0)
+        self.scaler_mean_, std = column_mean_std(X)
         self.scaler_scale_ = np.where(std > 0, std, 1.0)
-        Z = (X - self.scaler_mean_) / self.scaler_scale_
+        if any(np.may_share_memory(X, feats[c].to_numpy()) for c in feats.columns):
+            Z = self.scale(X)
+        else:
+            # _matrix copied (interleaving the columns, or the signed log): scale
+            # that copy in place rather than allocating another of its size.
+            Z = X
+            Z -= self.scaler_mean_
+            Z /= self.scaler_scale_
         del X
         self.detector_ = get_detector(self.detector).build(
             self.contamination, self.random_state, self.feature_names_
@@ -284,7 +291,7 @@ class AnomalyModel:
         kept = kept_training_scores(self.detector_, len(feats))
         if kept is not None:
             return kept
-        Z = (self.feature_matrix(feats) - self.scaler_mean_) / self.scaler_scale_
+        Z = self.scale(self.feature_matrix(feats))
         return training_anomaly_scores(self.detector_, Z)
 
     def input_columns(self) -> list[str]:
@@ -374,6 +381,12 @@ class AnomalyModel:
         """
         return finish_chunk(self, chunk, reasons=reasons, core_free=core_free)
 
+    def scale(self, X: np.ndarray) -> np.ndarray:
+        """The detector's input: a :meth:`feature_matrix` standardised as in training."""
+        Z = np.subtract(X, self.scaler_mean_)
+        Z /= self.scaler_scale_  # in place: one matrix-sized allocation, not two
+        return Z
+
     def raw_scores(self, X: np.ndarray, core_free: threading.Event | None = None) -> np.ndarray:
         """The detector's raw scores (higher = more anomalous) of a feature matrix.
 
@@ -381,7 +394,7 @@ class AnomalyModel:
         signed log for raw-event models): the scaler is applied here. Until
         ``core_free`` is set, one thread scores (``block_anomaly_scores``).
         """
-        Z = (X - self.scaler_mean_) / self.scaler_scale_
+        Z = self.scale(X)
         n_jobs = getattr(self, "n_jobs", None)
         return block_anomaly_scores(self.detector_, Z, n_jobs, core_free=core_free)
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from soc_anomaly.evaluation.curves import RankingCurves
 from soc_anomaly.reporting.figure_style import (
     MODEL_PALETTE,
     figure_style,
@@ -39,36 +39,40 @@ LAB_PLOTS = (
 )
 
 
-def plot_pr_curves(scores: dict[str, np.ndarray], y_true: np.ndarray, path: Path) -> Path:
+def plot_pr_curves(
+    curves: dict[str, RankingCurves],
+    average_precision: dict[str, float],
+    base_rate: float,
+    path: Path,
+) -> Path:
     """Precision-recall curves of every model, with each curve's average precision.
 
     Parameters
     ----------
-    scores : dict
-        Model name -> anomaly scores of the evaluated events.
-    y_true : numpy.ndarray
-        0/1 labels.
+    curves : dict
+        Model name -> its curves on the evaluated events (thinned for plotting:
+        :meth:`RankingCurves.for_plot`).
+    average_precision : dict
+        Model name -> its average precision (PR AUC), for the legend.
+    base_rate : float
+        Share of attacks among the evaluated events: a random ranking's precision.
     path : pathlib.Path
         PNG to write.
     """
-    from sklearn.metrics import average_precision_score, precision_recall_curve
-
     with figure_style():
         fig = Figure(figsize=(8, 6))
         ax = fig.subplots()
-        for i, (name, s) in enumerate(scores.items()):
-            # Points that do not change the step plot are dropped (millions at 10M events).
-            precision, recall, _ = precision_recall_curve(y_true, s, drop_intermediate=True)
-            ap = average_precision_score(y_true, s)
+        for i, (name, c) in enumerate(curves.items()):
+            ap = average_precision[name]
             ax.step(
-                recall,
-                precision,
+                c.recall,
+                c.precision,
                 where="post",
                 color=MODEL_PALETTE[i % len(MODEL_PALETTE)],
                 linewidth=2,
                 label=f"{name} (PR AUC={ap:.4f})",
             )
-        base = float(np.mean(y_true))
+        base = base_rate
         ax.axhline(base, color="grey", linestyle="--", linewidth=1, label=f"Chance ({base:.3f})")
         ax.set_xlim(0, 1.01)
         ax.set_ylim(0, 1.03)

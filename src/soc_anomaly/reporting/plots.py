@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from soc_anomaly.data.io import check_writable_dir
+from soc_anomaly.evaluation.curves import RankingCurves
 from soc_anomaly.evaluation.explain import deviant_feature_counts
 from soc_anomaly.experiment.results import (
     COMPARISON_RULE,
@@ -108,7 +110,11 @@ def write_plots(result: DetectionResult) -> list[Path]:
             out / "model_comparison.png",
         )
     )
-    paths.append(plot_roc_curves(scores, result.y_test, out / "roc_curves.png"))
+    curves = {
+        m.name: m.curves or RankingCurves.of(result.y_test, m.test_scores).for_plot()
+        for m in result.models
+    }
+    paths.append(plot_roc_curves(curves, out / "roc_curves.png"))
     paths.append(
         plot_deviant_features(
             {m.name: deviant_feature_counts(m.explanations) for m in result.models},
@@ -116,7 +122,14 @@ def write_plots(result: DetectionResult) -> list[Path]:
             out / "deviant_features_top_anomalies.png",
         )
     )
-    paths.append(plot_pr_curves(scores, result.y_test, out / "pr_curves.png"))
+    paths.append(
+        plot_pr_curves(
+            curves,
+            {m.name: m.metrics.pr_auc for m in result.models},
+            float(np.mean(result.y_test)),
+            out / "pr_curves.png",
+        )
+    )
     paths.append(
         plot_threshold_tradeoff(
             {m.name: m.sweep for m in result.models}, out / "threshold_tradeoff.png"

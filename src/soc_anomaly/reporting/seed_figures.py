@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
-from sklearn.metrics import roc_curve
 
+from soc_anomaly.evaluation.curves import RankingCurves
 from soc_anomaly.evaluation.metrics import ModelEvaluation
 from soc_anomaly.evaluation.threshold_lab import ThresholdReport
 from soc_anomaly.reporting.figure_style import (
@@ -209,15 +209,13 @@ def plot_model_comparison(metrics: dict[str, dict[str, float]], path: Path) -> P
         return save_figure(fig, path)
 
 
-def plot_roc_curves(scores: dict[str, np.ndarray], y_true: np.ndarray, path: Path) -> Path:
+def plot_roc_curves(curves: dict[str, RankingCurves], path: Path) -> Path:
     """ROC curves of every model: the full curve and the low false-positive region.
 
     Parameters
     ----------
-    scores : dict
-        Model name -> anomaly scores.
-    y_true : numpy.ndarray
-        0/1 labels.
+    curves : dict
+        Model name -> its curves on the evaluated events.
     path : pathlib.Path
         PNG to write.
     """
@@ -226,8 +224,8 @@ def plot_roc_curves(scores: dict[str, np.ndarray], y_true: np.ndarray, path: Pat
     with figure_style():
         fig = Figure(figsize=(13, 5.5))
         full, zoom = fig.subplots(1, 2)
-        for i, (name, s) in enumerate(scores.items()):
-            fpr, tpr, _ = roc_curve(y_true, s)
+        for i, (name, c) in enumerate(curves.items()):
+            fpr, tpr = c.fpr, c.tpr
             color = MODEL_PALETTE[i % len(MODEL_PALETTE)]
             for ax in (full, zoom):
                 ax.plot(
