@@ -168,6 +168,27 @@ def detect(
             "<stem>_campaigns.csv beside it, if there.",
         ),
     ] = None,
+    timestamp_col: Annotated[
+        str,
+        typer.Option(
+            "--timestamp-col",
+            help="Column of event times for alerts a day (datetimes, or epoch seconds or "
+            "milliseconds).",
+        ),
+    ] = "timestamp",
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Print every table, not only the summary and headline ones."
+        ),
+    ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Also write a self-contained HTML report (figures embedded) to this file.",
+        ),
+    ] = None,
 ) -> None:
     """Train detectors on normal events, then compare, evaluate and explain them."""
     config = DetectConfig(
@@ -195,9 +216,15 @@ def detect(
         intensity=intensity,
         features=features,
         manifest_path=manifest_path,
+        timestamp_col=timestamp_col,
     )
     result = run_detection(config, step=step)
-    print_report(result)
+    print_report(result, verbose=verbose)
+    if report is not None:
+        from soc_anomaly.reporting.html_report import write_detect_report
+
+        with step(f"Writing the HTML report to {report}"):
+            write_detect_report(result, report)
 
 
 def _split_names(text: str | None) -> tuple[str, ...] | None:

@@ -101,7 +101,10 @@ class DetectConfig:
         Budget of the threshold lab's alert-budget rule; None skips the rule.
     events_per_day : float or None
         Events a day in the evaluated stream, for the budget rule; None
-        measures it from the ``timestamp`` column when there is one.
+        measures it from the ``timestamp_col`` column when there is one.
+    timestamp_col : str
+        Column of event times the events-a-day rate is measured from:
+        datetimes, or numbers read as epoch seconds or milliseconds.
     importance_repeats : int
         Shuffles per feature of the permutation importance (first seed only);
         0 skips it.
@@ -150,6 +153,7 @@ class DetectConfig:
     beta: float = 1.0
     alerts_per_day: float | None = DEFAULT_ALERTS_PER_DAY
     events_per_day: float | None = None
+    timestamp_col: str = "timestamp"
     importance_repeats: int = DEFAULT_IMPORTANCE_REPEATS
     save_run: Path | None = None
     scenario: str = "seed"

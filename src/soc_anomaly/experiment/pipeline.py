@@ -103,6 +103,37 @@ def _attack_types(df: pd.DataFrame, split: TrainTestSplit) -> np.ndarray:
     return np.where(split.y_test == 1, "anomaly", NORMAL_ATTACK_TYPE)
 
 
+def _test_events(
+    config: DetectConfig, df: pd.DataFrame, split: TrainTestSplit, world: WorldSplit | None
+) -> pd.DataFrame:
+    """Who and when each test event is (``TEST_EVENT_COLUMNS``), for alerts and views."""
+    index = split.test_index
+    # The world's table is indexed like its raw events, which name the user.
+    frame = df if world is None else world.data.events
+    n = len(index)
+    missing = pd.Series(pd.NA, index=range(n), dtype="string")
+
+    def column(*names: str) -> pd.Series | None:
+        name = next((c for c in names if c in frame.columns), None)
+        return None if name is None else frame.loc[index, name].reset_index(drop=True)
+
+    ids = column("event_id")
+    time = column("time", config.timestamp_col)
+    if time is not None and not pd.api.types.is_datetime64_any_dtype(time):
+        time = None
+    attack = column(ATTACK_TYPE_COL)
+    return pd.DataFrame(
+        {
+            "event_id": pd.Series(np.asarray(index)) if ids is None else ids,
+            "user": u if (u := column("user", "user_id")) is not None else missing,
+            "time": pd.Series(pd.NaT, index=range(n)) if time is None else time,
+            "attack_type": pd.Series(_attack_types(df, split)) if attack is None else attack,
+            "campaign_id": c if (c := column("campaign_id")) is not None else missing,
+            "benign_tag": b if (b := column("benign_tag")) is not None else missing,
+        }
+    )
+
+
 def _budget_rate(
     config: DetectConfig, df: pd.DataFrame, split: TrainTestSplit, notes: list[str]
 ) -> float | None:
@@ -186,7 +217,16 @@ def _run_seed(
         n_test_anomalies=int(y_test.sum()),
         test_anomalies_by_attack={str(a): int(c) for a, c in zip(labels, counts, strict=True)},
     )
-    return SeedRun(seed, dataset, y_test, kinds, split.test_index, models, split.X_test_df)
+    return SeedRun(
+        seed,
+        dataset,
+        y_test,
+        kinds,
+        split.test_index,
+        models,
+        split.X_test_df,
+        _test_events(config, df, split, world),
+    )
 
 
 def _importance_rows(run: SeedRun, notes: list[str]) -> np.ndarray:

@@ -190,6 +190,13 @@ def _campaign_summary(campaigns: dict[str, CampaignReport] | None) -> dict[str, 
     }
 
 
+#: Columns of :attr:`SeedRun.test_events`: the event's id (its row when the
+#: table has no ``event_id``), user and time (missing when the table has none),
+#: attack type ("normal" for normal events), and on the enterprise world the
+#: campaign and the benign oddity tag (empty otherwise).
+TEST_EVENT_COLUMNS = ("event_id", "user", "time", "attack_type", "campaign_id", "benign_tag")
+
+
 @dataclass(frozen=True)
 class SeedRun:
     """One split of the data and every detector's result on it."""
@@ -201,6 +208,8 @@ class SeedRun:
     test_index: pd.Index
     models: list[ModelResult]
     X_test_df: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    #: Who and when each test event is, in test order (see :data:`TEST_EVENT_COLUMNS`).
+    test_events: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 
+from rich.console import Console
 from rich.table import Table
 
 from soc_anomaly.evaluation.campaigns import CampaignReport, GroupRecall
 from soc_anomaly.experiment.results import HEADLINE_RULE, DetectionResult, campaign_headline
-from soc_anomaly.reporting.console import out
+from soc_anomaly.reporting.console import out as default_out
 
 __all__ = ["print_campaigns"]
 
@@ -35,8 +36,9 @@ def _rule_of(result: DetectionResult) -> str:
     return f"p{cfg.threshold_percentile:g} of normal training scores"
 
 
-def print_campaigns(result: DetectionResult) -> None:
+def print_campaigns(result: DetectionResult, console: Console | None = None) -> None:
     """Print campaign recall per scenario and intensity, time to detect, and the noise."""
+    out = console if console is not None else default_out
     heads: dict[str, CampaignReport] = {}
     for m in result.models:
         head = campaign_headline(m.campaigns)

@@ -5,12 +5,13 @@ Results go to stdout through :data:`soc_anomaly.reporting.console.out`.
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.table import Table
 
 from soc_anomaly.experiment.config import DetectConfig
 from soc_anomaly.experiment.results import TEST_RULE, TRAIN_RULE, DetectionResult, MeanStd
 from soc_anomaly.reporting.campaign_report import print_campaigns
-from soc_anomaly.reporting.console import out
+from soc_anomaly.reporting.console import out as default_out
 
 __all__ = ["RULE_LABELS", "print_comparison", "print_report"]
 
@@ -41,8 +42,9 @@ def _pm(value: MeanStd, digits: int, n_seeds: int) -> str:
     return f"{text} ± {value.std:,.{digits}f}" if n_seeds > 1 else text
 
 
-def print_comparison(result: DetectionResult) -> None:
+def print_comparison(result: DetectionResult, console: Console | None = None) -> None:
     """The detectors ranked by PR AUC, with mean ± std over seeds when repeated."""
+    out = console if console is not None else default_out
     cfg = result.config
     n = len(result.runs)
     rows = result.comparison()
@@ -81,8 +83,22 @@ def print_comparison(result: DetectionResult) -> None:
         out.print(f"The tables below are for the first seed ({result.runs[0].seed}).\n")
 
 
-def print_report(result: DetectionResult) -> None:
-    """Print the metrics, per-attack recall, correlations and top explanations."""
+def print_report(
+    result: DetectionResult, *, verbose: bool = False, console: Console | None = None
+) -> None:
+    """Print the metrics, per-attack recall, correlations and top explanations.
+
+    Parameters
+    ----------
+    result : DetectionResult
+        The run to report.
+    verbose : bool, default=False
+        Print every table; by default the summary and the headline tables.
+    console : rich.console.Console, optional
+        Where to print; default :data:`soc_anomaly.reporting.console.out`
+        (stdout). A recording console captures the report, e.g. for HTML.
+    """
+    out = console if console is not None else default_out
     cfg = result.config
     ds = result.dataset
     out.print(
@@ -94,7 +110,7 @@ def print_report(result: DetectionResult) -> None:
 
     for note in result.notes:
         out.print(f"[yellow]note[/]: {note}")
-    print_comparison(result)
+    print_comparison(result, out)
 
     names = [m.name for m in result.models]
     table = Table(title="Detection metrics (test events)", title_justify="left")
@@ -145,7 +161,7 @@ def print_report(result: DetectionResult) -> None:
             )
         recall.add_section()
     out.print(recall)
-    print_campaigns(result)
+    print_campaigns(result, out)
 
     for m in result.models:
         sweep = Table(
