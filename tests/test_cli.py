@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
+import typer
 from cli_helpers import assert_one_line_error, run_cli
 
 from soc_anomaly.cli import main
+from soc_anomaly.cli.main import app
 from soc_anomaly.data.io import write_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,6 +102,8 @@ def default_cli_run(tmp_path_factory):
         capture_output=True,
         text=True,
         check=False,
+        # Piped with no COLUMNS: the report takes 80 columns, as in a log.
+        env={k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")},
     )
     return proc, plots
 
@@ -106,15 +112,23 @@ def test_detect_defaults_generate_data_and_write_everything(default_cli_run):
     proc, plots = default_cli_run
     assert proc.returncode == 0, proc.stderr
     assert "generated in memory (n_users=200, events_per_user=200" in proc.stdout
-    assert "Detection metrics" in proc.stdout and "Recall per attack type" in proc.stdout
+    # Summary first: what to use, at which threshold, how many alerts a day.
+    summary = proc.stdout.index("Summary")
+    assert summary < proc.stdout.index("Detectors ranked by PR AUC")
+    assert "Use OneClassSVM" in proc.stdout and "alerts a day" in proc.stdout
     assert "Top 10 alerts of OneClassSVM" in proc.stdout
+    # Alerts name the event, user, time and attack type.
     assert re.search(
-        r"idx=\d+ \| score=-?[\d.]+ \| calibrated=[\d.]+ \| true=(ANOMALY|normal)", proc.stdout
+        r"\n +1\. [\d.]+ \(raw -?[\d.e+]+\) +event \d+ +user_\d+ +"
+        r"\d{4}-\d\d-\d\d \d\d:\d\d\s+(exfiltration|brute_force|impossible_travel)",
+        proc.stdout,
     )
     assert re.search(r"- \w+ is [+-][\d.]+ std from normal", proc.stdout)
+    # The detail is one flag away, and every line fits 80 columns when piped.
+    assert "--verbose adds" in proc.stdout
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 80
     assert len(list(plots.glob("*.png"))) == 11
-    assert "Detectors ranked by PR AUC" in proc.stdout
-    assert "Permutation importance" in proc.stdout
+    assert "Permutation importance of OneClassSVM" in proc.stderr
     # Progress goes to stderr, so stdout stays a clean report.
     assert "Fitting OneClassSVM" in proc.stderr
 
@@ -312,6 +326,23 @@ def test_help_and_version(capsys):
     assert code == 0 and out.startswith("soc-anomaly ")
 
 
+COMMANDS = sorted(typer.main.get_command(app).commands)
+
+
+def test_every_command_is_tested_for_short_help():
+    assert {"generate", "detect", "diff", "benchmark", "train", "serve", "score"} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("argv", [[], *([name] for name in COMMANDS)], ids=["app", *COMMANDS])
+def test_short_help_everywhere(capsys, argv):
+    code, short, err = run_cli(capsys, *argv, "-h")
+    assert code == 0 and err == ""
+    code, long, _ = run_cli(capsys, *argv, "--help")
+    assert code == 0 and short == long
+    assert " ".join(["Usage: soc-anomaly", *argv, "[OPTIONS]"]) in short
+    assert re.search(r"--help\s+-h\b", short)  # the option's row lists both names
+
+
 # ---------------------------------------------------------------- scripts
 
 
@@ -407,20 +438,40 @@ def test_save_run_and_diff(capsys, tmp_path, small_csv):
     code, out, _ = run_cli(capsys, "diff", str(a), str(b), "--plots-dir", str(tmp_path / "d"))
     assert code == 0
     assert re.search(r"threshold_percentile\s+│\s+99\.0\s+│\s+95\.0", out)
-    assert "normal_percentile.recall" in out
+    assert "evaluated_percentile.recall" in out
     assert (tmp_path / "d" / "run_diff.png").exists()
     doc = json.loads((tmp_path / "d" / "run_diff.json").read_text())
     assert {"key": "threshold_percentile", "before": 99.0, "after": 95.0} in doc["config_changes"]
     assert {r["detector"] for r in doc["metric_deltas"]} == {"IsolationForest", "OneClassSVM"}
 
-    code, _, err = run_cli(capsys, "diff", str(a), str(c), "--plots-dir", str(tmp_path / "e"))
-    assert_one_line_error(code, err, "different detectors .*only in the first: OneClassSVM")
+    # Only the metrics that moved are listed and drawn: the ranking ones did not.
+    assert not re.search(r"│ roc_auc ", out) and "other metrics unchanged" in out
+    # The metrics paths differ, but where output goes is no setting of the experiment.
+    assert "metrics_path" not in out and "metrics_path" not in json.dumps(doc["config_changes"])
+    height = matplotlib.image.imread(tmp_path / "d" / "run_diff.png").shape[0]
+    assert height < 1500, height
+
+    # One detector fewer: the shared one is compared, the other named.
+    code, out, err = run_cli(capsys, "diff", str(a), str(c), "--plots-dir", str(tmp_path / "e"))
+    assert code == 0, err
+    text = " ".join(out.split())  # rich wraps long lines at the test's width
+    assert "Only in the before run, not compared: OneClassSVM" in text
+    assert "no change in any of the" in text
+    assert not (tmp_path / "e" / "run_diff.png").exists()
+    assert "No metric changed, so no run_diff.png was drawn." in out
+    doc = json.loads((tmp_path / "e" / "run_diff.json").read_text())
+    assert doc["only_before"] == ["OneClassSVM"]
+    assert {r["detector"] for r in doc["metric_deltas"]} == {"IsolationForest"}
+    # A diff with nothing to draw does not leave an earlier figure behind.
+    code, _, _ = run_cli(capsys, "diff", str(a), str(a), "--plots-dir", str(tmp_path / "d"))
+    assert code == 0 and not (tmp_path / "d" / "run_diff.png").exists()
+
     code, _, err = run_cli(capsys, "diff", str(a), str(tmp_path / "missing"))
     assert_one_line_error(code, err, "does not exist")
     (b / "metrics.json").write_text("{ truncated")
     code, _, err = run_cli(capsys, "diff", str(a), str(b), "--plots-dir", str(tmp_path / "f"))
     assert_one_line_error(code, err, "metrics.json")
-    assert not (tmp_path / "e").exists() and not (tmp_path / "f").exists()
+    assert not (tmp_path / "f").exists()
 
 
 def test_detect_on_an_npz_table(capsys, tmp_path):

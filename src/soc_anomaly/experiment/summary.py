@@ -108,7 +108,8 @@ def rank_over_seeds(
     Returns
     -------
     list of ComparisonRow
-        Ranked: ``rank`` 1 has the best PR AUC (then ROC AUC, then name).
+        Best PR AUC first (then ROC AUC, then name); ``rank`` 1 is the best, and
+        detectors with equal PR and ROC AUC share a rank.
     """
     rows = []
     for i, (detector, name) in enumerate(models):
@@ -131,7 +132,16 @@ def rank_over_seeds(
             )
         )
     rows.sort(key=lambda r: (-r.pr_auc.mean, -r.roc_auc.mean, r.name))
-    return [replace(row, rank=rank) for rank, row in enumerate(rows, start=1)]
+    # Equal PR and ROC AUC share a rank (1, 1, 3): the name only orders the ties.
+    ranked: list[ComparisonRow] = []
+    for i, row in enumerate(rows):
+        prev = rows[i - 1] if i else None
+        tied = prev is not None and (prev.pr_auc.mean, prev.roc_auc.mean) == (
+            row.pr_auc.mean,
+            row.roc_auc.mean,
+        )
+        ranked.append(replace(row, rank=ranked[-1].rank if tied else i + 1))
+    return ranked
 
 
 def _campaign_comparison(per_seed: list[ModelSummary]) -> dict[str, Any]:

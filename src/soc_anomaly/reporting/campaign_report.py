@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 
 from rich.console import Console
-from rich.table import Table
 
 from soc_anomaly.evaluation.campaigns import CampaignReport, GroupRecall
 from soc_anomaly.experiment.results import HEADLINE_RULE, DetectionResult, campaign_headline
 from soc_anomaly.reporting.console import out as default_out
+from soc_anomaly.reporting.tables import SECTION, Column, print_fitted, wrap_header
 
 __all__ = ["print_campaigns"]
 
@@ -51,39 +51,36 @@ def print_campaigns(result: DetectionResult, console: Console | None = None) -> 
     scenarios = sorted({s for h in heads.values() for s in h.by_scenario})
     intensities = sorted({i for h in heads.values() for i in h.by_intensity})
     tags = list(dict.fromkeys(t for h in heads.values() for t in h.fp_by_benign_tag))
-    table = Table(
-        title=f"Campaigns caught at {rule}",
-        title_justify="left",
-        caption="caught/campaigns: caught when any of its events alerts; TTD: first alert "
-        "minus the campaign's start; FP: false positives by benign oddity ('none': everyday "
-        "activity)",
-        caption_justify="left",
-    )
-    table.add_column("")
-    for name in names:
-        table.add_column(name, justify="right")
 
     def group(g: dict[str, GroupRecall], key: str) -> str:
         return f"{g[key].caught}/{g[key].n}" if key in g else "-"
 
-    for s in scenarios:
-        table.add_row(s, *(group(heads[n].by_scenario, s) for n in names))
-    table.add_section()
-    for i in intensities:
-        table.add_row(i, *(group(heads[n].by_intensity, i) for n in names))
-    table.add_section()
-    table.add_row(
-        "[bold]all campaigns[/]",
-        *(f"{h.caught}/{h.n_campaigns} ({h.recall:.0%})" for h in heads.values()),
+    hs = [heads[n] for n in names]
+    rows: list[tuple[list[str], list[str]] | None] = [
+        ([s], [group(h.by_scenario, s) for h in hs]) for s in scenarios
+    ]
+    rows.append(SECTION)
+    rows += [([i], [group(h.by_intensity, i) for h in hs]) for i in intensities]
+    rows.append(SECTION)
+    rows += [
+        (["[bold]all campaigns[/]"], [f"{h.caught}/{h.n_campaigns} ({h.recall:.0%})" for h in hs]),
+        (["median TTD (h)"], [_hours(h.median_ttd_hours) for h in hs]),
+        (["worst TTD (h)"], [_hours(h.worst_ttd_hours) for h in hs]),
+        (
+            ["alerts a day"],
+            ["-" if h.alerts_per_day is None else f"{h.alerts_per_day:,.1f}" for h in hs],
+        ),
+        SECTION,
+    ]
+    rows += [([f"FP {t}"], [f"{h.fp_by_benign_tag.get(t, 0):,}" for h in hs]) for t in tags]
+    rows.append((["FP total"], [f"{h.false_positives:,}" for h in hs]))
+    print_fitted(
+        out,
+        f"Campaigns caught at {rule}",
+        [Column("", justify="left")],
+        [Column(wrap_header(n)) for n in names],
+        rows,
+        caption="caught/campaigns: caught when any of its events alerts; TTD: first alert "
+        "minus the campaign's start; FP: false positives by benign oddity ('none': everyday "
+        "activity)",
     )
-    table.add_row("median TTD (h)", *(_hours(h.median_ttd_hours) for h in heads.values()))
-    table.add_row("worst TTD (h)", *(_hours(h.worst_ttd_hours) for h in heads.values()))
-    table.add_row(
-        "alerts a day",
-        *("-" if h.alerts_per_day is None else f"{h.alerts_per_day:,.1f}" for h in heads.values()),
-    )
-    table.add_section()
-    for t in tags:
-        table.add_row(f"FP {t}", *(f"{h.fp_by_benign_tag.get(t, 0):,}" for h in heads.values()))
-    table.add_row("FP total", *(f"{h.false_positives:,}" for h in heads.values()))
-    out.print(table)

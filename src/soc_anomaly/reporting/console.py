@@ -1,4 +1,9 @@
-"""Where console reports print: results on stdout, wide enough not to wrap in logs."""
+"""Where console reports print: results on stdout, as wide as the terminal.
+
+In a terminal the report takes its width (tables that do not fit are split,
+see :mod:`soc_anomaly.reporting.tables`); piped or redirected, it takes
+``COLUMNS`` when set and 80 columns otherwise, so a log reads like a terminal.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,5 @@ from rich.console import Console
 
 __all__ = ["out"]
 
-#: Results (tables, explanations). Wide enough that tables do not wrap in logs.
-out = Console(soft_wrap=False, width=None, highlight=False)
-if not out.is_terminal:
-    out = Console(soft_wrap=False, width=200, highlight=False)
+#: Results (summary, tables, explanations).
+out = Console(soft_wrap=False, highlight=False)
