@@ -218,6 +218,11 @@ def detect(
         manifest_path=manifest_path,
         timestamp_col=timestamp_col,
     )
+    if report is not None:
+        from soc_anomaly.reporting.html_page import check_report_path
+
+        # Before the run, which may take minutes: a bad path fails in a second.
+        check_report_path(report)
     result = run_detection(config, step=step)
     print_report(result, verbose=verbose)
     if report is not None:

@@ -21,6 +21,12 @@ from soc_anomaly.model.scoring import (
     output_format,
     score_stream,
 )
+from soc_anomaly.reporting.html_page import check_report_path
+from soc_anomaly.reporting.score_report import (
+    ScoreReportCollector,
+    ScoreRunInfo,
+    write_score_report,
+)
 
 ENGINES = ("local", "dask")
 DEFAULT_CHUNK_ROWS = 1_000_000
@@ -123,6 +129,14 @@ def score(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Also write a self-contained HTML report (model, counts, score histogram, "
+            "top alerts, evaluation) to this file.",
+        ),
+    ] = None,
 ) -> None:
     """Score events with a saved model: calibrated score, alert flag and reasons."""
     check_positive_int("--chunk-rows", chunk_rows)
@@ -131,6 +145,13 @@ def score(
         raise ParameterError(f"unknown --engine {engine!r}; expected local or dask")
     if on_error not in ("fail", "skip"):
         raise ParameterError(f"unknown --on-error {on_error!r}; expected fail or skip")
+    if report is not None:
+        # Checked before any event is read: a long run must not end on a bad path.
+        if engine == "dask":
+            raise ParameterError("--report needs --engine local; expected one or the other")
+        check_report_path(report)
+        if output_path != "-" and report.resolve() == Path(output_path).resolve():
+            raise ParameterError(f"--report {report} is the --output file; expected another file")
     if engine == "dask":
         if input_fmt not in (None, "parquet"):
             raise ParameterError(
@@ -142,6 +163,7 @@ def score(
         out_fmt = output_format(output_path, output_fmt)
     manifest = read_manifest(model_dir)
     model = AnomalyModel.load(model_dir)
+    collector: ScoreReportCollector | None = None
     if engine == "dask":
         from soc_anomaly.model.dask_engine import score_dask
 
@@ -174,6 +196,9 @@ def score(
             on_error,
             columns=input_columns(model, _columns(columns), label_col, out_fmt),
         )
+        if report is not None:
+            # Bounded memory: the report keeps the top alerts and a histogram, not the events.
+            collector = ScoreReportCollector(label_col=label_col)
         with ScoredWriter(output_path, out_fmt, manifest) as writer:
             summary = score_stream(
                 model,
@@ -184,8 +209,23 @@ def score(
                 label_col=label_col,
                 reasons=reasons,
                 progress=_Progress(quiet),
+                observe=collector,
             )
     _report(summary, output_path, out_fmt, manifest, quiet)
+    if report is not None and collector is not None:
+        info = ScoreRunInfo(
+            model_dir=model_dir,
+            input_path=input_path,
+            input_format=in_fmt,
+            output_path=output_path,
+            output_format=out_fmt,
+            alerts_only=alerts_only,
+            label_col=label_col,
+            chunk_rows=chunk_rows,
+        )
+        write_score_report(report, collector, summary, manifest, info)
+        if not quiet:
+            err.print(f"Wrote the report to {report}", soft_wrap=True)
 
 
 def _resolved(path: str) -> Path | None:

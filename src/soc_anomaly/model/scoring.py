@@ -161,6 +161,7 @@ def score_stream(
     progress: Callable[[ScoreSummary], None] | None = None,
     scorer: StreamScorer | None = None,
     keep_labels: bool = False,
+    observe: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None,
 ) -> ScoreSummary:
     """Score every chunk and write it.
 
@@ -187,6 +188,10 @@ def score_stream(
     keep_labels : bool, default=False
         Keep (label, raw score, alert) per event in ``summary.labels`` instead
         of evaluating them (to evaluate several partitions together).
+    observe : callable, optional
+        Called with ``(events, scored)`` of every chunk, all events whatever
+        ``alerts_only`` says, once the chunk is written: e.g. to summarise the
+        run for a report while streaming, without keeping the events.
 
     Returns
     -------
@@ -223,6 +228,8 @@ def score_stream(
         writer.write(_output_frame(events, scored, keep, alerts_only), events, scored)
         summary.events += len(events)
         summary.alerts += int(scored["alert"].sum())
+        if observe is not None:
+            observe(events, scored)
         if label_col:
             y = _labels(events, label_col, chunk.first_row)
             labelled.append(
