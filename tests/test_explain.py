@@ -53,8 +53,35 @@ def test_explanations_name_the_largest_deviations_first():
     assert [e["index"] for e in out] == [42, 9]
     assert out[0]["true_label"] == 1 and out[0]["score"] == 0.9
     assert out[0]["explanations"] == ["a is +20.00 std from normal", "b is -3.00 std from normal"]
-    # c never varied in training: any change is off the scale.
-    assert out[1]["explanations"] == ["c is +inf std from normal"]
+    # c never varied in training: the sentence says what it was and what it is.
+    assert out[1]["explanations"] == ["c = 6 (always 5 in training)"]
+    assert out[1]["zscores"] == {"c": np.inf}
+
+
+def test_a_column_constant_in_training_reads_as_its_value_not_inf_std():
+    # 0.1 summed 100 times leaves a rounding residue in the std (about 1e-17):
+    # still constant, and 0.1 in the test is no deviation at all.
+    train = pd.DataFrame(
+        {"a": [0.0, 2.0] * 50, "x157": [0.0] * 100, "x9": [0.1] * 100, "x3": [-2.0] * 100}
+    )
+    means, stds = compute_feature_stats(train, list(train))
+    assert 0 < stds["x9"] < 1e-15
+    test = pd.DataFrame(
+        {"a": [31.0, 1.0], "x157": [3.0, 0.0], "x9": [0.1, 0.1], "x3": [-2.5, -2.0]}
+    )
+    out = explain_top(test, [1, 0], [2.0, 1.0], means, stds, list(train), top_m=2, max_features=4)
+    first, second = out
+    # Values never seen in training come before the +30 std, the larger change
+    # (0 -> 3, against -2 -> -2.5) first; x9 did not change and is not listed.
+    assert first.explanations == [
+        "x157 = 3 (always 0 in training)",
+        "x3 = -2.5 (always -2 in training)",
+        "a is +30.00 std from normal",
+    ]
+    assert first.zscores == {"x157": np.inf, "x3": -np.inf, "a": 30.0}
+    # Nothing unusual: its largest deviation (a, 0 std) is still given, in std.
+    assert second.explanations == ["a is +0.00 std from normal"]
+    assert not any("inf std" in line for e in out for line in e.explanations)
 
 
 def test_an_event_without_big_deviations_still_gets_its_largest():

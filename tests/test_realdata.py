@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import run_cli
+from rich.console import Console
 
+import soc_anomaly.experiment.benchmark as bench_module
 from soc_anomaly.data.npz import load_npz_dataset
 from soc_anomaly.detectors import registry
 from soc_anomaly.errors import DataError, ParameterError
@@ -21,6 +25,7 @@ from soc_anomaly.experiment.published import (
     read_published_auc,
     run_protocol,
 )
+from soc_anomaly.reporting import benchmark_report
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -141,6 +146,86 @@ def test_detector_registered_later_is_looked_up_at_run_time(tmp_path, monkeypatc
     note = table.loc[0, "note"]
     assert "cannot build 'lof' with {'n_neighbors': 20, 'max_samples': None}" in note
     assert "\n" not in note and np.isnan(table.loc[0, "ours_mean"])
+
+
+def test_each_finished_row_is_handed_on_as_the_table_grows(tmp_path):
+    tables = []
+    final = benchmark(
+        _write_folder(tmp_path), methods=["iforest", "PCA", "LOF"], seeds=1, on_row=tables.append
+    )
+    assert [len(t) for t in tables] == [1, 2, 3]
+    for t in tables:
+        assert list(t.columns) == list(BENCHMARK_COLUMNS)
+    pd.testing.assert_frame_equal(tables[-1], final)
+
+
+def test_an_empty_published_std_is_unknown_not_zero(tmp_path, monkeypatch):
+    folder = _write_folder(tmp_path)
+    text = (folder / "published_auc.csv").read_text().replace("0.99,0.01,", "0.99,,")
+    (folder / "published_auc.csv").write_text(text)
+    published = read_published_auc(folder / "published_auc.csv").set_index("method")
+    assert np.isnan(published.loc["IForest", "published_std"])
+    assert published.loc["LOF", "published_std"] == 0.1
+    table = benchmark(folder, methods=["IForest"], seeds=1)
+    assert np.isnan(table.loc[0, "published_std"]) and table.loc[0, "within_0_03"]
+    console = Console(width=200, file=io.StringIO())
+    monkeypatch.setattr(benchmark_report, "out", console)
+    benchmark_report.print_table(table, 1)
+    shown = console.file.getvalue()
+    assert "0.9900 ± unknown" in shown and "0.9900 ± 0.0000" not in shown
+
+
+@pytest.mark.parametrize(
+    ("cell", "pattern"),
+    [
+        ("big", r"std_over_5_seeds='big' on data row 1; expected a number in \[0, 0\.5\] or empty"),
+        ("0.7", r"std_over_5_seeds='0\.7' on data row 1"),
+    ],
+)
+def test_a_malformed_published_std_is_quoted_as_written(tmp_path, cell, pattern):
+    path = tmp_path / "published_auc.csv"
+    path.write_text(f"dataset,detector,roc_auc,std_over_5_seeds\ntoy,IForest,0.9,{cell}\n")
+    message = _raises_one_line(DataError, pattern, read_published_auc, path)
+    assert "np.float64" not in message and "nan" not in message
+
+
+def test_an_empty_published_auc_is_refused(tmp_path):
+    path = tmp_path / "published_auc.csv"
+    path.write_text("dataset,detector,roc_auc,std_over_5_seeds\ntoy,IForest,0.9,\ntoy,LOF,,0.1\n")
+    _raises_one_line(DataError, r"roc_auc empty on data row 2", read_published_auc, path)
+
+
+def test_an_interrupted_benchmark_keeps_its_finished_rows(tmp_path, capsys, monkeypatch):
+    folder = _write_folder(tmp_path)
+    output = tmp_path / "out" / "table.csv"
+    real = bench_module.run_seeds
+    calls = []
+
+    def interrupted_second_time(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bench_module, "run_seeds", interrupted_second_time)
+    code, _, err = run_cli(
+        capsys,
+        "benchmark",
+        "--datasets-dir",
+        str(folder),
+        "--methods",
+        "IForest,PCA,LOF",
+        "--seeds",
+        "1",
+        "--output",
+        str(output),
+    )
+    assert code == 130
+    assert "keeps the 2 finished rows" in " ".join(err.split())
+    kept = pd.read_csv(output)
+    assert list(kept["method"]) == ["IForest", "PCA"]
+    assert kept.loc[0, "ours_mean"] > 0.95 and np.isnan(kept.loc[1, "ours_mean"])
+    assert [p.name for p in output.parent.iterdir()] == ["table.csv"]  # no temporary left
 
 
 @pytest.mark.parametrize(

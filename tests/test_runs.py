@@ -1,8 +1,10 @@
 """Run folders: save/load round trip, exact before/after diffs, one-line errors, atomic saves.
 
-Built on real pipeline output, but only on the keys ``config`` and
-``models[name]["roc_auc"|"pr_auc"|"precision_at_k"|"thresholds"]``, so the
-tests keep passing while the pipeline grows new keys.
+Built on real pipeline output, but only on the keys ``config``,
+``models[name]["roc_auc"|"pr_auc"|"precision_at_k"|"thresholds"]`` and the same
+per seed under ``seeds``, so the tests keep passing while the pipeline grows
+new keys. Diffs compare means over seeds, leave output locations out, and
+compare the detectors both runs share.
 """
 
 from __future__ import annotations
@@ -63,8 +65,17 @@ def runs(
         "before": {},
         "after": {"threshold_percentile": 95.0},
         "iforest_only": {"detectors": ("iforest",)},
+        # Two seeds each, written to different places: only the percentile differs.
+        "seeds_before": {"seeds": 2, "save_run": tmp / "one"},
+        "seeds_after": {
+            "seeds": 2,
+            "threshold_percentile": 95.0,
+            "metrics_path": tmp / "elsewhere.json",
+            "plots_dir": tmp / "other_plots",
+            "save_run": tmp / "two",
+        },
     }.items():
-        result = run_detection(DetectConfig(**base, **extra))
+        result = run_detection(DetectConfig(**{**base, **extra}))
         out[name] = (result.to_dict(), _scores(result))
     return out
 
@@ -135,6 +146,8 @@ def _expected_deltas(before: dict[str, Any], after: dict[str, Any]) -> pd.DataFr
                 rows.append((name, f"{rule}.{key}", float(block[key]), float(value)))
     frame = pd.DataFrame(rows, columns=["detector", "metric", "before", "after"])
     frame["delta"] = frame["after"] - frame["before"]
+    # One seed each: no spread to report.
+    frame["before_std"] = frame["after_std"] = math.nan
     return frame
 
 
@@ -189,25 +202,89 @@ def test_nested_added_and_removed_settings(saved):
     assert changes[2] == {"key": "new", "after": None}
 
 
-def test_different_detectors_refuse_to_diff(saved):
+def test_detectors_of_only_one_run_are_named_and_the_shared_ones_compared(saved):
     both = load_run(saved["before"])
     one = load_run(saved["iforest_only"])
-    with pytest.raises(SocAnomalyError, match="different detectors") as exc:
-        diff_runs(both, one)
+    diff = diff_runs(both, one)
+    assert diff.only_before == ["OneClassSVM"] and diff.only_after == []
+    assert set(diff.metric_deltas["detector"]) == {"IsolationForest"}
+    # The same detector, data and seed: nothing moved.
+    assert diff.changed_metrics().empty
+    assert diff.config_changes == [("detectors", ["iforest", "ocsvm"], ["iforest"])]
+    reverse = diff_runs(one, both)
+    assert reverse.only_before == [] and reverse.only_after == ["OneClassSVM"]
+    assert reverse.to_dict()["only_after"] == ["OneClassSVM"]
+
+
+def test_runs_sharing_no_detector_refuse_to_diff(saved):
+    run = load_run(saved["before"])
+    renamed = {**run.metrics, "models": {"kNN distance": run.metrics["models"]["OneClassSVM"]}}
+    with pytest.raises(SocAnomalyError, match="share no detector") as exc:
+        diff_runs(run, dataclasses.replace(run, metrics=renamed))
     message = _one_line(exc)
-    assert "only in the first: OneClassSVM" in message
-    assert "only in the second: none" in message
-    with pytest.raises(SocAnomalyError, match="only in the second: OneClassSVM") as exc:
-        diff_runs(one, both)
-    _one_line(exc)
+    assert "the first evaluated IsolationForest, OneClassSVM; the second kNN distance" in message
 
 
 def test_runs_without_common_metrics_refuse_to_diff(saved):
     run = load_run(saved["before"])
-    bare = {**run.metrics, "models": {name: {"detector": "x"} for name in run.metrics["models"]}}
+    bare = {
+        **run.metrics,
+        "models": {name: {"detector": "x"} for name in run.metrics["models"]},
+        "seeds": [],
+    }
     with pytest.raises(SocAnomalyError, match="no metric in common") as exc:
         diff_runs(run, dataclasses.replace(run, metrics=bare))
     _one_line(exc)
+
+
+def test_multi_seed_runs_compare_means_over_seeds_with_their_std(saved, runs):
+    diff = diff_runs(load_run(saved["seeds_before"]), load_run(saved["seeds_after"]))
+    # Where the output went is no setting of the experiment.
+    assert diff.config_changes == [("threshold_percentile", 99.0, 95.0)]
+    assert (diff.seeds_before, diff.seeds_after) == (2, 2)
+    rows = diff.metric_deltas.set_index(["detector", "metric"])
+    for side, doc in (("before", runs["seeds_before"][0]), ("after", runs["seeds_after"][0])):
+        seeds = doc["seeds"]
+        for name in doc["models"]:
+            for metric in ("roc_auc", "pr_auc"):
+                values = [seed["models"][name][metric] for seed in seeds]
+                assert rows.loc[(name, metric), side] == pytest.approx(np.mean(values))
+                assert rows.loc[(name, metric), f"{side}_std"] == pytest.approx(np.std(values))
+            fps = [seed["models"][name]["thresholds"]["normal_percentile"]["fp"] for seed in seeds]
+            assert rows.loc[(name, "normal_percentile.fp"), side] == pytest.approx(np.mean(fps))
+        # A second seed is other data: the mean is not the first seed's number.
+        pr = [seed["models"]["IsolationForest"]["pr_auc"] for seed in seeds]
+        assert pr[0] != pr[1] and rows.loc[("IsolationForest", "pr_auc"), side] != pr[0]
+    # The same seeds and data: the ranking metrics cannot move, the thresholds do.
+    moved = set(diff.changed_metrics()["metric"])
+    assert not moved & {"roc_auc", "pr_auc", "precision_at_k"}
+    assert "normal_percentile.recall" in moved or "normal_percentile.fp" in moved
+    doc = diff.to_dict()
+    assert doc["seeds_before"] == 2 and json.dumps(doc, allow_nan=False)
+    assert all(isinstance(r["before_std"], float) for r in doc["metric_deltas"])
+
+
+def test_output_locations_are_not_changes_but_the_data_is(saved):
+    run = load_run(saved["before"])
+    moved = {
+        **run.config,
+        "plots_dir": "/elsewhere/plots",
+        "metrics_path": "/elsewhere/m.json",
+        "save_run": "/elsewhere/run",
+        "report": "/elsewhere/report.html",
+        "plots": not run.config["plots"],
+    }
+    assert diff_runs(run, dataclasses.replace(run, config=moved)).config_changes == []
+    other_data = {**moved, "data_path": "/data/other.parquet"}
+    changes = diff_runs(run, dataclasses.replace(run, config=other_data)).config_changes
+    assert changes == [("data_path", run.config["data_path"], "/data/other.parquet")]
+
+
+def test_one_seed_has_no_std_in_the_json(saved):
+    run = load_run(saved["before"])
+    doc = diff_runs(run, run).to_dict()
+    assert {r["before_std"] for r in doc["metric_deltas"]} == {None}
+    assert doc["only_before"] == doc["only_after"] == []
 
 
 def test_non_finite_metrics_stay_json_ready(saved):

@@ -9,7 +9,11 @@ Thin functions over :mod:`soc_anomaly.data`, :mod:`soc_anomaly.detectors` and
     model = train_isolation_forest(X_tr, contamination=0.01, random_state=42)
     metrics = evaluate_model("IsolationForest", y_te, isolation_forest_scores(model, X_te))
 
-Every score returned here is higher = more anomalous.
+Every score returned here is higher = more anomalous, and is the same number
+``soc-anomaly detect`` computes for the same detector on the same split: the
+OneClassSVM is the toolkit's :class:`~soc_anomaly.detectors.ocsvm.OCSVMDetector`,
+scored by the log of the SVM's decision sum, so that a percentile threshold
+on these scores raises the same alerts in a notebook as on the command line.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ from soc_anomaly.data.validation import check_both_classes as check_both_classes
 from soc_anomaly.data.validation import validate_dataset
 from soc_anomaly.detectors import anomaly_scores
 from soc_anomaly.detectors.iforest import make_iforest
-from soc_anomaly.detectors.ocsvm import make_ocsvm
+from soc_anomaly.detectors.ocsvm import OCSVMDetector, log_rbf_decision
+from soc_anomaly.detectors.ocsvm import make_ocsvm as make_ocsvm
 from soc_anomaly.errors import DataError as DataError
 from soc_anomaly.errors import check_range
 from soc_anomaly.evaluation.explain import (
@@ -191,7 +196,7 @@ def train_oneclass_svm(
     nu: float = DEFAULT_ANOMALY_FRACTION,
     kernel: str = "rbf",
     gamma: str | float = "scale",
-) -> OneClassSVM:
+) -> OCSVMDetector:
     """Fit a OneClassSVM on (scaled, normal) training events.
 
     Parameters
@@ -207,13 +212,40 @@ def train_oneclass_svm(
 
     Returns
     -------
-    sklearn.svm.OneClassSVM
-        The fitted model.
+    soc_anomaly.detectors.ocsvm.OCSVMDetector
+        The fitted detector, the one ``soc-anomaly detect`` runs as ``ocsvm``
+        (a scikit-learn outlier estimator; the libsvm model is its ``svm_``).
+        ``predict`` flags the ``min(nu, 0.5)`` share of training events that
+        score highest.
     """
     check_range("nu", nu, 0.0, 1.0, high_inclusive=True)
-    return make_ocsvm(nu, kernel, gamma).fit(X)
+    # contamination only places predict's threshold; the toolkit caps it at 0.5.
+    return OCSVMDetector(nu=nu, kernel=kernel, gamma=gamma, contamination=min(nu, 0.5)).fit(X)
 
 
-def oneclass_svm_scores(model: OneClassSVM, X: ArrayLike) -> np.ndarray:
-    """Anomaly scores of a fitted OneClassSVM (higher = more anomalous)."""
+def oneclass_svm_scores(model: OCSVMDetector | OneClassSVM, X: ArrayLike) -> np.ndarray:
+    """Anomaly scores of a fitted OneClassSVM (higher = more anomalous).
+
+    Parameters
+    ----------
+    model : OCSVMDetector or sklearn.svm.OneClassSVM
+        From :func:`train_oneclass_svm`, or a OneClassSVM fitted elsewhere.
+    X : array-like of shape (n_samples, n_features)
+        Events, scaled as the model was trained.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_samples,)
+        The toolkit's OneClassSVM scores: for an RBF kernel, minus the log of
+        the SVM's decision sum. scikit-learn's own ``score_samples`` is that
+        sum, which underflows to exactly 0 for every event far from all
+        support vectors, so hundreds of attacks would tie at one score and a
+        percentile threshold would flag all of them or none.
+    """
+    if isinstance(model, OneClassSVM) and model.kernel == "rbf":
+        rows = np.asarray(X, dtype=np.float64)
+        decision = log_rbf_decision(
+            rows, model.support_vectors_, model.dual_coef_.ravel(), model._gamma
+        )
+        return -decision + 0.0
     return anomaly_scores(model, X)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 
-from soc_anomaly.cli._console import out, step
+from soc_anomaly.cli._console import err, out, step
 from soc_anomaly.data.io import check_writable_file, table_format, write_table
 from soc_anomaly.errors import ParameterError, check_positive_int
 from soc_anomaly.experiment.benchmark import benchmark as run_published_benchmark
@@ -56,22 +57,45 @@ def benchmark(
     ] = 5,
     output: Annotated[
         Path | None,
-        typer.Option("--output", help="Also write the table to this .csv file."),
+        typer.Option(
+            "--output",
+            help="Also write the table to this .csv (or .parquet) file, rewritten after each "
+            "finished row, so an interrupted run keeps the rows it finished.",
+        ),
     ] = None,
 ) -> None:
     """Rerun the published protocol on real benchmarks and compare with the published AUCs."""
     check_positive_int("--seeds", seeds)
     dataset_names = _names("--datasets", datasets)
     method_names = _names("--methods", methods)
+    finished = 0
+
+    def save(table: pd.DataFrame) -> None:
+        # The whole table each time, atomically: the file always holds every
+        # finished row and never half of one.
+        nonlocal finished
+        assert output is not None  # only passed on when there is an output
+        output.parent.mkdir(parents=True, exist_ok=True)
+        write_table(table, output)
+        finished = len(table)
+
     if output is not None:
         # Reject an unusable path before minutes of fitting, not after.
         table_format(output)
         check_writable_file(output, what="--output")
-    table = run_published_benchmark(
-        datasets_dir, dataset_names, method_names, seeds=seeds, step=step
-    )
+    try:
+        table = run_published_benchmark(
+            datasets_dir,
+            dataset_names,
+            method_names,
+            seeds=seeds,
+            step=step,
+            on_row=None if output is None else save,
+        )
+    except KeyboardInterrupt:
+        if output is not None and finished:
+            err.print(f"Interrupted: {output} keeps the {finished} finished rows")
+        raise
     print_table(table, seeds)
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        write_table(table, output)
         out.print(f"Wrote the table to {output}")

@@ -22,18 +22,32 @@ def diff(
         Path, typer.Option("--plots-dir", help="Folder for run_diff.png and run_diff.json.")
     ] = DEFAULT_PLOTS_DIR,
 ) -> None:
-    """Compare two saved runs: configuration changes and metric deltas per detector."""
+    """Compare two saved runs: setting changes, and the metrics that moved per shared detector.
+
+    Metrics are means over each run's seeds; output locations are not settings.
+    """
     check_writable_dir(plots_dir, what="plots folder", create=False)
     check_writable_file(plots_dir / "run_diff.json", what="diff file")
     before, after = load_run(run_a), load_run(run_b)
     result = diff_runs(before, after)
     print_run_diff(result)
 
-    # Figures pull in matplotlib: imported only once there is something to draw.
-    from soc_anomaly.reporting.lab_figures import plot_run_diff
-
     plots_dir.mkdir(parents=True, exist_ok=True)
+    png = plots_dir / "run_diff.png"
+    moved = result.changed_metrics()
     with step("Writing the diff"):
-        png = plot_run_diff(result.metric_deltas, plots_dir / "run_diff.png")
         data = write_json(result.to_dict(), plots_dir / "run_diff.json")
-    out.print(f"Wrote {png} and {data}")
+        if moved.empty:
+            # A figure of nothing but zeros says less than one line, and a
+            # figure left from an earlier diff would contradict this one.
+            png.unlink(missing_ok=True)
+        else:
+            # Figures pull in matplotlib: imported only once there is something to draw.
+            from soc_anomaly.reporting.lab_figures import plot_run_diff
+
+            plot_run_diff(moved, png)
+    if moved.empty:
+        out.print("No metric changed, so no run_diff.png was drawn.")
+        out.print(f"Wrote {data}")
+    else:
+        out.print(f"Wrote {png} and {data}")

@@ -33,6 +33,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click hands these to every command's context, so `-h` works everywhere.
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("generate")(generate)
 app.command("detect")(detect)

@@ -4,7 +4,12 @@
   anomaly scores over the evaluated events: which fields push scores up.
 * Local: for each top alert, the features furthest from the normal training
   baseline in standard deviations, as sentences such as
-  ``geo_distance is +20.59 std from normal``.
+  ``geo_distance is +20.59 std from normal``. A feature that held one value
+  on every training event has no standard deviation to count in; when an
+  alert has another value there, the sentence says so instead
+  (``x157 = 3 (always 0 in training)``), and such features are listed before
+  any finite deviation: a value never seen in training is the most unusual
+  thing an event can show.
 """
 
 from __future__ import annotations
@@ -45,9 +50,11 @@ class Explanation:
         Anomaly score, higher = more anomalous.
     explanations : list of str
         Sentences such as ``geo_distance is +20.59 std from normal``, largest
-        deviation first.
+        deviation first; a feature constant in training reads
+        ``x157 = 3 (always 0 in training)``.
     zscores : dict of str to float
-        Feature -> z-score of the listed deviations.
+        Feature -> z-score of the listed deviations (``+inf`` or ``-inf`` for
+        a feature constant in training, by the sign of the change).
     calibrated_score : float or None
         The score on the detector's 0-100 calibrated scale, when known.
     """
@@ -153,13 +160,56 @@ def compute_feature_stats(
     return means, stds
 
 
+#: A feature whose training standard deviation is at most this share of its
+#: mean was constant in training: summing identical floats leaves a rounding
+#: residue (0.1 repeated has std 1.4e-17), which must not read as a deviation
+#: of 1e16 standard deviations.
+_CONSTANT_RTOL = 1e-10
+
+
+def _constant(means: np.ndarray, stds: np.ndarray) -> np.ndarray:
+    """Which features held one value on every training event."""
+    return stds <= _CONSTANT_RTOL * np.abs(means)
+
+
 def _zscores(values: np.ndarray, means: np.ndarray, stds: np.ndarray) -> np.ndarray:
+    """Deviations in training standard deviations; +-inf where a constant feature changed."""
+    constant = np.broadcast_to(_constant(means, stds), values.shape)
     diff = values - means
-    z = diff / np.where(stds > 0, stds, 1.0)
-    # A feature that never varied in training: any change is off the scale.
-    constant = np.broadcast_to(stds == 0, z.shape)
+    z = diff / np.where(constant, 1.0, stds)
+    # A feature that never varied in training: any change is off the scale. The
+    # tolerance absorbs the rounding of the training mean itself.
+    same = np.abs(diff) <= _CONSTANT_RTOL * np.maximum(np.abs(values), np.abs(means))
     off_scale = np.copysign(np.inf, diff)
-    return np.where(constant, np.where(diff == 0, 0.0, off_scale), z)
+    return np.where(constant, np.where(same, 0.0, off_scale), z)
+
+
+def _shown(value: float) -> str:
+    """A feature value as an analyst would write it: ``3``, ``0.25``, ``1.5e+09``."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+def _order(z: np.ndarray, values: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """Features of one event, most unusual first.
+
+    Finite deviations rank by size. A feature constant in training that changed
+    (``z`` infinite) outranks all of them; among several such features, the
+    larger change relative to the training value comes first (0 -> 3 before
+    0 -> 1), then column order.
+    """
+    off_scale = np.isinf(z)
+    change = np.abs(values - means) / np.maximum(np.abs(means), 1.0)
+    size = np.where(off_scale, change, np.abs(z))
+    # lexsort sorts by the last key first: off-scale features, then size, then column.
+    return np.lexsort((np.arange(len(z)), -size, ~off_scale))
+
+
+def _sentence(name: str, z: float, value: float, mean: float) -> str:
+    if np.isinf(z):
+        return f"{name} = {_shown(value)} (always {_shown(mean)} in training)"
+    return f"{name} is {z:+.2f} std from normal"
 
 
 def explain_top(
@@ -198,7 +248,9 @@ def explain_top(
     Returns
     -------
     list of Explanation
-        Highest score first.
+        Highest score first. A feature that was constant in training and
+        differs now is listed before every finite deviation, as
+        ``<feature> = <value> (always <training value> in training)``.
     """
     if isinstance(top_m, bool) or not isinstance(top_m, int) or top_m < 1:
         raise ParameterError(f"top_m must be a positive integer, got {top_m!r}")
@@ -208,10 +260,11 @@ def explain_top(
     y = np.asarray(y_test)
     order = np.argsort(-s, kind="stable")[:top_m]
     X = X_test_df[cols].to_numpy(dtype=float)[order]
-    z = _zscores(X, means[cols].to_numpy(dtype=float), stds[cols].to_numpy(dtype=float))
+    mu = means[cols].to_numpy(dtype=float)
+    z = _zscores(X, mu, stds[cols].to_numpy(dtype=float))
     out: list[Explanation] = []
     for row, pos in enumerate(order):
-        by_size = np.argsort(-np.abs(z[row]), kind="stable")
+        by_size = _order(z[row], X[row], mu)
         keep = [j for j in by_size[:max_features] if abs(z[row, j]) >= min_abs_z] or [by_size[0]]
         label = X_test_df.index[pos]
         out.append(
@@ -219,7 +272,7 @@ def explain_top(
                 index=label.item() if hasattr(label, "item") else label,
                 true_label=int(y[pos]),
                 score=float(s[pos]),
-                explanations=[f"{cols[j]} is {z[row, j]:+.2f} std from normal" for j in keep],
+                explanations=[_sentence(cols[j], z[row, j], X[row, j], mu[j]) for j in keep],
                 zscores={cols[j]: float(z[row, j]) for j in keep},
             )
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +140,7 @@ def benchmark(
     *,
     max_rows: int = PROTOCOL_MAX_ROWS,
     step: StepReporter = _quiet,
+    on_row: Callable[[pd.DataFrame], None] | None = None,
 ) -> pd.DataFrame:
     """Run the published protocol for each dataset and method; compare with the paper.
 
@@ -162,6 +163,9 @@ def benchmark(
         ``step(description)`` returns a context manager wrapped around each
         dataset load and each dataset/method run; the command line uses it to
         show progress.
+    on_row : callable, optional
+        Called with the table so far each time a row is finished, so a caller
+        can save it as it grows and an interrupted run keeps its finished rows.
 
     Returns
     -------
@@ -209,7 +213,13 @@ def benchmark(
     chosen = _resolve_methods(methods)
     seed_list = list(range(seeds))
 
-    rows = []
+    rows: list[dict[str, Any]] = []
+
+    def finished(row: dict[str, Any]) -> None:
+        rows.append(row)
+        if on_row is not None:
+            on_row(_table(rows))
+
     for dataset in names:
         with step(f"Loading {dataset}"):
             X, y = load_npz_dataset(datasets_dir / f"{dataset}.npz")
@@ -218,13 +228,13 @@ def benchmark(
             pm = PUBLISHED_METHODS[method]
             notes = [pm.note] if pm.note else []
             if pm.detector is None:
-                rows.append(_row(dataset, method, published, detector=None, notes=notes))
+                finished(_row(dataset, method, published, detector=None, notes=notes))
                 continue
             # Looked up now, not at import: detectors registered later count.
             spec = registry.DETECTORS.get(pm.detector)
             if spec is None:
                 notes.append(f"skipped: detector '{pm.detector}' is not registered")
-                rows.append(_row(dataset, method, published, detector=pm.detector, notes=notes))
+                finished(_row(dataset, method, published, detector=pm.detector, notes=notes))
                 continue
             try:
                 build_detector(spec, pm.overrides, 0, X.shape[1])
@@ -233,7 +243,7 @@ def benchmark(
                 # published defaults need: report it rather than abort the run.
                 notes.append(f"skipped: cannot build '{pm.detector}' with {dict(pm.overrides)}")
                 notes.append(str(exc).splitlines()[0])
-                rows.append(_row(dataset, method, published, detector=pm.detector, notes=notes))
+                finished(_row(dataset, method, published, detector=pm.detector, notes=notes))
                 continue
             label = f"{dataset}: {method} ({pm.detector}), {seeds} seeds on {n_used:,} rows"
             t0 = time.perf_counter()
@@ -244,7 +254,7 @@ def benchmark(
                 runs = run_seeds(X, y, spec, pm.overrides, seed_list, max_rows)
             for message in dict.fromkeys(_warning_line(w) for w in caught):
                 notes.append(f"warning: {message}")
-            rows.append(
+            finished(
                 _row(
                     dataset,
                     method,
@@ -256,6 +266,10 @@ def benchmark(
                     notes=notes,
                 )
             )
+    return _table(rows)
+
+
+def _table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=list(BENCHMARK_COLUMNS))
     table["within_0_03"] = table["within_0_03"].astype("boolean")
     return table

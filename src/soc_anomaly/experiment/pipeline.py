@@ -23,8 +23,9 @@ import pandas as pd
 from soc_anomaly.data.io import check_writable_dir, check_writable_file, load_events, write_json
 from soc_anomaly.data.schema import ATTACK_TYPE_COL, NORMAL_ATTACK_TYPE, resolve_feature_cols
 from soc_anomaly.data.split import TrainTestSplit, split_by_time, split_train_test
+from soc_anomaly.data.times import parse_event_times
 from soc_anomaly.detectors.ocsvm import OCSVM_EXACT_MAX_ROWS
-from soc_anomaly.errors import ParameterError
+from soc_anomaly.errors import DataError, ParameterError
 from soc_anomaly.evaluation.explain import (
     compute_feature_stats,
 )
@@ -68,13 +69,9 @@ def _load(config: DetectConfig, df: pd.DataFrame | None, seed: int) -> tuple[pd.
     )
 
 
-def _stream_rate(timestamps: pd.Series, notes: list[str]) -> float | None:
-    """Events a day of the evaluated stream, or None (with a note) if unknown."""
-    try:
-        return events_per_day(pd.to_datetime(timestamps))
-    except (ParameterError, ValueError, TypeError) as exc:
-        _note(notes, f"alert-budget threshold skipped: {exc}")
-        return None
+#: Start of the note that says why the alert-budget rule was skipped;
+#: :meth:`DetectionResult.to_dict` files such notes under ``skipped_rules``.
+BUDGET_SKIPPED = "alert-budget threshold skipped: "
 
 
 def _note(notes: list[str], note: str) -> None:
@@ -118,9 +115,11 @@ def _test_events(
         return None if name is None else frame.loc[index, name].reset_index(drop=True)
 
     ids = column("event_id")
-    time = column("time", config.timestamp_col)
-    if time is not None and not pd.api.types.is_datetime64_any_dtype(time):
-        time = None
+    # The configured column first; the world's raw events call theirs "time".
+    time_col = next((c for c in (config.timestamp_col, "time") if c in frame.columns), None)
+    time = None if time_col is None else _event_times(frame.loc[index, time_col], time_col)
+    if time is not None:
+        time = time.reset_index(drop=True)
     attack = column(ATTACK_TYPE_COL)
     return pd.DataFrame(
         {
@@ -134,19 +133,87 @@ def _test_events(
     )
 
 
+def _event_times(values: pd.Series, column: str) -> pd.Series | None:
+    """The column as UTC times, or None when it cannot be read as times.
+
+    A named ``--timestamp-col`` that cannot be read was refused by
+    :func:`_budget_rate` before any detector ran, so only the default column
+    gets here unreadable: a table may well have a ``timestamp`` column of
+    something else, and the run goes on without alert times.
+    """
+    try:
+        return parse_event_times(values, column)
+    except DataError:
+        return None
+
+
+def _columns_listed(columns: pd.Index) -> str:
+    """The table's columns for an error message: all of them, or the first 20 of many."""
+    names = [str(c) for c in columns]
+    if len(names) <= 20:
+        return ", ".join(names)
+    return f"{', '.join(names[:20])}, ... ({len(names)} columns)"
+
+
 def _budget_rate(
     config: DetectConfig, df: pd.DataFrame, split: TrainTestSplit, notes: list[str]
 ) -> float | None:
-    """Events a day for the alert-budget rule, or None (with a note) to skip the rule."""
-    rate = config.events_per_day
-    if rate is None and "timestamp" in df.columns and config.alerts_per_day is not None:
-        rate = _stream_rate(df.loc[split.test_index, "timestamp"], notes)
-    if rate is not None and config.alerts_per_day is not None and config.alerts_per_day > rate:
+    """Events a day of the evaluated stream, or None to skip the alert-budget rule.
+
+    ``--events-per-day`` wins; otherwise the rate is measured from the test
+    events' times in ``config.timestamp_col`` (read by
+    :func:`soc_anomaly.data.times.parse_event_times`). When a budget is set and
+    no rate can be had, or the budget exceeds the rate, a note starting with
+    :data:`BUDGET_SKIPPED` says why the rule was skipped.
+
+    Raises
+    ------
+    soc_anomaly.errors.DataError
+        If ``--timestamp-col`` names a column the table lacks (the message
+        lists the columns there are) or one that cannot be read as times. The
+        default column (``timestamp``) may be absent or hold something else:
+        the rule is then skipped with a note instead.
+    """
+    column = config.timestamp_col
+    named = column != DetectConfig.timestamp_col
+    budget, rate = config.alerts_per_day, config.events_per_day
+    times: pd.Series | None = None
+    reason: str | None = None
+    if config.enterprise:
+        pass  # the world keeps its own clock; the caller passes its rate
+    elif column in df.columns:
+        try:
+            times = parse_event_times(df.loc[split.test_index, column], column)
+        except DataError as exc:
+            if named:
+                raise
+            reason = str(exc)
+    elif named:
+        raise DataError(
+            f"--timestamp-col {column!r} is not a column of the events; the columns are "
+            f"{_columns_listed(df.columns)}"
+        )
+    else:
+        reason = (
+            f"the events have no {column!r} column to count events a day from; expected "
+            "--timestamp-col naming the column of event times, or --events-per-day"
+        )
+    if rate is None and times is not None:
+        try:
+            rate = events_per_day(times)
+        except ParameterError as exc:  # a missing time, or less than a day of events
+            reason = str(exc)
+    if budget is None:
+        return rate  # no rule to skip; the rate still gives other rules' alerts a day
+    if rate is None:
+        if reason is not None:
+            _note(notes, f"{BUDGET_SKIPPED}{reason}")
+        return None
+    if budget > rate:
         # A budget above the event rate alerts on everything: nothing to learn.
         _note(
             notes,
-            f"alert-budget threshold skipped: {config.alerts_per_day:g} alerts a day exceeds "
-            f"the {rate:,.1f} test events a day",
+            f"{BUDGET_SKIPPED}{budget:g} alerts a day exceeds the {rate:,.1f} test events a day",
         )
         return None
     return rate

@@ -117,6 +117,11 @@ PUBLISHED_METHODS: Mapping[str, PublishedMethod] = MappingProxyType(
 # ---------------------------------------------------------- published AUCs
 
 
+def _unknown(text: str) -> bool:
+    """An empty cell, or one of the spellings pandas reads as missing (``nan``, ``NA``)."""
+    return text.strip().lower() in {"", "nan", "na", "n/a", "null", "none"}
+
+
 def read_published_auc(path: Path) -> pd.DataFrame:
     """Read the published ROC AUCs.
 
@@ -124,19 +129,22 @@ def read_published_auc(path: Path) -> pd.DataFrame:
     ----------
     path : pathlib.Path
         ``published_auc.csv`` with columns ``dataset``, ``detector``,
-        ``roc_auc`` and ``std_over_5_seeds`` (others are ignored).
+        ``roc_auc`` and ``std_over_5_seeds`` (others are ignored). A paper
+        that gives no standard deviation leaves ``std_over_5_seeds`` empty.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``dataset``, ``method``, ``published_mean``, ``published_std``;
-        one row per (dataset, method).
+        one row per (dataset, method). ``published_std`` is NaN where the
+        file left it empty (unknown, not zero).
 
     Raises
     ------
     soc_anomaly.errors.DataError
         If the file is missing, unreadable, lacks a column, holds a value that
-        is not an AUC in [0, 1] (or a negative std), or repeats a pair.
+        is not an AUC in [0, 1] (an empty AUC included) or a std that is
+        neither empty nor in [0, 0.5], or repeats a pair.
     """
     path = Path(path)
     if not path.is_file():
@@ -145,7 +153,9 @@ def read_published_auc(path: Path) -> pd.DataFrame:
             f"{', '.join(_PUBLISHED_COLUMNS)}"
         )
     try:
-        df = pd.read_csv(path)
+        # As text: the messages below quote a cell as the file has it, and an
+        # empty std stays distinguishable from a malformed one.
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise DataError(f"published AUC file {path} is not a readable CSV ({detail})") from None
@@ -157,15 +167,20 @@ def read_published_auc(path: Path) -> pd.DataFrame:
         )
     if df.empty:
         raise DataError(f"published AUC file {path} has a header but no rows")
-    for column in ("roc_auc", "std_over_5_seeds"):
-        values = pd.to_numeric(df[column], errors="coerce")
-        upper = 1.0 if column == "roc_auc" else 0.5
-        bad = values.isna() | (values < 0.0) | (values > upper)
+    for column, upper, may_be_unknown in (("roc_auc", 1.0, False), ("std_over_5_seeds", 0.5, True)):
+        text = df[column].astype(str)
+        unknown = text.map(_unknown)
+        values = pd.to_numeric(text.where(~unknown), errors="coerce")
+        bad = (values.isna() & ~(unknown & may_be_unknown)) | (values < 0.0) | (values > upper)
         if bad.any():
             i = int(np.argmax(bad.to_numpy()))
+            cell = text.iloc[i]
+            shown = f"{column} empty" if not cell.strip() else f"{column}={cell!r}"
+            expected = f"a number in [0, {upper:g}]" + (
+                " or empty if unknown" if may_be_unknown else ""
+            )
             raise DataError(
-                f"published AUC file {path} has {column}={df[column].iloc[i]!r} on data row "
-                f"{i + 1}; expected a number in [0, {upper:g}]"
+                f"published AUC file {path} has {shown} on data row {i + 1}; expected {expected}"
             )
         df[column] = values
     df["dataset"] = df["dataset"].astype(str).str.strip()

@@ -268,7 +268,47 @@ class DetectionResult:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON document written as ``metrics.json``."""
+        """The JSON document written as ``metrics.json``.
+
+        Besides the settings, data summary, comparison and per-detector
+        results, ``skipped_rules`` maps each threshold rule the run had to
+        skip to why (today only ``alert_budget``, e.g. when the events have
+        no timestamp column); it is empty when every rule ran. Each seed's
+        entry under ``seeds`` holds its detectors' headline numbers, the
+        precision, recall, F1, TP and FP of every threshold rule and, on the
+        enterprise world, each rule's campaign recall, catches, median time to
+        detect and false positives, so runs of several seeds can be compared on
+        their means (see :func:`soc_anomaly.experiment.run_diff.diff_runs`).
+        """
+        # Imported here: the pipeline imports this module, and writes the notes.
+        from soc_anomaly.experiment.pipeline import BUDGET_SKIPPED
+        from soc_anomaly.experiment.run_diff import CAMPAIGN_METRICS, THRESHOLD_METRICS
+
+        budget_reasons = [
+            n.removeprefix(BUDGET_SKIPPED) for n in self.notes if n.startswith(BUDGET_SKIPPED)
+        ]
+
+        def seed_entry(m: ModelResult) -> dict[str, Any]:
+            # What a diff of two runs compares, per seed (the full blocks are
+            # kept for the first seed only, under "models").
+            entry: dict[str, Any] = m.summary().to_dict()
+            entry["thresholds"] = {
+                rule: {k: getattr(report, k) for k in THRESHOLD_METRICS}
+                for rule, report in m.thresholds.items()
+            }
+            if m.campaigns is not None:
+                entry["campaigns"] = {
+                    rule: {
+                        **{k: getattr(report, k) for k in CAMPAIGN_METRICS},
+                        "by_scenario": {
+                            name: {"recall": group.recall}
+                            for name, group in report.by_scenario.items()
+                        },
+                    }
+                    for rule, report in m.campaigns.items()
+                }
+            return entry
+
         percentile = self.config.threshold_percentile
         return _json_safe(
             {
@@ -276,6 +316,7 @@ class DetectionResult:
                 "config": self.config.to_dict(),
                 "feature_cols": self.feature_cols,
                 "notes": self.notes,
+                "skipped_rules": {BUDGET_RULE: "; ".join(budget_reasons)} if budget_reasons else {},
                 "dataset": self.dataset.to_dict(),
                 "comparison": [row.to_dict() for row in self.comparison()],
                 "models": {m.name: m.to_dict(percentile) for m in self.models},
@@ -283,7 +324,7 @@ class DetectionResult:
                     {
                         "seed": run.seed,
                         "dataset": run.dataset.to_dict(),
-                        "models": {m.name: m.summary().to_dict() for m in run.models},
+                        "models": {m.name: seed_entry(m) for m in run.models},
                     }
                     for run in self.runs
                 ],

@@ -1,8 +1,11 @@
 """Before/after comparison of two saved runs.
 
 :func:`diff_runs` lists the configuration keys that differ between two runs
-read by :func:`soc_anomaly.experiment.saved_runs.load_run` and the change of
-every headline metric of every detector.
+read by :func:`soc_anomaly.experiment.saved_runs.load_run`, leaving out the
+settings that only say where output goes (:data:`OUTPUT_SETTINGS`), and the
+change of every headline metric of every detector the two runs share: the
+mean over each run's seeds, with its standard deviation when a run has
+several. Detectors only one run evaluated are named, not compared.
 
 Plots of a comparison belong in :mod:`soc_anomaly.reporting`; this module
 only provides their data (:attr:`RunDiff.metric_deltas`).
@@ -27,11 +30,14 @@ if TYPE_CHECKING:  # saved_runs imports this module; the type is only annotated 
 __all__ = [
     "ABSENT",
     "CAMPAIGN_METRICS",
+    "CHANGE_TOLERANCE",
     "DELTA_COLUMNS",
     "HEADLINE_METRICS",
+    "OUTPUT_SETTINGS",
     "THRESHOLD_METRICS",
     "RunDiff",
     "changed_settings",
+    "comparable_settings",
     "diff_runs",
 ]
 
@@ -47,7 +53,12 @@ THRESHOLD_METRICS: Final = ("precision", "recall", "f1", "tp", "fp")
 CAMPAIGN_METRICS: Final = ("recall", "caught", "median_ttd_hours", "false_positives")
 
 #: Columns of :attr:`RunDiff.metric_deltas`.
-DELTA_COLUMNS: Final = ("detector", "metric", "before", "after", "delta")
+DELTA_COLUMNS: Final = ("detector", "metric", "before", "after", "delta", "before_std", "after_std")
+
+#: Settings that only decide where output goes (or whether figures are drawn):
+#: two runs that differ only there are the same experiment, so they are never
+#: reported as changes. ``data_path`` is not among them: other data is a change.
+OUTPUT_SETTINGS: Final = ("plots_dir", "metrics_path", "save_run", "report", "plots")
 
 
 class _Absent:
@@ -74,6 +85,10 @@ class _Absent:
 ABSENT: Final = _Absent()
 
 
+#: Smallest change of a metric's mean that counts as a change (float noise is not one).
+CHANGE_TOLERANCE: Final = 1e-12
+
+
 @dataclass(frozen=True)
 class RunDiff:
     """What differs between a run ``before`` and a run ``after``.
@@ -86,19 +101,44 @@ class RunDiff:
         ``(key, before, after)`` for every setting whose value differs,
         nested keys joined with dots, in the order of the ``before`` run's
         settings followed by settings only the ``after`` run has. A side
-        that lacks the key holds :data:`ABSENT`.
+        that lacks the key holds :data:`ABSENT`. Settings in
+        :data:`OUTPUT_SETTINGS` are left out.
     metric_deltas : pandas.DataFrame
-        Columns ``detector, metric, before, after, delta`` (``delta = after
-        - before``), one row per headline metric present in both runs:
-        ``roc_auc``, ``pr_auc``, ``precision_at_k`` and
-        ``<rule>.precision|recall|f1|tp|fp`` for each threshold rule. It is
-        all a before/after plot needs.
+        Columns :data:`DELTA_COLUMNS`: ``detector, metric``, the mean over
+        seeds ``before`` and ``after``, ``delta = after - before``, and the
+        (population) standard deviation over seeds ``before_std`` and
+        ``after_std`` (NaN for a run of one seed). One row per headline metric
+        that a detector of both runs has in both: ``roc_auc``, ``pr_auc``,
+        ``precision_at_k``, ``<rule>.precision|recall|f1|tp|fp`` for each
+        threshold rule and, on the enterprise world, campaign metrics.
+    only_before, only_after : list of str
+        Detectors only the ``before`` (``after``) run evaluated; not compared.
+    seeds_before, seeds_after : int
+        Seeds each run averaged over.
     """
 
     before: Path
     after: Path
     config_changes: list[tuple[str, Any, Any]]
     metric_deltas: pd.DataFrame = field(repr=False)
+    only_before: list[str] = field(default_factory=list)
+    only_after: list[str] = field(default_factory=list)
+    seeds_before: int = 1
+    seeds_after: int = 1
+
+    def changed_metrics(self) -> pd.DataFrame:
+        """The rows of :attr:`metric_deltas` whose metric changed for at least one detector.
+
+        Every detector's row of such a metric is kept, so detectors stay
+        comparable side by side; a metric that changed for none is dropped.
+        A change is a mean that moved by more than :data:`CHANGE_TOLERANCE`,
+        or became (or stopped being) NaN.
+        """
+        d = self.metric_deltas
+        before, after = d["before"].to_numpy(float), d["after"].to_numpy(float)
+        same = np.isclose(before, after, rtol=0.0, atol=CHANGE_TOLERANCE, equal_nan=True)
+        changed = d.loc[~same, "metric"].unique()
+        return d[d["metric"].isin(changed)].reset_index(drop=True)
 
     def to_dict(self) -> dict[str, Any]:
         """The comparison as plain JSON-ready types.
@@ -106,11 +146,14 @@ class RunDiff:
         Returns
         -------
         dict
-            ``before`` and ``after`` (folder paths), ``config_changes`` (a list
-            of ``{"key", "before", "after"}``, where a side whose run lacks the
-            key is left out) and ``metric_deltas`` (a list of row records).
-            Non-finite numbers become strings (``"nan"``), as in
-            ``metrics.json``, so ``json.dumps(..., allow_nan=False)`` works.
+            ``before`` and ``after`` (folder paths), ``seeds_before`` and
+            ``seeds_after``, ``only_before`` and ``only_after`` (detectors
+            not compared), ``config_changes`` (a list of ``{"key", "before",
+            "after"}``, where a side whose run lacks the key is left out) and
+            ``metric_deltas`` (a list of row records; a standard deviation is
+            null for a run of one seed). Other non-finite numbers become
+            strings (``"nan"``), as in ``metrics.json``, so
+            ``json.dumps(..., allow_nan=False)`` works.
         """
         changes = []
         for key, before, after in self.config_changes:
@@ -120,13 +163,20 @@ class RunDiff:
             if after is not ABSENT:
                 change["after"] = _json_number(after)
             changes.append(change)
-        deltas = [
-            {column: _json_number(row[column]) for column in DELTA_COLUMNS}
-            for row in self.metric_deltas.to_dict(orient="records")
-        ]
+        deltas = []
+        for row in self.metric_deltas.to_dict(orient="records"):
+            record = {column: _json_number(row[column]) for column in DELTA_COLUMNS}
+            for column in ("before_std", "after_std"):
+                if isinstance(row[column], float) and math.isnan(row[column]):
+                    record[column] = None
+            deltas.append(record)
         return {
             "before": str(self.before),
             "after": str(self.after),
+            "seeds_before": self.seeds_before,
+            "seeds_after": self.seeds_after,
+            "only_before": list(self.only_before),
+            "only_after": list(self.only_after),
             "config_changes": changes,
             "metric_deltas": deltas,
         }
@@ -245,6 +295,53 @@ def _campaign_metrics(rule: str, block: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
+def _seed_metrics(metrics: Mapping[str, Any], detector: str) -> list[dict[str, float]]:
+    """The comparable metrics of one detector, one dict per seed of the run.
+
+    Each seed's entry under ``seeds`` has them; the first seed's full block
+    under ``models`` fills in what a seed entry lacks (runs saved before
+    seed entries kept their thresholds have those for the first seed only,
+    and are averaged over what there is).
+    """
+    first = _headline(metrics["models"][detector])
+    per_seed = []
+    seeds = metrics.get("seeds")
+    for entry in seeds if isinstance(seeds, list) else []:
+        models = entry.get("models") if isinstance(entry, Mapping) else None
+        model = models.get(detector) if isinstance(models, Mapping) else None
+        if isinstance(model, Mapping):
+            per_seed.append(_headline(model))
+    if not per_seed:
+        return [first]
+    per_seed[0] = {**per_seed[0], **first}
+    return per_seed
+
+
+def _seed_count(metrics: Mapping[str, Any]) -> int:
+    seeds = metrics.get("seeds")
+    return max(len(seeds), 1) if isinstance(seeds, list) else 1
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and population standard deviation, as ``detect`` reports them over seeds.
+
+    One value has no spread: its std is NaN (shown as absent), not 0.
+    """
+    array = np.asarray(values, dtype=float)
+    return float(array.mean()), float(array.std()) if len(array) > 1 else math.nan
+
+
+def _summarised(per_seed: list[dict[str, float]]) -> dict[str, tuple[float, float]]:
+    """Metric -> (mean, std) over the seeds that have it, in first-seen order."""
+    names = list(dict.fromkeys(name for seed in per_seed for name in seed))
+    return {name: _mean_std([seed[name] for seed in per_seed if name in seed]) for name in names}
+
+
+def comparable_settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings of a run that make it the experiment it is (without :data:`OUTPUT_SETTINGS`)."""
+    return {key: value for key, value in config.items() if key not in OUTPUT_SETTINGS}
+
+
 def diff_runs(a: Run, b: Run) -> RunDiff:
     """Compare run ``a`` (before) with run ``b`` (after).
 
@@ -258,33 +355,33 @@ def diff_runs(a: Run, b: Run) -> RunDiff:
     Returns
     -------
     RunDiff
-        The settings that differ and, for every detector, the change of each
-        headline metric present in both runs.
+        The settings that differ (output locations left out), the detectors
+        only one run has, and for every detector both have the change of the
+        mean over seeds of each headline metric present in both.
 
     Raises
     ------
     soc_anomaly.errors.SocAnomalyError
-        If the runs evaluated different detectors (the message names those
-        only in ``a`` and those only in ``b``), or share no metric.
+        If the runs share no detector (the message names each run's), or
+        their shared detectors share no metric.
     """
     models_a = a.metrics.get("models", {})
     models_b = b.metrics.get("models", {})
-    only_a = [name for name in models_a if name not in models_b]
-    only_b = [name for name in models_b if name not in models_a]
-    if only_a or only_b:
+    shared = [name for name in models_a if name in models_b]
+    if not shared:
         raise SocAnomalyError(
-            f"runs {a.path} and {b.path} evaluated different detectors "
-            f"(only in the first: {', '.join(only_a) or 'none'}; "
-            f"only in the second: {', '.join(only_b) or 'none'}); "
-            "expected the same detectors in both"
+            f"runs {a.path} and {b.path} share no detector (the first evaluated "
+            f"{', '.join(models_a) or 'none'}; the second {', '.join(models_b) or 'none'}); "
+            "expected at least one detector in both"
         )
     rows = []
-    for detector in models_a:
-        before = _headline(models_a[detector])
-        after = _headline(models_b[detector])
-        for metric, value in before.items():
+    for detector in shared:
+        before = _summarised(_seed_metrics(a.metrics, detector))
+        after = _summarised(_seed_metrics(b.metrics, detector))
+        for metric, (mean_a, std_a) in before.items():
             if metric in after:
-                rows.append((detector, metric, value, after[metric], after[metric] - value))
+                mean_b, std_b = after[metric]
+                rows.append((detector, metric, mean_a, mean_b, mean_b - mean_a, std_a, std_b))
     if not rows:
         raise SocAnomalyError(
             f"runs {a.path} and {b.path} have no metric in common; expected "
@@ -294,6 +391,12 @@ def diff_runs(a: Run, b: Run) -> RunDiff:
     return RunDiff(
         before=a.path,
         after=b.path,
-        config_changes=changed_settings(a.config, b.config),
+        config_changes=changed_settings(
+            comparable_settings(a.config), comparable_settings(b.config)
+        ),
         metric_deltas=deltas,
+        only_before=[name for name in models_a if name not in models_b],
+        only_after=[name for name in models_b if name not in models_a],
+        seeds_before=_seed_count(a.metrics),
+        seeds_after=_seed_count(b.metrics),
     )

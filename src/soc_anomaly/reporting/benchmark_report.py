@@ -14,9 +14,10 @@ __all__ = ["print_table"]
 
 
 def _auc(mean: float, std: float) -> str:
+    """``0.9221 ± 0.0122``; a std the paper did not give is unknown, not zero."""
     if math.isnan(mean):
         return "-"
-    return f"{mean:.4f} ± {std:.4f}"
+    return f"{mean:.4f} ± {'unknown' if math.isnan(std) else f'{std:.4f}'}"
 
 
 def print_table(table: pd.DataFrame, seeds: int) -> None:

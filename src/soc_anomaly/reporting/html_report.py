@@ -152,8 +152,8 @@ def _summary(result: DetectionResult) -> Markup:
         [
             r.rank,
             r.name,
-            _pm(r.pr_auc, 4, n),
-            _pm(r.roc_auc, 4, n),
+            _pm(r.pr_auc, 3, n),
+            _pm(r.roc_auc, 3, n),
             _pm(r.precision_at_k, 3, n),
             *([_pm(r.campaign_recall, 2, n)] if campaigns else []),
             _pm(r.fit_seconds, 2, n),
