@@ -110,7 +110,7 @@ def detect(
         float | None,
         typer.Option(
             "--events-per-day",
-            help="Events a day in the evaluated stream. Default: measured from 'timestamp'.",
+            help="Events a day in the evaluated stream. Default: measured from --timestamp-col.",
         ),
     ] = None,
     importance_repeats: Annotated[
