@@ -127,7 +127,7 @@ def test_detect_defaults_generate_data_and_write_everything(default_cli_run):
     # The detail is one flag away, and every line fits 80 columns when piped.
     assert "--verbose adds" in proc.stdout
     assert max(len(line) for line in proc.stdout.splitlines()) <= 80
-    assert len(list(plots.glob("*.png"))) == 11
+    assert len(list(plots.glob("*.png"))) == 14
     assert "Permutation importance of OneClassSVM" in proc.stderr
     # Progress goes to stderr, so stdout stays a clean report.
     assert "Fitting OneClassSVM" in proc.stderr
@@ -192,7 +192,7 @@ def test_detect_on_a_file_with_all_flags(capsys, tmp_path, small_df):
     assert doc["config"]["threshold_percentile"] == 95.0
     assert doc["models"]["OneClassSVM"]["k"] == 10
     assert len(doc["models"]["IsolationForest"]["top_explanations"]) == 2
-    assert len(list((tmp_path / "plots").glob("*.png"))) == 11
+    assert len(list((tmp_path / "plots").glob("*.png"))) == 14
 
 
 def _bad_files(tmp_path: Path, df: pd.DataFrame) -> dict[str, tuple[Path, str]]:
@@ -388,7 +388,7 @@ def test_seed_scripts_accept_the_same_flags(tmp_path):
         check=False,
     )
     assert det.returncode == 0, det.stderr
-    assert len(list((tmp_path / "plots").glob("*.png"))) == 11
+    assert len(list((tmp_path / "plots").glob("*.png"))) == 14
     bad = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "run_anomaly_detection.py"), "--k", "0"],
         capture_output=True,

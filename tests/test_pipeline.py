@@ -7,7 +7,7 @@ from PIL import Image
 from soc_anomaly.experiment import DetectConfig, run_detection
 from soc_anomaly.experiment.results import TEST_RULE, TRAIN_RULE
 from soc_anomaly.reporting.figure_style import PLOT_DPI
-from soc_anomaly.reporting.plots import LAB_PLOTS, SEED_PLOTS, plot_names
+from soc_anomaly.reporting.plots import LAB_PLOTS, PROJECTION_PLOT, SEED_PLOTS, plot_names
 
 
 def _floors(result):
@@ -54,15 +54,19 @@ def test_training_threshold_flags_about_the_percentile_of_normals(default_run):
 
 def test_seed_plots_and_lab_plots_are_readable(default_run):
     names = [p.name for p in default_run.plot_paths]
-    assert names == plot_names(["IsolationForest", "OneClassSVM"])
-    # The seven figures of the seed system, then the comparison/threshold-lab ones.
+    # The generated events name their user and time: the per-user views are drawn.
+    users = ("user_score_timelines.png", "user_alerts.png")
+    assert names == plot_names(["IsolationForest", "OneClassSVM"], views=users)
+    # The seven figures of the seed system, the comparison/threshold-lab ones,
+    # then the map of the events and the per-user views.
     seed = [
         "feature_correlations_isolationforest.png",
         "feature_correlations_oneclasssvm.png",
         *SEED_PLOTS,
     ]
     assert names[:7] == seed
-    assert names[7:] == list(LAB_PLOTS)
+    assert names[7:11] == list(LAB_PLOTS)
+    assert names[11:] == [PROJECTION_PLOT, *users]
     for path in default_run.plot_paths:
         with Image.open(path) as img:
             assert img.format == "PNG"
@@ -90,7 +94,7 @@ def test_metrics_json_holds_the_results(default_run):
         assert len(entry["top_explanations"]) == 10
         assert set(entry["feature_correlations"]) == set(m.correlations.index)
         assert entry["fit_seconds"] > 0 and entry["scoring_rows_per_second"] > 0
-    assert len(doc["plots"]) == 11
+    assert len(doc["plots"]) == 14
     assert [row["rank"] for row in doc["comparison"]] == [1, 2]
     assert doc["comparison"][0]["pr_auc_mean"] >= doc["comparison"][1]["pr_auc_mean"]
     for m in doc["models"].values():
