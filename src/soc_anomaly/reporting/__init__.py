@@ -1,17 +1,24 @@
 """What a person reads: console reports and figures.
 
-=====================  =========================================================
+======================  ========================================================
 module                 what lives there
-=====================  =========================================================
+======================  ========================================================
 ``console``            the stdout console every report prints to
-``detect_report``      the ``detect`` report: ranking, metrics, explanations
+``tables``             tables split by columns to fit the console width
+``detect_report``      the ``detect`` report: summary first, ranking, alerts
+``campaign_report``    campaigns caught per scenario and intensity
 ``benchmark_report``   the ``benchmark`` table beside the published AUCs
 ``diff_report``        the ``diff`` report: changed settings, metric deltas
 ``plots``              ``write_plots``: every figure of a detection run
 ``seed_figures``       the seed system's figures
 ``lab_figures``        comparison, threshold-lab and before/after figures
+``projection_figures`` the 2-D (PCA) map of the evaluated events
+``entity_figures``     per-user timelines, top users, campaign timeline
 ``figure_style``       the shared look of figures and atomic PNG saving
-=====================  =========================================================
+``html_page``          the self-contained HTML page and its checks
+``html_report``        ``detect --report``: the run as one HTML file
+``score_report``       ``score --report``: collected while streaming
+======================  ========================================================
 
 Only this package imports matplotlib and seaborn. Nothing is imported here, so
 that a console report never pays for matplotlib.
