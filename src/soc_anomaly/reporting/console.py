@@ -3,6 +3,8 @@
 In a terminal the report takes its width (tables that do not fit are split,
 see :mod:`soc_anomaly.reporting.tables`); piped or redirected, it takes
 ``COLUMNS`` when set and 80 columns otherwise, so a log reads like a terminal.
+Lines of text are not wrapped by the console (``soft_wrap``): a path or a
+command must stay whole to be copied; reports wrap their prose themselves.
 """
 
 from __future__ import annotations
@@ -12,4 +14,4 @@ from rich.console import Console
 __all__ = ["out"]
 
 #: Results (summary, tables, explanations).
-out = Console(soft_wrap=False, highlight=False)
+out = Console(soft_wrap=True, highlight=False)

@@ -210,7 +210,7 @@ def print_summary(result: DetectionResult, console: Console | None = None) -> No
         runner = rows[1]
         lines.append(f"  runner-up: {runner.name} (PR AUC {_pm(runner.pr_auc, '.3f', n)})")
     out.print("\n[bold]Summary[/]")
-    out.print(lines[0])
+    out.print(lines[0], soft_wrap=False)  # the console wraps this one at its width
     for line in lines[1:]:
         _print_wrapped(out, line)
     if n > 1:
@@ -478,7 +478,8 @@ def print_top_alerts(
     digits = score_digits(calibrated)
     out.print(
         f"\n[bold]Top {len(explained)} alerts of {m.name}[/] "
-        "(calibrated score 0-100, raw score; equal scores share a rank)"
+        "(calibrated score 0-100, raw score; equal scores share a rank)",
+        soft_wrap=False,
     )
     for rank, e, pos, cal in zip(
         ranks([(s,) for s in raw]), explained, positions, calibrated, strict=True
@@ -512,13 +513,15 @@ def print_report(
     out = console if console is not None else default_out
     cfg = result.config
     ds = result.dataset
-    out.print(f"\n[bold]Data[/]: {ds.source}")
-    out.print(
+    out.print()
+    _print_wrapped(out, f"Data: {ds.source}")
+    _print_wrapped(
+        out,
         f"{ds.n_events:,} events, {ds.n_anomalies:,} attacks; trained on {ds.n_train:,} normal "
-        f"events; evaluated on {ds.n_test:,} events ({ds.n_test_anomalies:,} attacks)"
+        f"events; evaluated on {ds.n_test:,} events ({ds.n_test_anomalies:,} attacks)",
     )
     for note in result.notes:
-        out.print(f"[yellow]note[/]: {note}")
+        _print_wrapped(out, f"note: {note}")
     print_summary(result, out)
     out.print()
     print_comparison(result, out, verbose=verbose)
@@ -544,7 +547,8 @@ def print_report(
     if cfg.save_run is not None:
         out.print(f"Saved the run to {cfg.save_run}")
     if not verbose:
-        out.print(
-            "[dim]--verbose adds every threshold rule, recall per attack type, the threshold "
-            "sweeps, correlations, permutation importance and every detector's top alerts.[/]"
+        _print_wrapped(
+            out,
+            "--verbose adds every threshold rule, recall per attack type, the threshold "
+            "sweeps, correlations, permutation importance and every detector's top alerts.",
         )

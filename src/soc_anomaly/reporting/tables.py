@@ -139,5 +139,7 @@ def print_fitted(
     for n, chosen in enumerate(parts, start=1):
         part_title = title if len(parts) == 1 else f"{title} ({n} of {len(parts)})"
         last = n == len(parts)
-        console.print(_table(part_title, keys, values, rows, chosen, caption if last else None))
+        table = _table(part_title, keys, values, rows, chosen, caption if last else None)
+        # Titles and captions wrap at the console width even where text does not.
+        console.print(table, soft_wrap=False)
     return len(parts)
