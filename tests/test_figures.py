@@ -41,6 +41,7 @@ from soc_anomaly.reporting.plots import (
     plot_names,
     remove_stale_figures,
     run_styles,
+    write_plots,
 )
 from soc_anomaly.reporting.projection_figures import PROJECTION_MAX_EVENTS, projection_sample
 
@@ -411,3 +412,19 @@ def test_the_alert_threshold_of_the_views_is_the_normal_percentile(world):
         world.runs[0].test_events["user"], world.y_test, best.test_scores >= report.threshold
     )
     assert total == top["alerts"].sort_values(ascending=False).head(15).sum()
+
+
+def test_figures_drawn_in_worker_processes_match_those_drawn_in_turn(
+    nine, tmp_path, monkeypatch
+) -> None:
+    import soc_anomaly.reporting.plots as plots
+
+    parallel = replace(nine, config=replace(nine.config, plots_dir=tmp_path / "parallel"))
+    in_turn = replace(nine, config=replace(nine.config, plots_dir=tmp_path / "in_turn"))
+    forked = write_plots(parallel)
+    monkeypatch.setattr(plots.os, "cpu_count", lambda: 1)
+    alone = write_plots(in_turn)
+    # The same files, in the same order, byte for byte.
+    assert [p.name for p in forked] == [p.name for p in alone] == [n for n, _ in figure_jobs(nine)]
+    for a, b in zip(forked, alone, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name

@@ -16,7 +16,10 @@ detector on two feature sets shares the colour and differs in line style.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -311,10 +314,43 @@ def write_plots(result: DetectionResult) -> list[Path]:
     """
     out = Path(result.config.plots_dir)
     check_writable_dir(out, what="plots folder", create=True)
-    # One figure at a time: each is drawn, saved and dropped before the next.
-    paths = [save_figure(build(), out / name) for name, build in figure_jobs(result)]
+    paths = _render(figure_jobs(result), out)
     remove_stale_figures(out, [p.name for p in paths])
     return paths
+
+
+#: The figures being rendered, for the worker processes of :func:`_render`.
+_JOBS: list[tuple[list[FigureJob], Path]] = []
+
+
+def _render_one(index: int) -> Path:
+    jobs, out = _JOBS[-1]
+    name, build = jobs[index]
+    return save_figure(build(), out / name)
+
+
+def _render(jobs: list[FigureJob], out: Path) -> list[Path]:
+    """Draw and save every figure, on every core where processes can be forked.
+
+    Drawing is pure Python under the GIL, so threads would not help; forked
+    workers inherit the run's results without copying them (at ten million
+    events they are gigabytes) and each draws whole figures, about halving
+    the plotting time on two cores. Each figure is drawn, saved and dropped
+    before the next. Without ``fork`` (or one core) they are drawn in turn.
+    """
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [save_figure(build(), out / name) for name, build in jobs]
+    _JOBS.append((jobs, out))
+    try:
+        context = multiprocessing.get_context("fork")
+        # The per-entity and projection figures, the slowest, come last in the
+        # list: start them first, so that no core waits alone at the end.
+        order = range(len(jobs) - 1, -1, -1)
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            return list(pool.map(_render_one, order))[::-1]
+    finally:
+        _JOBS.pop()
 
 
 def _projection(run: SeedRun, seed: int, styles: dict[str, DetectorStyle]) -> Figure:
