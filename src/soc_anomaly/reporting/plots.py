@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -336,10 +337,12 @@ def _render(jobs: list[FigureJob], out: Path) -> list[Path]:
     workers inherit the run's results without copying them (at ten million
     events they are gigabytes) and each draws whole figures, about halving
     the plotting time on two cores. Each figure is drawn, saved and dropped
-    before the next. Without ``fork`` (or one core) they are drawn in turn.
+    before the next. Off Linux (or on one core) they are drawn in turn.
     """
     workers = min(len(jobs), os.cpu_count() or 1)
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    # Only on Linux: elsewhere fork is the unsafe default no longer (macOS's
+    # system libraries are not fork-safe) or not there at all.
+    if workers < 2 or not sys.platform.startswith("linux"):
         return [save_figure(build(), out / name) for name, build in jobs]
     _JOBS.append((jobs, out))
     try:
