@@ -54,8 +54,10 @@ HISTOGRAM_BINS = 1000
 #: Users listed by alert count.
 TOP_USERS = 15
 _NONE = "\N{EN DASH}"
-_NORMAL_COLOR = "#2ca02c"
-_ALERT_COLOR = "#d62728"
+# figure_style's colour-blind-safe truth colours (grey normal, vermillion attacks),
+# written out: importing figure_style would load matplotlib for every command.
+_NORMAL_COLOR = "#9E9E9E"
+_ALERT_COLOR = "#D55E00"
 
 
 class ScoreReportCollector:
