@@ -162,7 +162,7 @@ def print_summary(result: DetectionResult, console: Console | None = None) -> No
     report: ThresholdReport = best.thresholds[rule]
     calibrated = float(best.calibrator.transform(np.array([report.threshold]))[0])
     n = len(result.runs)
-    over = f" (mean of {n} seeds)" if n > 1 else ""
+    over = f", mean of {n} seeds" if n > 1 else ""
     tied = [r.name for r in rows[1:] if r.rank == best_row.rank]
     lines = [
         f"[bold]Use {best.name}[/] (PR AUC {_pm(best_row.pr_auc, '.3f', n)}{over}"
