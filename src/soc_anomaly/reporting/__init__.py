@@ -6,6 +6,8 @@ module                 what lives there
 ``console``            the stdout console every report prints to
 ``tables``             tables split by columns to fit the console width
 ``detect_report``      the ``detect`` report: summary first, ranking, alerts
+``detail_tables``      the tables ``detect --verbose`` adds
+``report_format``      number formats and wrapped prose of the reports
 ``campaign_report``    campaigns caught per scenario and intensity
 ``benchmark_report``   the ``benchmark`` table beside the published AUCs
 ``diff_report``        the ``diff`` report: changed settings, metric deltas
@@ -13,7 +15,8 @@ module                 what lives there
 ``seed_figures``       the seed system's figures
 ``lab_figures``        comparison, threshold-lab and before/after figures
 ``projection_figures`` the 2-D (PCA) map of the evaluated events
-``entity_figures``     per-user timelines, top users, campaign timeline
+``entity_figures``     per-user timelines, top users and alert rates
+``campaign_figures``   the campaign timeline with time to detect
 ``figure_style``       the shared look of figures and atomic PNG saving
 ``html_page``          the self-contained HTML page and its checks
 ``html_report``        ``detect --report``: the run as one HTML file

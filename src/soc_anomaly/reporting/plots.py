@@ -40,6 +40,7 @@ from soc_anomaly.experiment.results import (
     SeedRun,
     campaign_headline,
 )
+from soc_anomaly.reporting.campaign_figures import campaign_timeline_figure
 from soc_anomaly.reporting.entity_figures import (
     CAMPAIGN_PLOT,
     ENTITY_PLOTS,
@@ -47,7 +48,6 @@ from soc_anomaly.reporting.entity_figures import (
     USER_TIMELINE_PLOT,
     EntityScores,
     available_views,
-    campaign_timeline_figure,
     timeline_users,
     user_alerts_figure,
     user_table,
