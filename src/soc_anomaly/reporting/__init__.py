@@ -20,6 +20,7 @@ module                 what lives there
 ``figure_style``       the shared look of figures and atomic PNG saving
 ``html_page``          the self-contained HTML page and its checks
 ``html_report``        ``detect --report``: the run as one HTML file
+``html_alerts``        its campaign and top-alert sections
 ``score_report``       ``score --report``: collected while streaming
 ======================  ========================================================
 

@@ -15,22 +15,23 @@ page always carries what the console prints, whatever that is.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from rich.console import Console
 
-from soc_anomaly.evaluation.campaigns import CampaignReport, GroupRecall
-from soc_anomaly.evaluation.explain import Explanation
 from soc_anomaly.experiment.results import (
-    HEADLINE_RULE,
     DetectionResult,
     MeanStd,
-    ModelResult,
-    SeedRun,
     campaign_headline,
+)
+from soc_anomaly.reporting.html_alerts import (
+    campaigns_section,
+    event_rows,
+    top_alerts_section,
+    when,
+    zoned,
 )
 from soc_anomaly.reporting.html_page import (
     Markup,
@@ -93,9 +94,9 @@ def detect_report_html(result: DetectionResult) -> str:
         Section("thresholds", "Alerts per threshold rule", _thresholds(result)),
     ]
     if any(campaign_headline(m.campaigns) is not None for m in result.models):
-        sections.append(Section("campaigns", "Campaigns", _campaigns(result)))
+        sections.append(Section("campaigns", "Campaigns", campaigns_section(result)))
     sections += [
-        Section("top-alerts", "Top alerts and why", _top_alerts(result)),
+        Section("top-alerts", "Top alerts and why", top_alerts_section(result)),
         Section("figures", "Figures", _figures(result)),
         Section("terminal", "Terminal report", _terminal(result)),
         Section("configuration", "Configuration", _configuration(result)),
@@ -239,198 +240,6 @@ def _thresholds(result: DetectionResult) -> Markup:
     )
 
 
-# --- campaigns ----------------------------------------------------------------------
-
-
-def _hours(value: float | None) -> str:
-    return _NONE if value is None or pd.isna(value) else f"{value:,.1f}"
-
-
-def _campaigns(result: DetectionResult) -> Markup:
-    cfg = result.config
-    heads: dict[str, CampaignReport] = {}
-    for m in result.models:
-        head = campaign_headline(m.campaigns)
-        if head is not None:
-            heads[m.name] = head
-    names = list(heads)
-    if HEADLINE_RULE in (result.models[0].campaigns or {}):
-        rule = (
-            f"a daily queue of {cfg.alerts_per_day:g} alerts a day per 500 staff "
-            "(one alert per user and hour)"
-        )
-    else:
-        rule = f"p{cfg.threshold_percentile:g} of the normal training scores"
-
-    def group(groups: dict[str, GroupRecall], key: str) -> str:
-        return f"{groups[key].caught}/{groups[key].n}" if key in groups else _NONE
-
-    rows: list[list[Any]] = []
-    for s in sorted({s for h in heads.values() for s in h.by_scenario}):
-        rows.append([f"scenario: {s}", *(group(heads[n].by_scenario, s) for n in names)])
-    for i in sorted({i for h in heads.values() for i in h.by_intensity}):
-        rows.append([f"intensity: {i}", *(group(heads[n].by_intensity, i) for n in names)])
-    rows.append(
-        ["all campaigns", *(f"{h.caught}/{h.n_campaigns} ({h.recall:.0%})" for h in heads.values())]
-    )
-    rows.append(
-        ["median time to detect (h)", *(_hours(h.median_ttd_hours) for h in heads.values())]
-    )
-    rows.append(["worst time to detect (h)", *(_hours(h.worst_ttd_hours) for h in heads.values())])
-    rows.append(["alerts a day", *(number(h.alerts_per_day, 1) for h in heads.values())])
-    for tag in dict.fromkeys(t for h in heads.values() for t in h.fp_by_benign_tag):
-        rows.append(
-            [
-                f"false positives: {tag}",
-                *(f"{h.fp_by_benign_tag.get(tag, 0):,}" for h in heads.values()),
-            ]
-        )
-    rows.append(["false positives: total", *(f"{h.false_positives:,}" for h in heads.values())])
-    overview = table(
-        ["", *names],
-        rows,
-        numeric=range(1, len(names) + 1),
-        row_headers=True,
-        caption="caught/campaigns: a campaign is caught when any of its events alerts; time to "
-        "detect: first alert minus the campaign's start; false positives by benign oddity "
-        "('none': everyday activity).",
-    )
-    return Markup(
-        f"<p>Campaigns caught at {esc(rule)}.</p>{overview}"
-        f"<h3>Every campaign</h3>{_campaign_outcomes(heads)}"
-    )
-
-
-def _campaign_outcomes(heads: dict[str, CampaignReport]) -> Markup:
-    """One row per campaign: what it was, and when (or whether) each detector caught it."""
-    names = list(heads)
-    per_model = {n: {o.campaign_id: o for o in h.outcomes} for n, h in heads.items()}
-    first = next(iter(heads.values()))
-    rows = []
-    for o in first.outcomes:
-        cells: list[Any] = [o.campaign_id, o.scenario, o.intensity, o.n_events]
-        for n in names:
-            mine = per_model[n].get(o.campaign_id)
-            if mine is None or not mine.caught:
-                cells.append("missed")
-            else:
-                cells.append(
-                    f"after {_hours(mine.time_to_detect_hours)} h "
-                    f"({mine.alerted_events:,}/{mine.n_events:,} events alert)"
-                )
-        rows.append(cells)
-    return table(["Campaign", "Scenario", "Intensity", "Events", *names], rows, numeric=[3])
-
-
-# --- top alerts ---------------------------------------------------------------------
-
-
-def _when(value: Any) -> str:
-    """A time as ``YYYY-MM-DD HH:MM:SS``, in UTC when it carries a zone."""
-    if value is None or pd.isna(value):
-        return _NONE
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC")
-    return stamp.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _zoned(values: pd.Series) -> bool:
-    return isinstance(values.dtype, pd.DatetimeTZDtype)
-
-
-def _calibrated(value: float | None) -> str:
-    """Two decimals, or as many as it takes not to show a score under 100 as 100.00."""
-    if value is None or pd.isna(value):
-        return _NONE
-    for digits in (2, 4, 6):
-        text = f"{value:.{digits}f}"
-        if value >= 100 or float(text) < 100:
-            return text
-    return text
-
-
-def _text(value: Any) -> str:
-    return _NONE if value is None or pd.isna(value) or str(value) == "" else str(value)
-
-
-def event_rows(run: SeedRun, explanations: Sequence[Explanation]) -> list[pd.Series | None]:
-    """The :attr:`SeedRun.test_events` row of each explained alert (None if unknown).
-
-    An explanation's ``index`` is the event's label in the evaluated table
-    (``run.test_index``); ``test_events`` is positional, in the same order.
-    """
-    events = run.test_events
-    index = pd.Index(run.test_index)
-    if events.empty or not index.is_unique or len(index) != len(events):
-        return [None] * len(explanations)
-    positions = index.get_indexer([e.index for e in explanations])
-    return [None if p < 0 else events.iloc[int(p)] for p in positions]
-
-
-def _truth(e: Explanation, event: pd.Series | None) -> Markup:
-    if e.true_label == 1:
-        kind = _text(event["attack_type"]) if event is not None else "anomaly"
-        return Markup(f'<span class="tag attack">{esc(kind)}</span>')
-    tag = _text(event["benign_tag"]) if event is not None and "benign_tag" in event else _NONE
-    extra = f" ({esc(tag)})" if tag not in (_NONE, "none") else ""
-    return Markup(f'<span class="tag normal">normal</span>{extra}')
-
-
-def _top_alerts(result: DetectionResult) -> Markup:
-    run = result.runs[0]
-    parts = [
-        "<p>The highest-scoring test events of each detector"
-        + (f" (first seed, {run.seed})" if len(result.runs) > 1 else "")
-        + ", with the features furthest from normal. Calibrated: the share of normal "
-        "training events scoring lower, 0-100.</p>"
-    ]
-    for m in result.models:
-        parts.append(f"<h3>{esc(m.name)}</h3>{_alert_table(run, m)}")
-    return Markup("".join(parts))
-
-
-def _alert_table(run: SeedRun, m: ModelResult) -> Markup:
-    if not m.explanations:
-        return Markup("<p>No alerts were explained.</p>")
-    events = event_rows(run, m.explanations)
-    campaigns = any(ev is not None and _text(ev.get("campaign_id")) != _NONE for ev in events)
-    zoned = "time" in run.test_events and _zoned(run.test_events["time"])
-    headers = [
-        "#",
-        "Event",
-        "User",
-        "Time (UTC)" if zoned else "Time",
-        "Truth",
-        *(["Campaign"] if campaigns else []),
-        "Score",
-        "Calibrated",
-        "Why",
-    ]
-    rows = []
-    for rank, (e, ev) in enumerate(zip(m.explanations, events, strict=True), start=1):
-        reasons = Markup(
-            "<ul>" + "".join(f"<li>{esc(s)}</li>" for s in e.explanations) + "</ul>"
-            if e.explanations
-            else _NONE
-        )
-        rows.append(
-            [
-                rank,
-                _text(ev["event_id"]) if ev is not None else str(e.index),
-                _text(ev["user"]) if ev is not None else _NONE,
-                _when(ev["time"]) if ev is not None else _NONE,
-                _truth(e, ev),
-                *([_text(ev["campaign_id"]) if ev is not None else _NONE] if campaigns else []),
-                f"{e.score:.4g}",
-                _calibrated(e.calibrated_score),
-                reasons,
-            ]
-        )
-    score_col = headers.index("Score")
-    return table(headers, rows, numeric=[0, score_col, score_col + 1], nowrap=[1, 2, 3])
-
-
 # --- figures, terminal, configuration, data ------------------------------------------
 
 
@@ -505,8 +314,8 @@ def _data(result: DetectionResult) -> Markup:
     ]
     times = run.test_events["time"] if "time" in run.test_events else pd.Series(dtype=object)
     if len(times) and times.notna().any():
-        zone = " (UTC)" if _zoned(times) else ""
-        facts.append(("Test window", f"{_when(times.min())} to {_when(times.max())}{zone}"))
+        zone = " (UTC)" if zoned(times) else ""
+        facts.append(("Test window", f"{when(times.min())} to {when(times.max())}{zone}"))
     facts.append(("Feature columns", ", ".join(result.feature_cols) or _NONE))
     if result.metrics_path is not None:
         facts.append(("Metrics file", str(result.metrics_path)))
