@@ -23,6 +23,7 @@ from soc_anomaly.evaluation.explain import Explanation
 from soc_anomaly.evaluation.metrics import ModelEvaluation
 from soc_anomaly.evaluation.threshold_lab import ThresholdReport
 from soc_anomaly.experiment.config import DetectConfig
+from soc_anomaly.experiment.evaluated_events import BUDGET_SKIPPED
 from soc_anomaly.experiment.summary import ComparisonRow, MeanStd, ModelSummary, rank_over_seeds
 
 __all__ = [
@@ -280,8 +281,6 @@ class DetectionResult:
         detect and false positives, so runs of several seeds can be compared on
         their means (see :func:`soc_anomaly.experiment.run_diff.diff_runs`).
         """
-        # Imported here: the pipeline imports this module, and writes the notes.
-        from soc_anomaly.experiment.pipeline import BUDGET_SKIPPED
         from soc_anomaly.experiment.run_diff import CAMPAIGN_METRICS, THRESHOLD_METRICS
 
         budget_reasons = [

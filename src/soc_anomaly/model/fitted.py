@@ -245,14 +245,10 @@ class AnomalyModel:
         X = self._matrix(feats)
         self.scaler_mean_, std = column_mean_std(X)
         self.scaler_scale_ = np.where(std > 0, std, 1.0)
-        if any(np.may_share_memory(X, feats[c].to_numpy()) for c in feats.columns):
-            Z = self.scale(X)
-        else:
-            # _matrix copied (interleaving the columns, or the signed log): scale
-            # that copy in place rather than allocating another of its size.
-            Z = X
-            Z -= self.scaler_mean_
-            Z /= self.scaler_scale_
+        # _matrix usually copies (interleaving the columns, or the signed log):
+        # then that copy is scaled in place rather than another allocated.
+        private = not any(np.may_share_memory(X, feats[c].to_numpy()) for c in feats.columns)
+        Z = self.scale(X, in_place=private)
         del X
         self.detector_ = get_detector(self.detector).build(
             self.contamination, self.random_state, self.feature_names_
@@ -381,10 +377,10 @@ class AnomalyModel:
         """
         return finish_chunk(self, chunk, reasons=reasons, core_free=core_free)
 
-    def scale(self, X: np.ndarray) -> np.ndarray:
+    def scale(self, X: np.ndarray, *, in_place: bool = False) -> np.ndarray:
         """The detector's input: a :meth:`feature_matrix` standardised as in training."""
-        Z = np.subtract(X, self.scaler_mean_)
-        Z /= self.scaler_scale_  # in place: one matrix-sized allocation, not two
+        Z = np.subtract(X, self.scaler_mean_, out=X if in_place else None)
+        Z /= self.scaler_scale_  # in place: one matrix-sized allocation at most
         return Z
 
     def raw_scores(self, X: np.ndarray, core_free: threading.Event | None = None) -> np.ndarray:

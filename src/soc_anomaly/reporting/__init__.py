@@ -21,7 +21,8 @@ module                 what lives there
 ``html_page``          the self-contained HTML page and its checks
 ``html_report``        ``detect --report``: the run as one HTML file
 ``html_alerts``        its campaign and top-alert sections
-``score_report``       ``score --report``: collected while streaming
+``score_report``       ``score --report``: the page
+``score_collector``    what ``score --report`` keeps while streaming
 ======================  ========================================================
 
 Only this package imports matplotlib and seaborn. Nothing is imported here, so
