@@ -31,9 +31,9 @@ from soc_anomaly.reporting.figure_style import (
     MODEL_PALETTE,
     PLOT_DPI,
     detector_styles,
-    nines,
 )
 from soc_anomaly.reporting.lab_figures import threshold_tradeoff_figure
+from soc_anomaly.reporting.nines_scale import nines
 from soc_anomaly.reporting.plots import (
     PROJECTION_PLOT,
     figure_jobs,

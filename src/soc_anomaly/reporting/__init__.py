@@ -18,6 +18,7 @@ module                 what lives there
 ``entity_figures``     per-user timelines, top users and alert rates
 ``campaign_figures``   the campaign timeline with time to detect
 ``figure_style``       the shared look of figures and atomic PNG saving
+``nines_scale``        the axis that spreads 90, 99, 99.9 evenly
 ``html_page``          the self-contained HTML page and its checks
 ``html_report``        ``detect --report``: the run as one HTML file
 ``html_alerts``        its campaign and top-alert sections

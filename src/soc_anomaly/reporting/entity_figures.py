@@ -36,15 +36,13 @@ from soc_anomaly.reporting.figure_style import (
     ANOMALY_COLOR,
     BENIGN_COLOR,
     FALSE_ALERT_COLOR,
-    MAX_NINES,
     NORMAL_COLOR,
     DetectorStyle,
     figure_style,
     fit_figsize,
     legend_beside,
-    nines,
-    set_nines_scale,
 )
+from soc_anomaly.reporting.nines_scale import MAX_NINES, nines, set_nines_scale
 
 __all__ = [
     "CAMPAIGN_PLOT",

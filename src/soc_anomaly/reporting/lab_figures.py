@@ -35,8 +35,8 @@ from soc_anomaly.reporting.figure_style import (
     rule_handle,
     rule_style,
     save_figure,
-    set_nines_scale,
 )
+from soc_anomaly.reporting.nines_scale import set_nines_scale
 
 __all__ = [
     "LAB_PLOTS",

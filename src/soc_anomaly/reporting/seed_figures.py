@@ -22,7 +22,6 @@ from soc_anomaly.evaluation.curves import RankingCurves
 from soc_anomaly.evaluation.metrics import ModelEvaluation
 from soc_anomaly.evaluation.threshold_lab import ThresholdReport
 from soc_anomaly.reporting.figure_style import (
-    MAX_NINES,
     NORMAL_COLOR,
     DetectorStyle,
     annotated_heatmap,
@@ -31,12 +30,11 @@ from soc_anomaly.reporting.figure_style import (
     fit_figsize,
     grouped_bars,
     legend_beside,
-    nines,
     panel_grid,
     rule_handle,
     rule_style,
-    set_nines_scale,
 )
+from soc_anomaly.reporting.nines_scale import MAX_NINES, nines, set_nines_scale
 
 __all__ = [
     "BAR_CHART_MAX_DETECTORS",
