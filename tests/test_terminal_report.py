@@ -108,7 +108,11 @@ def test_alerts_say_which_event_who_when_and_what(seed_run, world_run) -> None:
     world_text = " ".join(_render(world_run).split())
     # World alerts carry the user's name and, for attacks, the campaign.
     assert re.search(r"1\. [\d.]+ \(raw [-\d.e+]+\) event \d+ [a-z]+\.[a-z]+ \d{4}-", world_text)
-    assert re.search(r"\((C\d{3})\)", world_text) or "normal" in world_text
+    # Every alert is named by its truth: an attack with its campaign, or normal.
+    alerts = re.findall(
+        r"\d+\. [\d.]+ \(raw [-\d.e+]+\) event \d+ \S+ \S+ \S+ (\S+(?: \(C\d{3}\))?)", world_text
+    )
+    assert alerts and all(a == "normal" or re.search(r"\(C\d{3}\)$", a) for a in alerts)
 
 
 def test_wide_tables_are_split_not_truncated() -> None:
