@@ -1,7 +1,8 @@
 """Detectors known by name.
 
 Adding a detector is one new module with a :class:`~soc_anomaly.detectors.base.BaseDetector`
-subclass plus one :class:`DetectorSpec` line here.
+subclass, its names in :data:`soc_anomaly.detectors.names.DETECTOR_NAMES` (read by the
+command line without importing scikit-learn), and one :class:`DetectorSpec` line here.
 """
 
 from __future__ import annotations
@@ -18,15 +19,32 @@ from soc_anomaly.detectors.kmeans import KMeansDetector
 from soc_anomaly.detectors.knn import KNN_MAX_SAMPLES, KNNDetector
 from soc_anomaly.detectors.lof import LOF_MAX_SAMPLES, LOFDetector
 from soc_anomaly.detectors.mahalanobis import MahalanobisDetector
-from soc_anomaly.detectors.ocsvm import OCSVM_APPROX_MAX_SAMPLES, OCSVMDetector
+from soc_anomaly.detectors.names import (
+    DETECTOR_NAMES,
+    cli_name,
+    parse_detector_names,
+    resolve_detector_name,
+)
+from soc_anomaly.detectors.ocsvm import (
+    OCSVM_APPROX_MAX_SAMPLES,
+    OCSVM_EXACT_MAX_ROWS,
+    OCSVMDetector,
+)
 from soc_anomaly.detectors.risk_score import (
     SOC_RISK_DIRECTIONS,
     SOC_RISK_WEIGHTS,
     RiskScoreDetector,
 )
-from soc_anomaly.errors import ParameterError
 
-__all__ = ["DETECTORS", "DetectorSpec", "get_detector", "parse_detector_names"]
+__all__ = [
+    "DETECTORS",
+    "DetectorSpec",
+    "cli_name",
+    "detector_for_rows",
+    "get_detector",
+    "parse_detector_names",
+    "resolve_detector_name",
+]
 
 
 @dataclass(frozen=True)
@@ -94,21 +112,21 @@ DETECTORS: dict[str, DetectorSpec] = {
     for spec in (
         DetectorSpec(
             "iforest",
-            "IsolationForest",
+            DETECTOR_NAMES["iforest"],
             IForestDetector,
             lambda f, seed, names: {"contamination": f, "random_state": seed, "n_jobs": -1},
             "isolation forest, 200 trees",
         ),
         DetectorSpec(
             "ocsvm",
-            "OneClassSVM",
+            DETECTOR_NAMES["ocsvm"],
             OCSVMDetector,
             lambda f, seed, names: {"nu": f, "contamination": f, "random_state": seed},
             "exact RBF one-class SVM (nu = anomaly fraction)",
         ),
         DetectorSpec(
             "ocsvm_approx",
-            "OneClassSVM (subsampled)",
+            DETECTOR_NAMES["ocsvm_approx"],
             OCSVMDetector,
             lambda f, seed, names: {
                 "nu": f,
@@ -120,7 +138,7 @@ DETECTORS: dict[str, DetectorSpec] = {
         ),
         DetectorSpec(
             "lof",
-            "LocalOutlierFactor",
+            DETECTOR_NAMES["lof"],
             LOFDetector,
             lambda f, seed, names: {
                 "n_neighbors": 20,
@@ -136,7 +154,7 @@ DETECTORS: dict[str, DetectorSpec] = {
         ),
         DetectorSpec(
             "knn",
-            "kNN distance",
+            DETECTOR_NAMES["knn"],
             KNNDetector,
             lambda f, seed, names: {
                 "n_neighbors": 5,
@@ -151,7 +169,7 @@ DETECTORS: dict[str, DetectorSpec] = {
         ),
         DetectorSpec(
             "mahalanobis",
-            "Mahalanobis",
+            DETECTOR_NAMES["mahalanobis"],
             MahalanobisDetector,
             # Training rows are normal only: nothing to be robust against, and MCD's
             # distances blow up on near-constant columns (measured: AP 0.978 vs 1.000).
@@ -165,21 +183,21 @@ DETECTORS: dict[str, DetectorSpec] = {
         ),
         DetectorSpec(
             "kmeans",
-            "k-means distance",
+            DETECTOR_NAMES["kmeans"],
             KMeansDetector,
             lambda f, seed, names: {"n_clusters": 8, "contamination": f, "random_state": seed},
             "distance to the nearest of 8 k-means centroids",
         ),
         DetectorSpec(
             "risk_score",
-            "Weighted risk score",
+            DETECTOR_NAMES["risk_score"],
             RiskScoreDetector,
             lambda f, seed, names: {**_risk_params(names), "contamination": f},
             "weighted sum of robust z-scores in each feature's risky direction (seed 004)",
         ),
         DetectorSpec(
             "ensemble",
-            "Calibrated ensemble",
+            DETECTOR_NAMES["ensemble"],
             EnsembleDetector,
             lambda f, seed, names: {
                 "members": [
@@ -200,32 +218,56 @@ DETECTORS: dict[str, DetectorSpec] = {
 def get_detector(name: str) -> DetectorSpec:
     """Return the registered detector called ``name``.
 
-    Raises
-    ------
-    soc_anomaly.errors.ParameterError
-        If no detector has that name; the message lists the known ones.
-    """
-    try:
-        return DETECTORS[name]
-    except KeyError:
-        raise ParameterError(
-            f"unknown detector '{name}'; expected one of {', '.join(DETECTORS)} (or 'all')"
-        ) from None
-
-
-def parse_detector_names(text: str) -> tuple[str, ...]:
-    """Names from a comma-separated list; ``all`` means every registered detector.
+    Parameters
+    ----------
+    name : str
+        A short name (``ocsvm_approx``) or a display name (``OneClassSVM (subsampled)``),
+        in any case.
 
     Raises
     ------
     soc_anomaly.errors.ParameterError
-        On an empty list or an unknown name (listing the known ones).
+        If no detector has that name; the message lists the short names.
     """
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
-        raise ParameterError(f"no detectors in {text!r}; expected names such as iforest,ocsvm")
-    if names == ["all"]:
-        return tuple(DETECTORS)
-    for name in names:
-        get_detector(name)
-    return tuple(dict.fromkeys(names))
+    return DETECTORS[resolve_detector_name(name)]
+
+
+#: Detectors whose exact fit grows too slow above a number of training rows, and the
+#: registered detector that replaces them there: ``name -> (cut-over, replacement)``.
+#: Measured: the exact OneClassSVM took 234 s on the enterprise world's training half.
+_SWAPS: dict[str, tuple[int, str]] = {"ocsvm": (OCSVM_EXACT_MAX_ROWS, "ocsvm_approx")}
+
+
+def detector_for_rows(name: str, n_train: int) -> tuple[str, str | None]:
+    """The detector to fit on ``n_train`` training rows, and why when it is not ``name``.
+
+    Every command that fits a detector chosen by name (``detect``, ``train``) asks
+    here, so the same name fits the same estimator everywhere and says so when it
+    is swapped.
+
+    Parameters
+    ----------
+    name : str
+        A registered detector name (short or display).
+    n_train : int
+        Rows the detector will be fitted on.
+
+    Returns
+    -------
+    name : str
+        The short name to fit: ``name`` itself, or its faster replacement above
+        its cut-over (``ocsvm`` -> ``ocsvm_approx`` above
+        :data:`~soc_anomaly.detectors.ocsvm.OCSVM_EXACT_MAX_ROWS` rows).
+    note : str or None
+        One line saying what was swapped and why; None when nothing was.
+    """
+    short = resolve_detector_name(name)
+    if short not in _SWAPS:
+        return short, None
+    cut_over, replacement = _SWAPS[short]
+    if n_train <= cut_over:
+        return short, None
+    return replacement, (
+        f"{short}: {n_train:,} training rows exceed the exact fit's cut-over of "
+        f"{cut_over:,}; ran {replacement} ({DETECTOR_NAMES[replacement]}) instead"
+    )

@@ -23,7 +23,7 @@ import pandas as pd
 from soc_anomaly.data.io import check_writable_dir, check_writable_file, load_events, write_json
 from soc_anomaly.data.schema import resolve_feature_cols
 from soc_anomaly.data.split import split_by_time, split_train_test
-from soc_anomaly.detectors.ocsvm import OCSVM_EXACT_MAX_ROWS
+from soc_anomaly.detectors.registry import detector_for_rows
 from soc_anomaly.errors import ParameterError
 from soc_anomaly.evaluation.explain import (
     compute_feature_stats,
@@ -74,15 +74,11 @@ def _load(config: DetectConfig, df: pd.DataFrame | None, seed: int) -> tuple[pd.
 
 
 def _resolve_detector(name: str, n_train: int, notes: list[str]) -> str:
-    """Swap the exact OCSVM for the subsampled one above its cut-over."""
-    if name == "ocsvm" and n_train > OCSVM_EXACT_MAX_ROWS:
-        add_note(
-            notes,
-            f"ocsvm: {n_train:,} training rows exceed the exact fit's cut-over of "
-            f"{OCSVM_EXACT_MAX_ROWS:,}; ran ocsvm_approx instead",
-        )
-        return "ocsvm_approx"
-    return name
+    """Swap a detector for its faster replacement above its cut-over (as train does)."""
+    chosen, note = detector_for_rows(name, n_train)
+    if note is not None:
+        add_note(notes, note)
+    return chosen
 
 
 def _run_seed(
