@@ -2,7 +2,9 @@
 
 The ``DEFAULT_*`` constants are the documented defaults of the toolkit; the
 command line, the scripts and the notebook all read them from here so that a
-change of default happens in one place.
+change of default happens in one place. This module imports nothing heavy: the
+command line builds its ``--help`` from these values without loading numpy,
+pandas or scikit-learn.
 """
 
 from __future__ import annotations
@@ -35,3 +37,20 @@ DEFAULT_PLOTS_DIR: Path = Path("plots")
 
 #: IsolationForest size, as in the seed configuration.
 IFOREST_N_ESTIMATORS: int = 200
+
+#: Staff accounts of the default enterprise world.
+DEFAULT_WORLD_USERS: int = 500
+#: Days of the default enterprise world.
+DEFAULT_WORLD_DAYS: int = 30
+
+#: Ground-truth column of labelled tables: 1 for an attack, 0 for a normal event.
+LABEL_COL: str = "label"
+
+#: Default alert budget of the threshold lab (alerts a day).
+DEFAULT_ALERTS_PER_DAY: float = 10.0
+#: Default shuffles per feature of the permutation importance.
+DEFAULT_IMPORTANCE_REPEATS: int = 3
+
+#: What a saved model's ``features`` can be: the per-entity features or the seed's
+#: columns of raw enterprise events, or the numeric columns of any table.
+FEATURE_KINDS: tuple[str, ...] = ("entity", "seed", "table")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from soc_anomaly import config as _config
 from soc_anomaly.errors import DataError
 
 __all__ = [
@@ -33,8 +34,9 @@ FEATURE_COLS: list[str] = [
     "device_trust_score",
     "user_risk_score",
 ]
-#: Ground-truth column: 1 for an attack, 0 for a normal event.
-LABEL_COL: str = "label"
+#: Ground-truth column: 1 for an attack, 0 for a normal event (defined in the light
+#: soc_anomaly.config, which the command line's help reads).
+LABEL_COL: str = _config.LABEL_COL
 #: Scenario name of each event (``"normal"`` for benign ones), when known.
 ATTACK_TYPE_COL: str = "attack_type"
 #: MITRE ATT&CK technique id of each event (``"none"`` for benign ones), when known.

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from soc_anomaly import config as _config
 from soc_anomaly.config import (
     DEFAULT_ANOMALY_FRACTION,
     DEFAULT_EVENTS_PER_USER,
@@ -47,10 +48,9 @@ def _check_choice(flag: str, value: str, known: tuple[str, ...]) -> None:
         raise ParameterError(f"unknown {flag} {value!r}; expected one of {', '.join(known)}")
 
 
-#: Default alert budget of the threshold lab.
-DEFAULT_ALERTS_PER_DAY = 10.0
-#: Default shuffles per feature of the permutation importance.
-DEFAULT_IMPORTANCE_REPEATS = 3
+# Defined in soc_anomaly.config (light, read by the command line's help); re-exported here.
+DEFAULT_ALERTS_PER_DAY = _config.DEFAULT_ALERTS_PER_DAY
+DEFAULT_IMPORTANCE_REPEATS = _config.DEFAULT_IMPORTANCE_REPEATS
 
 
 @dataclass

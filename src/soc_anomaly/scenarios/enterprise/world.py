@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from soc_anomaly import config as _config
 from soc_anomaly.errors import ParameterError, check_positive_int, check_seed
 from soc_anomaly.scenarios.enterprise.attacks import (
     INTENSITIES,
@@ -53,10 +54,10 @@ __all__ = [
 
 #: What ``intensity`` accepts: one intensity for every campaign, or ``mixed``.
 INTENSITY_CHOICES: tuple[str, ...] = (*INTENSITIES, "mixed")
-#: Staff accounts of the default world.
-DEFAULT_WORLD_USERS = 500
-#: Days of the default world.
-DEFAULT_WORLD_DAYS = 30
+# Staff accounts and days of the default world: defined in soc_anomaly.config (which the
+# command line reads without importing numpy), re-exported here.
+DEFAULT_WORLD_USERS = _config.DEFAULT_WORLD_USERS
+DEFAULT_WORLD_DAYS = _config.DEFAULT_WORLD_DAYS
 #: Campaigns per scenario when no count is given (one per intensity under ``mixed``).
 DEFAULT_CAMPAIGNS_PER_SCENARIO = 3
 #: The most attack events a world takes, as a share of its normal events.
