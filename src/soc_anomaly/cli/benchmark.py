@@ -1,18 +1,21 @@
-"""``soc-anomaly benchmark``: our detectors against published ROC AUCs on real data."""
+"""``soc-anomaly benchmark``: our detectors against published ROC AUCs on real data.
+
+Only light modules are imported at the top (the help is built from them); the
+protocol, which loads pandas and scikit-learn, is imported when the command runs.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
 from soc_anomaly.cli._console import err, out, step
-from soc_anomaly.data.io import check_writable_file, table_format, write_table
 from soc_anomaly.errors import ParameterError, check_positive_int
-from soc_anomaly.experiment.benchmark import benchmark as run_published_benchmark
-from soc_anomaly.reporting.benchmark_report import print_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Where the shared benchmark files sit relative to a checkout's working folder.
 DEFAULT_DATASETS_DIR = Path("../shared/datasets")
@@ -65,6 +68,10 @@ def benchmark(
     ] = None,
 ) -> None:
     """Rerun the published protocol on real benchmarks and compare with the published AUCs."""
+    from soc_anomaly.data.io import check_writable_file, table_format, write_table
+    from soc_anomaly.experiment.benchmark import benchmark as run_published_benchmark
+    from soc_anomaly.reporting.benchmark_report import print_table
+
     check_positive_int("--seeds", seeds)
     dataset_names = _names("--datasets", datasets)
     method_names = _names("--methods", methods)

@@ -1,4 +1,9 @@
-"""``soc-anomaly detect``: train, evaluate, explain and plot."""
+"""``soc-anomaly detect``: train, evaluate, explain and plot.
+
+Only light modules are imported at the top (the help is built from them); the
+run's modules, which load numpy, pandas and scikit-learn, are imported when
+the command runs.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +13,22 @@ from typing import Annotated
 import typer
 
 from soc_anomaly.cli._console import step
+from soc_anomaly.cli._options import split_feature_cols
 from soc_anomaly.config import (
+    DEFAULT_ALERTS_PER_DAY,
     DEFAULT_ANOMALY_FRACTION,
+    DEFAULT_IMPORTANCE_REPEATS,
     DEFAULT_N_USERS,
     DEFAULT_PLOTS_DIR,
     DEFAULT_PRECISION_K,
     DEFAULT_RANDOM_STATE,
     DEFAULT_THRESHOLD_PERCENTILE,
     DEFAULT_TOP_EXPLANATIONS,
+    DEFAULT_WORLD_DAYS,
+    DEFAULT_WORLD_USERS,
+    LABEL_COL,
 )
-from soc_anomaly.data.schema import LABEL_COL
-from soc_anomaly.detectors import DETECTORS, parse_detector_names
-from soc_anomaly.errors import ParameterError
-from soc_anomaly.experiment.config import (
-    DEFAULT_ALERTS_PER_DAY,
-    DEFAULT_IMPORTANCE_REPEATS,
-    DetectConfig,
-)
-from soc_anomaly.experiment.pipeline import run_detection
-from soc_anomaly.reporting.detect_report import print_report
-from soc_anomaly.scenarios.enterprise import DEFAULT_WORLD_DAYS, DEFAULT_WORLD_USERS
+from soc_anomaly.detectors.names import detector_choices, parse_detector_names
 
 
 def detect(
@@ -74,7 +75,7 @@ def detect(
         str,
         typer.Option(
             "--detectors",
-            help=f"Comma-separated detectors to compare, or 'all' ({', '.join(DETECTORS)}).",
+            help=f"Comma-separated detectors to compare, or 'all' ({detector_choices()}).",
         ),
     ] = "iforest,ocsvm",
     seeds: Annotated[
@@ -191,6 +192,10 @@ def detect(
     ] = None,
 ) -> None:
     """Train detectors on normal events, then compare, evaluate and explain them."""
+    from soc_anomaly.experiment.config import DetectConfig
+    from soc_anomaly.experiment.pipeline import run_detection
+    from soc_anomaly.reporting.detect_report import print_report
+
     config = DetectConfig(
         data_path=data_path,
         k=k,
@@ -204,7 +209,7 @@ def detect(
         detectors=parse_detector_names(detectors),
         seeds=seeds,
         label_col=label_col,
-        feature_cols=_split_names(feature_cols),
+        feature_cols=split_feature_cols(feature_cols),
         beta=beta,
         alerts_per_day=alerts_per_day,
         events_per_day=events_per_day,
@@ -230,12 +235,3 @@ def detect(
 
         with step(f"Writing the HTML report to {report}"):
             write_detect_report(result, report)
-
-
-def _split_names(text: str | None) -> tuple[str, ...] | None:
-    if text is None:
-        return None
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    if not names:
-        raise ParameterError(f"--feature-cols {text!r} names no columns; expected a,b,c")
-    return names

@@ -1,4 +1,8 @@
-"""``soc-anomaly diff``: what changed between two saved runs (the before/after lab)."""
+"""``soc-anomaly diff``: what changed between two saved runs (the before/after lab).
+
+Only light modules are imported at the top (the help is built from them); the
+saved runs' readers, which load pandas, are imported when the command runs.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,6 @@ import typer
 
 from soc_anomaly.cli._console import out, step
 from soc_anomaly.config import DEFAULT_PLOTS_DIR
-from soc_anomaly.data.io import check_writable_dir, check_writable_file, write_json
-from soc_anomaly.experiment.run_diff import diff_runs
-from soc_anomaly.experiment.saved_runs import load_run
-from soc_anomaly.reporting.diff_report import print_run_diff
 
 
 def diff(
@@ -26,6 +26,11 @@ def diff(
 
     Metrics are means over each run's seeds; output locations are not settings.
     """
+    from soc_anomaly.data.io import check_writable_dir, check_writable_file, write_json
+    from soc_anomaly.experiment.run_diff import diff_runs
+    from soc_anomaly.experiment.saved_runs import load_run
+    from soc_anomaly.reporting.diff_report import print_run_diff
+
     check_writable_dir(plots_dir, what="plots folder", create=False)
     check_writable_file(plots_dir / "run_diff.json", what="diff file")
     before, after = load_run(run_a), load_run(run_b)

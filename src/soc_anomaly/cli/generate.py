@@ -1,5 +1,9 @@
 """``soc-anomaly generate``: write a seeded synthetic dataset, the seed scenario's
-labelled sessions or the enterprise world's raw events with their campaign manifest."""
+labelled sessions or the enterprise world's raw events with their campaign manifest.
+
+Only light modules are imported at the top (the help is built from them); the
+generators and writers, which load numpy and pandas, are imported when the
+command runs."""
 
 from __future__ import annotations
 
@@ -9,23 +13,16 @@ from typing import Annotated
 import typer
 
 from soc_anomaly.cli._console import out, step
-from soc_anomaly.cli._world import generate_enterprise
 from soc_anomaly.config import (
     DEFAULT_ANOMALY_FRACTION,
     DEFAULT_DATA_PATH,
     DEFAULT_EVENTS_PER_USER,
     DEFAULT_N_USERS,
     DEFAULT_RANDOM_STATE,
-)
-from soc_anomaly.data.io import check_writable_file, table_format, write_table
-from soc_anomaly.data_generation import generate_synthetic_soc_dataset
-from soc_anomaly.errors import ParameterError, check_positive_int, check_range, check_seed
-from soc_anomaly.scenarios.enterprise import (
     DEFAULT_WORLD_DAYS,
     DEFAULT_WORLD_USERS,
-    INTENSITY_CHOICES,
-    SCENARIOS,
 )
+from soc_anomaly.errors import ParameterError, check_positive_int, check_range, check_seed
 
 #: ``--scenario`` values.
 SCENARIO_CHOICES: tuple[str, ...] = ("seed", "enterprise")
@@ -44,6 +41,8 @@ def _choice(flag: str, value: str, choices: tuple[str, ...]) -> str:
 def _names(flag: str, text: str | None) -> tuple[str, ...] | None:
     if text is None:
         return None
+    from soc_anomaly.scenarios.enterprise import SCENARIOS
+
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     unknown = [n for n in names if n not in SCENARIOS]
     if not names or unknown:
@@ -196,6 +195,9 @@ def generate(
             random_state,
         )
         return
+    from soc_anomaly.cli._world import generate_enterprise
+    from soc_anomaly.scenarios.enterprise import INTENSITY_CHOICES
+
     generate_enterprise(
         output_path=output_path
         or (
@@ -225,6 +227,9 @@ def _generate_seed(
     n_users = DEFAULT_N_USERS if n_users is None else n_users
     events_per_user = DEFAULT_EVENTS_PER_USER if events_per_user is None else events_per_user
     anomaly_fraction = DEFAULT_ANOMALY_FRACTION if anomaly_fraction is None else anomaly_fraction
+    from soc_anomaly.data.io import check_writable_file, table_format, write_table
+    from soc_anomaly.data_generation import generate_synthetic_soc_dataset
+
     check_positive_int("--events-per-user", events_per_user)
     check_range("--anomaly-fraction", anomaly_fraction, 0.0, 0.5)
     # Reject an unusable path (or extension) before spending time generating.

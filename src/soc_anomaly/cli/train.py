@@ -1,24 +1,53 @@
-"""``soc-anomaly train``: fit one model on normal events and save it as a safe bundle."""
+"""``soc-anomaly train``: fit one model on normal events and save it as a safe bundle.
+
+Only light modules are imported at the top (the help is built from them); the
+model, the data readers and the world generator, which load numpy, pandas and
+scikit-learn, are imported when the command runs.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from soc_anomaly.cli._console import err, out, step
-from soc_anomaly.config import DEFAULT_RANDOM_STATE, DEFAULT_THRESHOLD_PERCENTILE
-from soc_anomaly.data.io import read_table
-from soc_anomaly.data.schema import LABEL_COL
-from soc_anomaly.detectors import DETECTORS
+from soc_anomaly.cli._options import split_feature_cols
+from soc_anomaly.config import (
+    DEFAULT_RANDOM_STATE,
+    DEFAULT_THRESHOLD_PERCENTILE,
+    DEFAULT_WORLD_DAYS,
+    DEFAULT_WORLD_USERS,
+    FEATURE_KINDS,
+    LABEL_COL,
+)
+from soc_anomaly.detectors.names import detector_choices, resolve_detector_name
 from soc_anomaly.errors import ParameterError
-from soc_anomaly.experiment.enterprise import training_cut
-from soc_anomaly.model import FEATURE_KINDS, AnomalyModel
-from soc_anomaly.scenarios import generate_world
-from soc_anomaly.scenarios.enterprise import DEFAULT_WORLD_DAYS, DEFAULT_WORLD_USERS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from soc_anomaly.model import AnomalyModel
 
 DEFAULT_MODEL_DIR = Path("models") / "model"
+
+
+def _one_detector(text: str) -> str:
+    """The short name of ``--detector``; train fits one, so lists and 'all' are refused."""
+    if text.strip().casefold() == "all" or "," in text:
+        raise ParameterError(
+            f"--detector {text!r}: train fits one detector; expected one of "
+            f"{detector_choices()} (detect --detectors all compares them)"
+        )
+    return resolve_detector_name(text, what="detector")
+
+
+def _normal_rows(events: pd.DataFrame, label_col: str) -> int:
+    """Rows the model trains on: labelled attacks are dropped, as ``AnomalyModel.fit`` does."""
+    if label_col not in events.columns:
+        return len(events)
+    return int((events[label_col].to_numpy() == 0).sum())
 
 
 def train(
@@ -35,8 +64,21 @@ def train(
         str,
         typer.Option("--features", help=f"Features: {', '.join(FEATURE_KINDS)}."),
     ] = "entity",
+    feature_cols: Annotated[
+        str | None,
+        typer.Option(
+            "--feature-cols",
+            help="With --features table: comma-separated feature columns. Default: every "
+            "numeric column but the label.",
+        ),
+    ] = None,
     detector: Annotated[
-        str, typer.Option("--detector", help=f"Detector: {', '.join(DETECTORS)}.")
+        str,
+        typer.Option(
+            "--detector",
+            help=f"Detector: one of {detector_choices()}. Above 100,000 training rows, "
+            "ocsvm fits as ocsvm_approx (as in detect).",
+        ),
     ] = "iforest",
     model_dir: Annotated[
         Path, typer.Option("--model-dir", help="Folder of the bundle (created if missing).")
@@ -70,9 +112,19 @@ def train(
     ] = DEFAULT_RANDOM_STATE,
 ) -> None:
     """Fit a model on normal events and save it, with its manifest, as a safe bundle."""
+    from soc_anomaly.detectors.registry import detector_for_rows
+    from soc_anomaly.model import AnomalyModel
+
+    columns = split_feature_cols(feature_cols)
+    if columns is not None and features != "table":
+        raise ParameterError(
+            f"--feature-cols applies to --features table only; {features} features are "
+            "computed from the raw event columns"
+        )
     model = AnomalyModel(
-        detector=detector,
+        detector=_one_detector(detector),
         features=features,
+        feature_cols=None if columns is None else list(columns),
         threshold_percentile=threshold_percentile,
         random_state=random_state,
         label_col=label_col,
@@ -85,6 +137,9 @@ def train(
                 "--features table needs --data-path; expected a table to train on, or "
                 "entity or seed features of the generated world"
             )
+        from soc_anomaly.experiment.enterprise import training_cut
+        from soc_anomaly.scenarios import generate_world
+
         with step(f"Generating the enterprise world ({n_users} users, {days} days)"):
             world = generate_world(
                 n_users=n_users, days=days, campaigns=campaigns, random_state=random_state
@@ -92,29 +147,58 @@ def train(
         events = world.events
         events = events[events["time"] < training_cut(events["time"])]
         users = world.users
-        source = f"the first half of a generated world (n_users={n_users}, days={days})"
+        source = f"the first half of a generated world ({n_users:,} users, {days} days)"
     else:
         if campaigns is not None:
             raise ParameterError(
                 "--campaigns shapes the generated world; it does not apply to --data-path"
             )
+        from soc_anomaly.data.io import read_table
+
         with step(f"Reading {data_path}"):
             events = read_table(data_path)
+        if columns is not None:
+            _check_columns(events, columns, label_col)
         source = str(data_path)
-    with step(f"Fitting {detector} on {features} features of {len(events):,} events"):
+    # The same swap as detect's, decided in one place, so one name fits the same estimator.
+    model.detector, note = detector_for_rows(model.detector, _normal_rows(events, label_col))
+    if note is not None:
+        err.print(f"note: {note}")
+    with step(f"Fitting {model.detector} on {features} features of {len(events):,} events"):
         model.fit(events, users=users)
     with step(f"Saving the bundle to {model_dir}"):
         model.save(model_dir)
+    _print_summary(model, source, model_dir)
+
+
+def _check_columns(events: pd.DataFrame, columns: tuple[str, ...], label_col: str) -> None:
+    """Every ``--feature-cols`` column is in the table and none is the label."""
+    missing = [c for c in columns if c not in events.columns]
+    if missing:
+        raise ParameterError(
+            f"--feature-cols names column(s) {', '.join(missing)} that the table does not "
+            f"have; expected some of {', '.join(map(str, events.columns))}"
+        )
+    if label_col in columns:
+        raise ParameterError(
+            f"--feature-cols includes the label column '{label_col}'; expected feature columns only"
+        )
+
+
+def _print_summary(model: AnomalyModel, source: str, model_dir: Path) -> None:
+    """What was trained, on what, and how to score with it: lines under 100 columns."""
     window = model.training_
-    span = f", {window['start']} to {window['end']}" if window.get("start") else ""
     out.print(
-        f"Trained {detector} on {features} features ({len(model.feature_names_)}) of "
-        f"{window['rows']:,} normal events from {source}{span}; alert threshold "
-        f"p{threshold_percentile:g} of normal scores"
+        f"Trained {model.detector} on {model.features} features "
+        f"({len(model.feature_names_)}) of {window['rows']:,} normal events"
     )
+    # Paths and window ends stay whole on their own lines so they can be copied.
+    out.print(f"  from: {source}")
+    if window.get("start"):
+        out.print(f"  window: {window['start']} to {window['end']}")
+    out.print(f"  alert threshold: p{model.threshold_percentile:g} of the normal training scores")
     out.print(f"Saved the model to {model_dir} (model.skops, manifest.json)")
     err.print(
-        f"score with: soc-anomaly score --model-dir {model_dir} --input EVENTS "
-        "(or AnomalyModel.load(...).score(events) in Python)",
-        soft_wrap=True,
+        f"score with: soc-anomaly score --model-dir {model_dir} --input EVENTS", soft_wrap=True
     )
+    err.print(f"in Python:  AnomalyModel.load({str(model_dir)!r}).score(events)", soft_wrap=True)
