@@ -11,11 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
-
-pytest.importorskip("mkdocs", reason="the [docs] extra builds the site")
 
 
 def test_the_site_builds_strictly_offline(tmp_path: Path) -> None:
