@@ -42,8 +42,9 @@ _DAY_NS = 24 * _HOUR_NS
 
 def _queue(
     scores: ArrayLike, times: ArrayLike, entities: ArrayLike, per_day: float
-) -> tuple[np.ndarray, int, float]:
-    """The daily queue: events in raised alerts, raised alerts, lowest raised alert score."""
+) -> tuple[np.ndarray, int, float, np.ndarray]:
+    """The daily queue: events in raised alerts, raised alerts, lowest raised alert
+    score, and each event's alert (user and hour) number."""
     s = np.asarray(scores, dtype=float)
     if not np.isfinite(s).all():
         raise ParameterError("scores has non-finite values; expected finite anomaly scores")
@@ -68,7 +69,7 @@ def _queue(
     best["rank"] = best.groupby("day").cumcount()
     raised = best.loc[best["rank"] < capacity]
     lowest = float(raised["score"].min()) if len(raised) else float("inf")
-    return np.isin(group, raised["group"].to_numpy()), len(raised), lowest
+    return np.isin(group, raised["group"].to_numpy()), len(raised), lowest, group
 
 
 def daily_queue(
@@ -100,7 +101,7 @@ def daily_queue(
     soc_anomaly.errors.ParameterError
         On columns of different lengths, non-finite scores or a non-positive ``per_day``.
     """
-    alerted, n_alerts, _ = _queue(scores, times, entities, per_day)
+    alerted, n_alerts, _, _ = _queue(scores, times, entities, per_day)
     return alerted, n_alerts
 
 
@@ -131,8 +132,12 @@ def queue_report(
     CampaignReport
         ``threshold`` is the lowest score of a raised alert, an alert scoring as
         its best event (``inf`` when none was raised); ``alerts`` counts the raised
-        alerts (not events) and ``false_positives`` the normal events inside them.
+        alerts (not events), ``false_alerts`` the raised alerts holding no attack
+        event, and ``false_positives`` the normal events inside raised alerts.
     """
-    alerted, n_alerts, lowest = _queue(scores, times, entities, per_day)
+    alerted, n_alerts, lowest, group = _queue(scores, times, entities, per_day)
     p = _prepare(scores, times, labels, campaign_ids, benign_tags, campaigns, attack_types, days)
-    return _report(p, lowest, alerted, n_alerts)
+    # An alert is true when any of its events is an attack (every attack event
+    # belongs to a campaign), false otherwise.
+    true_alerts = np.unique(group[alerted & ~p.normal]).size
+    return _report(p, lowest, alerted, n_alerts, n_alerts - true_alerts)

@@ -97,7 +97,8 @@ class CampaignReport:
     by_scenario, by_intensity : dict of str to GroupRecall
         The same per scenario and per intensity, keys sorted.
     false_positives : int
-        Alerting normal (label 0) events.
+        Alerting normal (label 0) events: for a daily queue, the normal events
+        inside raised alerts (not a count of alerts; see ``false_alerts``).
     fp_by_benign_tag : dict of str to int
         False positives per benign tag (``"none"`` for untagged normal events); every
         tag of the evaluated normal events appears, most false positives first.
@@ -108,6 +109,10 @@ class CampaignReport:
         under a day (see :func:`campaign_report`).
     outcomes : tuple of CampaignOutcome
         One per counted campaign, in manifest order (by id without a manifest).
+    false_alerts : int or None
+        Alerts holding no attack event: for a threshold, where each alerting
+        event is an alert, ``false_positives``; for a daily queue, the raised
+        alerts of no campaign. None in a report saved before it was recorded.
     """
 
     threshold: float
@@ -123,6 +128,7 @@ class CampaignReport:
     alerts: int
     alerts_per_day: float | None
     outcomes: tuple[CampaignOutcome, ...]
+    false_alerts: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON values; ``first_alert`` becomes an ISO 8601 string."""
@@ -178,9 +184,14 @@ def _groups(outcomes: list[CampaignOutcome], key: str) -> dict[str, GroupRecall]
 
 
 def _report(
-    p: _Prepared, threshold: float, alert: np.ndarray | None = None, n_alerts: int | None = None
+    p: _Prepared,
+    threshold: float,
+    alert: np.ndarray | None = None,
+    n_alerts: int | None = None,
+    false_alerts: int | None = None,
 ) -> CampaignReport:
-    """The report of one threshold, or of a given alert mask counting ``n_alerts`` alerts."""
+    """The report of one threshold, or of a given alert mask counting ``n_alerts`` alerts
+    of which ``false_alerts`` hold no attack event."""
     if alert is None:
         alert = p.scores >= threshold
     hit = alert[p.event_index]
@@ -210,6 +221,7 @@ def _report(
     fp_tags = pd.Series(p.tags[alert & p.normal]).value_counts()
     fp = {t: int(fp_tags.get(t, 0)) for t in p.tag_names}
     alerts = int(alert.sum()) if n_alerts is None else n_alerts
+    false_positives = int((alert & p.normal).sum())
     return CampaignReport(
         threshold=threshold,
         n_campaigns=n_ids,
@@ -219,11 +231,13 @@ def _report(
         worst_ttd_hours=max(ttd) if ttd else None,
         by_scenario=_groups(outcomes, "scenario"),
         by_intensity=_groups(outcomes, "intensity"),
-        false_positives=int((alert & p.normal).sum()),
+        false_positives=false_positives,
         fp_by_benign_tag=dict(sorted(fp.items(), key=lambda kv: (-kv[1], kv[0]))),
         alerts=alerts,
         alerts_per_day=None if p.days is None else alerts / p.days,
         outcomes=tuple(outcomes),
+        # Under a threshold every alerting event is its own alert.
+        false_alerts=false_positives if false_alerts is None else false_alerts,
     )
 
 

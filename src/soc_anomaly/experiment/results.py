@@ -24,7 +24,13 @@ from soc_anomaly.evaluation.metrics import ModelEvaluation
 from soc_anomaly.evaluation.threshold_lab import ThresholdReport
 from soc_anomaly.experiment.config import DetectConfig
 from soc_anomaly.experiment.evaluated_events import BUDGET_SKIPPED
-from soc_anomaly.experiment.summary import ComparisonRow, MeanStd, ModelSummary, rank_over_seeds
+from soc_anomaly.experiment.summary import (
+    ComparisonRow,
+    MeanStd,
+    ModelSummary,
+    operating_false_alerts,
+    rank_over_seeds,
+)
 
 __all__ = [
     "BUDGET_RULE",
@@ -150,6 +156,9 @@ class ModelResult:
             score_seconds=self.score_seconds,
             scoring_rows_per_second=self.scoring_rows_per_second,
             **_campaign_summary(self.campaigns),
+            false_alerts=operating_false_alerts(
+                self.thresholds.get(COMPARISON_RULE), campaign_headline(self.campaigns)
+            ),
         )
 
     def to_dict(self, percentile: float) -> dict[str, Any]:

@@ -3,6 +3,11 @@
 :class:`ModelSummary` is what ``metrics.json`` records per detector and seed;
 :func:`rank_over_seeds` turns the summaries of several seeds into the ranked
 :class:`ComparisonRow` table of ``detect``.
+
+The ranking compares PR AUC as the reports show it (:data:`RANK_DIGITS`
+decimals): a difference nobody can see decides nothing. Detectors that show
+the same PR AUC are ranked by fewer false alerts at the operating point (see
+:func:`operating_false_alerts`), then by name.
 """
 
 from __future__ import annotations
@@ -12,7 +17,51 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ComparisonRow", "MeanStd", "ModelSummary", "rank_over_seeds"]
+from soc_anomaly.evaluation.campaigns import CampaignReport
+from soc_anomaly.evaluation.threshold_lab import ThresholdReport
+
+__all__ = [
+    "RANK_DIGITS",
+    "ComparisonRow",
+    "MeanStd",
+    "ModelSummary",
+    "operating_false_alerts",
+    "rank_over_seeds",
+    "shown_pr_auc",
+]
+
+#: Decimals of the PR AUC in every report, and so in the ranking.
+RANK_DIGITS = 3
+
+
+def shown_pr_auc(value: float) -> str:
+    """The PR AUC as the reports print it (:data:`RANK_DIGITS` decimals)."""
+    return f"{value:.{RANK_DIGITS}f}"
+
+
+def operating_false_alerts(
+    threshold: ThresholdReport | None, campaigns: CampaignReport | None
+) -> int | None:
+    """False alerts at the operating point, the ranking's tie-break.
+
+    Parameters
+    ----------
+    threshold : ThresholdReport or None
+        The detector at the percentile of normal training scores, where every
+        alerting event is one alert.
+    campaigns : CampaignReport or None
+        The campaign headline (the daily alert queue on the enterprise world).
+
+    Returns
+    -------
+    int or None
+        The queue's alerts holding no attack event when there is a campaign
+        headline that counts them, else the false positives at ``threshold``;
+        None when neither is known.
+    """
+    if campaigns is not None and campaigns.false_alerts is not None:
+        return campaigns.false_alerts
+    return None if threshold is None else threshold.fp
 
 
 @dataclass(frozen=True)
@@ -32,6 +81,8 @@ class ModelSummary:
     campaign_recall: float | None = None
     campaign_median_ttd_hours: float | None = None
     campaign_recall_by_scenario: dict[str, float] | None = None
+    #: False alerts at the operating point (see :func:`operating_false_alerts`).
+    false_alerts: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as ``metrics.json`` holds it."""
@@ -54,7 +105,11 @@ class MeanStd:
 
 @dataclass(frozen=True)
 class ComparisonRow:
-    """One detector in the comparison over seeds; ``rank`` 1 has the best PR AUC."""
+    """One detector in the comparison over seeds; ``rank`` 1 comes first.
+
+    ``rank`` orders by PR AUC as shown, then by fewer false alerts (see
+    :func:`rank_over_seeds`).
+    """
 
     detector: str
     name: str
@@ -68,6 +123,8 @@ class ComparisonRow:
     #: Campaign recall of the daily alert queue, overall and per scenario (enterprise world).
     campaign_recall: MeanStd | None = None
     campaign_recall_by_scenario: dict[str, MeanStd] = field(default_factory=dict)
+    #: False alerts at the operating point over seeds; None when not known.
+    false_alerts: MeanStd | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The row as ``metrics.json`` holds it: ``<metric>_mean`` and ``<metric>_std``."""
@@ -89,6 +146,9 @@ class ComparisonRow:
             by = self.campaign_recall_by_scenario
             row["campaign_recall_by_scenario_mean"] = {a: v.mean for a, v in by.items()}
             row["campaign_recall_by_scenario_std"] = {a: v.std for a, v in by.items()}
+        if self.false_alerts is not None:
+            row["false_alerts_mean"] = self.false_alerts.mean
+            row["false_alerts_std"] = self.false_alerts.std
         row["rank"] = self.rank
         return row
 
@@ -96,7 +156,7 @@ class ComparisonRow:
 def rank_over_seeds(
     models: list[tuple[str, str]], per_seed: list[list[ModelSummary]]
 ) -> list[ComparisonRow]:
-    """Each detector's mean and standard deviation over seeds, best PR AUC first.
+    """Each detector's mean and standard deviation over seeds, ranked.
 
     Parameters
     ----------
@@ -108,8 +168,11 @@ def rank_over_seeds(
     Returns
     -------
     list of ComparisonRow
-        Best PR AUC first (then ROC AUC, then name); ``rank`` 1 is the best, and
-        detectors with equal PR and ROC AUC share a rank.
+        Best mean PR AUC at :data:`RANK_DIGITS` decimals first (values that
+        print the same are tied, so 0.9999999 ties with 1.0); among those,
+        fewer mean false alerts first (unknown last), then by name. ``rank`` 1
+        is the best; detectors equal on both PR AUC as shown and false alerts
+        share a rank (1, 1, 3), the name only ordering them.
     """
     rows = []
     for i, (detector, name) in enumerate(models):
@@ -129,19 +192,23 @@ def rank_over_seeds(
                     for a in attacks
                 },
                 **_campaign_comparison(summaries),
+                false_alerts=None
+                if any(s.false_alerts is None for s in summaries)
+                else MeanStd.of([float(s.false_alerts or 0) for s in summaries]),
             )
         )
-    rows.sort(key=lambda r: (-r.pr_auc.mean, -r.roc_auc.mean, r.name))
-    # Equal PR and ROC AUC share a rank (1, 1, 3): the name only orders the ties.
+    rows.sort(key=lambda r: (*_rank_key(r), r.name))
     ranked: list[ComparisonRow] = []
     for i, row in enumerate(rows):
-        prev = rows[i - 1] if i else None
-        tied = prev is not None and (prev.pr_auc.mean, prev.roc_auc.mean) == (
-            row.pr_auc.mean,
-            row.roc_auc.mean,
-        )
+        tied = i > 0 and _rank_key(rows[i - 1]) == _rank_key(row)
         ranked.append(replace(row, rank=ranked[-1].rank if tied else i + 1))
     return ranked
+
+
+def _rank_key(row: ComparisonRow) -> tuple[float, float]:
+    """PR AUC as shown (higher first), then false alerts (fewer first, unknown last)."""
+    shown = float(shown_pr_auc(row.pr_auc.mean))
+    return -shown, np.inf if row.false_alerts is None else row.false_alerts.mean
 
 
 def _campaign_comparison(per_seed: list[ModelSummary]) -> dict[str, Any]:

@@ -66,21 +66,32 @@ def print_campaigns(result: DetectionResult, console: Console | None = None) -> 
         (["[bold]all campaigns[/]"], [f"{h.caught}/{h.n_campaigns} ({h.recall:.0%})" for h in hs]),
         (["median TTD (h)"], [_hours(h.median_ttd_hours) for h in hs]),
         (["worst TTD (h)"], [_hours(h.worst_ttd_hours) for h in hs]),
+        SECTION,
+        (["alerts raised"], [f"{h.alerts:,}" for h in hs]),
         (
             ["alerts a day"],
             ["-" if h.alerts_per_day is None else f"{h.alerts_per_day:,.1f}" for h in hs],
         ),
+        (["false alerts"], [_false(h) for h in hs]),
         SECTION,
+        (["normal events in alerts"], [f"{h.false_positives:,}" for h in hs]),
     ]
-    rows += [([f"FP {t}"], [f"{h.fp_by_benign_tag.get(t, 0):,}" for h in hs]) for t in tags]
-    rows.append((["FP total"], [f"{h.false_positives:,}" for h in hs]))
+    rows += [([f"  {t}"], [f"{h.fp_by_benign_tag.get(t, 0):,}" for h in hs]) for t in tags]
     print_fitted(
         out,
         f"Campaigns caught at {rule}",
         [Column("", justify="left")],
         [Column(wrap_header(n)) for n in names],
         rows,
-        caption="caught/campaigns: caught when any of its events alerts; TTD: first alert "
-        "minus the campaign's start; FP: false positives by benign oddity ('none': everyday "
-        "activity)",
+        caption="caught/campaigns: caught when any of its events is in a raised alert; TTD: "
+        "first alert minus the campaign's start; false alerts: raised alerts holding no "
+        "attack event; normal events in alerts: the normal events inside raised alerts "
+        "(several can share one alert), by benign oddity ('none': everyday activity)",
     )
+
+
+def _false(head: CampaignReport) -> str:
+    """``"12 of 28"``: false alerts among the raised ones."""
+    if head.false_alerts is None:
+        return "-"
+    return f"{head.false_alerts:,} of {head.alerts:,}"

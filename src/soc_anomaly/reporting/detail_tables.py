@@ -15,9 +15,11 @@ from soc_anomaly.reporting.report_format import (
     calibrated_text,
     count,
     per_day,
+    print_wrapped,
     rate,
     rule_label,
 )
+from soc_anomaly.reporting.report_notes import budget_note
 from soc_anomaly.reporting.tables import Column, print_fitted, wrap_header
 
 __all__ = [
@@ -66,6 +68,9 @@ def print_rule_table(result: DetectionResult, rule: str, out: Console) -> None:
         [Column(wrap_header(m.name)) for m in result.models],
         rows,
     )
+    note = budget_note(result, rule)
+    if note is not None:
+        print_wrapped(out, note)
 
 
 #: Short names of the threshold rules, for column headers.

@@ -48,6 +48,12 @@ from soc_anomaly.reporting.report_format import (
     rule_label,
     score_digits,
 )
+from soc_anomaly.reporting.report_notes import (
+    false_alerts_text,
+    false_alerts_where,
+    queue_line,
+    tie_note,
+)
 from soc_anomaly.reporting.tables import Column, print_fitted
 
 __all__ = [
@@ -100,18 +106,25 @@ def print_summary(result: DetectionResult, console: Console | None = None) -> No
     calibrated = float(best.calibrator.transform(np.array([report.threshold]))[0])
     n = len(result.runs)
     over = f", mean of {n} seeds" if n > 1 else ""
-    tied = [r.name for r in rows[1:] if r.rank == best_row.rank]
+    tie = tie_note(result, rows)
     lines = [
-        f"[bold]Use {best.name}[/] (PR AUC {pm(best_row.pr_auc, '.3f', n)}{over}"
-        + (f"; tied with {', '.join(tied)}" if tied else "")
-        + ")",
+        f"[bold]Use {best.name}[/] (PR AUC {pm(best_row.pr_auc, '.3f', n)}{over})",
+        *([f"  {tie}"] if tie else []),
         f"  alert at {rule_label(rule, cfg)}: raw score >= {report.threshold:.4g}, "
         f"calibrated >= {calibrated_text(calibrated)} of 100",
     ]
+    attacks = result.dataset.n_test_anomalies
+    # A budget far below the attack events caps recall whatever the detector: say so.
+    capped = (
+        f" (at most {count(report.alerts)} of {count(attacks)} attack events fit the budget)"
+        if rule == "alert_budget" and 0 < report.alerts < attacks
+        else ""
+    )
     if report.alerts_per_day is not None:
         lines.append(
             f"  {report.alerts_per_day:,.1f} alerts a day ({count(report.alerts)} over the "
-            f"evaluated events), precision {rate(report.precision)}, recall {rate(report.recall)}"
+            f"evaluated events), precision {rate(report.precision)}, recall "
+            f"{rate(report.recall)}{capped}"
         )
     else:
         lines.append(
@@ -125,9 +138,11 @@ def print_summary(result: DetectionResult, console: Console | None = None) -> No
         # recall per attack type would understate what a capped queue achieves.
         by = head.by_scenario
         ttd = "" if head.median_ttd_hours is None else f", median {head.median_ttd_hours:,.1f} h"
+        queue = queue_line(result, best.name)
         lines.append(
             f"  campaigns: {head.caught} of {head.n_campaigns} caught "
             f"({pct(head.recall)}{ttd} to detect) by the daily alert queue"
+            + (f": {queue}" if queue else "")
         )
         groups = {
             "caught": [f"{s} {g.caught}/{g.n}" for s, g in by.items() if g.caught == g.n],
@@ -143,7 +158,7 @@ def print_summary(result: DetectionResult, console: Console | None = None) -> No
         if partly:
             lines.append(f"  partly: {_listing(recall, partly)}")
         lines.append(f"  misses: {_listing(recall, missed)}")
-    if len(rows) > 1 and not tied:
+    if len(rows) > 1 and not tie:
         runner = rows[1]
         lines.append(f"  runner-up: {runner.name} (PR AUC {pm(runner.pr_auc, '.3f', n)})")
     out.print("\n[bold]Summary[/]")
@@ -157,10 +172,12 @@ def print_summary(result: DetectionResult, console: Console | None = None) -> No
 def print_comparison(
     result: DetectionResult, console: Console | None = None, *, verbose: bool = False
 ) -> None:
-    """The detectors ranked by PR AUC (ties share a rank), mean ± std over seeds.
+    """The detectors ranked by PR AUC as shown, then fewer false alerts, mean ± std over seeds.
 
-    The recall and alerts a day are at the summary's threshold rule; ``verbose``
-    adds the recall per attack type and the fit and scoring speeds.
+    The recall and alerts a day are at the summary's threshold rule, the false
+    alerts where the ranking counts them (see
+    :func:`soc_anomaly.experiment.summary.rank_over_seeds`); ``verbose`` adds
+    the recall per attack type and the fit and scoring speeds.
     """
     out = console if console is not None else default_out
     cfg = result.config
@@ -172,12 +189,16 @@ def print_comparison(
     campaigns = all(row.campaign_recall is not None for row in rows)
     at_rule = {m.name: m.thresholds[rule] for m in result.models}
     with_rate = next(iter(at_rule.values())).alerts_per_day is not None
+    with_false = all(row.false_alerts is not None for row in rows)
     values = [
         Column("PR AUC"),
         Column("ROC AUC"),
         Column(f"P@{cfg.k}"),
-        Column("Recall"),
+        # On the world, campaigns caught replace the event recall, which a small
+        # budget caps whatever the detector (the operating-point table shows it).
+        *([] if campaigns else [Column("Recall")]),
         *([Column("Alerts\na day")] if with_rate else []),
+        *([Column("False\nalerts")] if with_false else []),
         *([Column("Campaigns\ncaught")] if campaigns else []),
         *(Column(f"Recall\n{a}") for a in attacks),
         *([Column("Fit\n(s)"), Column("Test\nrows/s")] if verbose else []),
@@ -190,8 +211,9 @@ def print_comparison(
             pm(row.pr_auc, ".3f", n),
             pm(row.roc_auc, ".3f", n),
             pm(row.precision_at_k, ".3f", n),
-            rate(at.recall),
+            *([] if campaigns else [rate(at.recall)]),
             *([per_day(at.alerts_per_day)] if with_rate else []),
+            *([false_alerts_text(row.false_alerts, n)] if with_false else []),
             *caught,
             *(pm(row.recall_by_attack[a], ".3f", n) for a in attacks),
             *(
@@ -212,11 +234,15 @@ def print_comparison(
         [Column("#"), Column("Detector", justify="left", wrap=True)],
         values,
         [([str(row.rank), row.name], cells(row)) for row in rows],
-        caption=f"Recall and alerts a day at {rule_label(rule, cfg)}"
+        caption=("Alerts a day" if campaigns else "Recall and alerts a day")
+        + f" at {rule_label(rule, cfg)}"
         + (" (first seed)" if n > 1 else "")
         + by_attack
         + ("; campaigns caught by the daily alert queue" if campaigns else "")
-        + ". Equal scores share a rank.",
+        + f". Ranked by PR AUC as shown; equal ones by fewer false alerts "
+        f"{false_alerts_where(result)}"
+        + ("" if with_false else " (unknown here, so by name)")
+        + "; equal on both share a rank.",
     )
 
 

@@ -67,23 +67,35 @@ def campaigns_section(result: DetectionResult) -> Markup:
         ["median time to detect (h)", *(_hours(h.median_ttd_hours) for h in heads.values())]
     )
     rows.append(["worst time to detect (h)", *(_hours(h.worst_ttd_hours) for h in heads.values())])
+    rows.append(["alerts raised", *(f"{h.alerts:,}" for h in heads.values())])
     rows.append(["alerts a day", *(number(h.alerts_per_day, 1) for h in heads.values())])
+    rows.append(
+        [
+            "false alerts (no attack event)",
+            *(
+                _NONE if h.false_alerts is None else f"{h.false_alerts:,} of {h.alerts:,}"
+                for h in heads.values()
+            ),
+        ]
+    )
+    rows.append(["normal events in alerts", *(f"{h.false_positives:,}" for h in heads.values())])
     for tag in dict.fromkeys(t for h in heads.values() for t in h.fp_by_benign_tag):
         rows.append(
             [
-                f"false positives: {tag}",
+                f"normal events in alerts: {tag}",
                 *(f"{h.fp_by_benign_tag.get(tag, 0):,}" for h in heads.values()),
             ]
         )
-    rows.append(["false positives: total", *(f"{h.false_positives:,}" for h in heads.values())])
     overview = table(
         ["", *names],
         rows,
         numeric=range(1, len(names) + 1),
         row_headers=True,
-        caption="caught/campaigns: a campaign is caught when any of its events alerts; time to "
-        "detect: first alert minus the campaign's start; false positives by benign oddity "
-        "('none': everyday activity).",
+        caption="caught/campaigns: a campaign is caught when any of its events is in a raised "
+        "alert; time to detect: first alert minus the campaign's start; false alerts: raised "
+        "alerts holding no attack event; normal events in alerts: the normal events inside "
+        "raised alerts (several can share one alert), by benign oddity ('none': everyday "
+        "activity).",
     )
     return Markup(
         f"<p>Campaigns caught at {esc(rule)}.</p>{overview}"

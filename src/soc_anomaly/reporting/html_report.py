@@ -45,6 +45,13 @@ from soc_anomaly.reporting.html_page import (
     table,
     write_page,
 )
+from soc_anomaly.reporting.report_notes import (
+    budget_note,
+    data_label,
+    false_alerts_text,
+    false_alerts_where,
+    tie_note,
+)
 
 __all__ = [
     "TERMINAL_WIDTH",
@@ -108,7 +115,8 @@ def detect_report_html(result: DetectionResult) -> str:
         if cfg.seeds > 1
         else f"seed {cfg.random_state}"
     )
-    subtitle = f"soc-anomaly detect · {cfg.scenario} scenario · {names} · {seeds}"
+    # The page escapes the subtitle: a file name is data.
+    subtitle = f"soc-anomaly detect · {data_label(result)} · {names} · {seeds}"
     return page("Anomaly detection report", subtitle, sections)
 
 
@@ -135,6 +143,9 @@ def _summary(result: DetectionResult) -> Markup:
     )
     if best.campaign_recall is not None:
         head += f"; it caught {esc(_pm(best.campaign_recall, 0, n, percent=True))} of the campaigns"
+    tie = tie_note(result, rows)
+    if tie is not None:
+        head += f" ({esc(tie)})"
     over = f" (mean ± std over {n} seeds)" if n > 1 else ""
     facts = definition_list(
         [
@@ -146,7 +157,9 @@ def _summary(result: DetectionResult) -> Markup:
         ]
     )
     campaigns = all(r.campaign_recall is not None for r in rows)
+    with_false = all(r.false_alerts is not None for r in rows)
     headers = ["#", "Detector", "PR AUC", "ROC AUC", f"P@{cfg.k}"]
+    headers += ["False alerts"] if with_false else []
     headers += ["Campaigns caught"] if campaigns else []
     headers += ["Fit (s)", "Test rows/s"]
     body = [
@@ -156,6 +169,7 @@ def _summary(result: DetectionResult) -> Markup:
             _pm(r.pr_auc, 3, n),
             _pm(r.roc_auc, 3, n),
             _pm(r.precision_at_k, 3, n),
+            *([false_alerts_text(r.false_alerts, n)] if with_false else []),
             *([_pm(r.campaign_recall, 2, n)] if campaigns else []),
             _pm(r.fit_seconds, 2, n),
             _pm(r.scoring_rows_per_second, 0, n),
@@ -166,7 +180,10 @@ def _summary(result: DetectionResult) -> Markup:
         headers,
         body,
         numeric=[0, *range(2, len(headers))],
-        caption=f"Detectors ranked by PR AUC{over}"
+        caption=f"Detectors ranked by PR AUC as shown{over}; equal ones by fewer false alerts "
+        f"{false_alerts_where(result)}"
+        + ("" if with_false else " (unknown here, so by name)")
+        + "; equal on both share a rank"
         + ("; campaigns caught by the daily alert queue." if campaigns else "."),
     )
     # Attack types as rows: there can be a dozen of them, and few detectors.
@@ -230,13 +247,17 @@ def _thresholds(result: DetectionResult) -> Markup:
                     number(t.f1),
                 ]
             )
-    return table(
-        headers,
-        rows,
-        numeric=range(2, len(headers)),
-        caption="Each rule picks a threshold on the detector's scores; an event alerts when "
-        "its score reaches it. Counts are over the test events"
-        + (" of the first seed." if len(result.runs) > 1 else "."),
+    notes = [budget_note(result, rule) for rule in result.models[0].thresholds]
+    return Markup(
+        table(
+            headers,
+            rows,
+            numeric=range(2, len(headers)),
+            caption="Each rule picks a threshold on the detector's scores; an event alerts when "
+            "its score reaches it. Counts are over the test events"
+            + (" of the first seed." if len(result.runs) > 1 else "."),
+        )
+        + "".join(f'<p class="note">{esc(note)}</p>' for note in notes if note)
     )
 
 
