@@ -96,7 +96,9 @@ def test_metrics_json_holds_the_results(default_run):
         assert entry["fit_seconds"] > 0 and entry["scoring_rows_per_second"] > 0
     assert len(doc["plots"]) == 14
     assert [row["rank"] for row in doc["comparison"]] == [1, 2]
-    assert doc["comparison"][0]["pr_auc_mean"] >= doc["comparison"][1]["pr_auc_mean"]
+    # Ranked on the PR AUC as shown (3 decimals); fewer false alerts break ties.
+    first, second = (round(row["pr_auc_mean"], 3) for row in doc["comparison"])
+    assert first >= second
     for m in doc["models"].values():
         assert set(m["thresholds"]) == {
             "normal_percentile",
