@@ -104,7 +104,7 @@ def test_csv_and_manifest_read_back(capsys, tmp_path) -> None:
     assert len(manifest) == 4
     for row in manifest.itertuples(index=False):
         assert (events["campaign_id"] == row.campaign_id).sum() == row.n_events
-    assert f"to {tmp_path / 'w.csv'} and 4 campaigns" in out
+    assert f"to {tmp_path / 'w.csv'}\nWrote 4 campaigns to" in out
 
 
 def test_ocsf_output(capsys, tmp_path) -> None:

@@ -17,7 +17,7 @@ def split_feature_cols(text: str | None) -> tuple[str, ...] | None:
     """
     if text is None:
         return None
-    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
     if not names:
         raise ParameterError(f"--feature-cols {text!r} names no columns; expected a,b,c")
     return names

@@ -114,9 +114,8 @@ def generate_enterprise(
     from soc_anomaly.reporting.world_summary import print_world_summary
 
     print_world_summary(summarize_world(world.events, world.campaigns), out)
-    out.print(
-        f"Wrote {len(world.events):,} events to {output_path} and "
-        f"{len(world.campaigns):,} campaigns to {manifest_path}"
-    )
+    # One path per line: each stays whole, and the lines fit 100 columns.
+    out.print(f"Wrote {len(world.events):,} events to {output_path}")
+    out.print(f"Wrote {len(world.campaigns):,} campaigns to {manifest_path}")
     for path in plots:
         err.print(f"figure: {path}")

@@ -247,7 +247,9 @@ def _generate_seed(
         write_table(df, output_path)
     counts = df.loc[df["label"] == 1, "attack_type"].value_counts().sort_index()
     detail = ", ".join(f"{name} {int(n):,}" for name, n in counts.items() if n)
+    # The path ends its own line (it may be long); the counts go on the next one.
     out.print(
-        f"Wrote {len(df):,} events with {int(df['label'].sum()):,} anomalies "
-        f"({detail}) to {output_path}"
+        f"Wrote {len(df):,} events with {int(df['label'].sum()):,} anomalies to {output_path}"
     )
+    if detail:
+        out.print(f"  anomalies: {detail}")

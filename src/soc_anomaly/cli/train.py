@@ -158,31 +158,26 @@ def train(
         with step(f"Reading {data_path}"):
             events = read_table(data_path)
         if columns is not None:
-            _check_columns(events, columns, label_col)
+            from soc_anomaly.data.validation import validate_dataset
+
+            # detect's checks, with detect's messages: present, numeric, finite, not the label.
+            events = validate_dataset(
+                events,
+                columns,
+                label_col if label_col in events.columns else None,
+                source=str(data_path),
+            )
         source = str(data_path)
     # The same swap as detect's, decided in one place, so one name fits the same estimator.
-    model.detector, note = detector_for_rows(model.detector, _normal_rows(events, label_col))
+    n_train = _normal_rows(events, label_col)
+    model.detector, note = detector_for_rows(model.detector, n_train)
     if note is not None:
         err.print(f"note: {note}")
-    with step(f"Fitting {model.detector} on {features} features of {len(events):,} events"):
+    with step(f"Fitting {model.detector} on {features} features of {n_train:,} normal events"):
         model.fit(events, users=users)
     with step(f"Saving the bundle to {model_dir}"):
         model.save(model_dir)
     _print_summary(model, source, model_dir)
-
-
-def _check_columns(events: pd.DataFrame, columns: tuple[str, ...], label_col: str) -> None:
-    """Every ``--feature-cols`` column is in the table and none is the label."""
-    missing = [c for c in columns if c not in events.columns]
-    if missing:
-        raise ParameterError(
-            f"--feature-cols names column(s) {', '.join(missing)} that the table does not "
-            f"have; expected some of {', '.join(map(str, events.columns))}"
-        )
-    if label_col in columns:
-        raise ParameterError(
-            f"--feature-cols includes the label column '{label_col}'; expected feature columns only"
-        )
 
 
 def _print_summary(model: AnomalyModel, source: str, model_dir: Path) -> None:

@@ -21,18 +21,19 @@ def print_world_summary(summary: WorldSummary, console: Console) -> None:
         Where to print.
     """
     days = (summary.end - summary.start).total_seconds() / 86400
+    # Three short lines rather than one of ~190 characters: they fit 100 columns.
     console.print(
         f"{summary.n_events:,} events over {days:.1f} days "
-        f"({summary.start:%Y-%m-%d} to {summary.end:%Y-%m-%d}): "
-        f"{summary.n_auth:,} authentication, {summary.n_network:,} network; "
-        f"{summary.n_users:,} staff accounts"
+        f"({summary.start:%Y-%m-%d} to {summary.end:%Y-%m-%d}):\n"
+        f"  {summary.n_auth:,} authentication, {summary.n_network:,} network; "
+        f"{summary.n_attack:,} attack events "
+        f"({summary.n_attack / max(summary.n_events, 1):.2%})\n"
+        f"  {summary.n_users:,} staff accounts"
         + (
             f" (and {summary.n_attacker_only_names:,} names only attackers tried)"
             if summary.n_attacker_only_names
             else ""
         )
-        + f"; {summary.n_attack:,} attack events "
-        f"({summary.n_attack / max(summary.n_events, 1):.2%})"
     )
     table = Table(title="Campaigns", title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("scenario")
