@@ -208,7 +208,9 @@ def rank_over_seeds(
 def _rank_key(row: ComparisonRow) -> tuple[float, float]:
     """PR AUC as shown (higher first), then false alerts (fewer first, unknown last)."""
     shown = float(shown_pr_auc(row.pr_auc.mean))
-    return -shown, np.inf if row.false_alerts is None else row.false_alerts.mean
+    # An undefined PR AUC (no attack among the evaluated events) ranks last.
+    best_first = np.inf if np.isnan(shown) else -shown
+    return best_first, np.inf if row.false_alerts is None else row.false_alerts.mean
 
 
 def _campaign_comparison(per_seed: list[ModelSummary]) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from soc_anomaly.experiment.results import (
     SeedRun,
     campaign_headline,
 )
+from soc_anomaly.experiment.summary import rank_over_seeds
 from soc_anomaly.reporting.campaign_figures import campaign_timeline_figure
 from soc_anomaly.reporting.entity_figures import (
     CAMPAIGN_PLOT,
@@ -195,8 +196,10 @@ def _calibrated(m: ModelResult, value: float) -> float:
 
 
 def _headline(models: Sequence[ModelResult]) -> ModelResult:
-    """The detector the per-entity figures are drawn for: the best by PR AUC."""
-    return max(models, key=lambda m: -1.0 if np.isnan(m.metrics.pr_auc) else m.metrics.pr_auc)
+    """The detector the per-entity figures are drawn for: the first in the report's
+    ranking (PR AUC as shown, then fewer false alerts) on this seed."""
+    first = rank_over_seeds([(m.detector, m.name) for m in models], [[m.summary() for m in models]])
+    return next(m for m in models if m.name == first[0].name)
 
 
 def _views(run: SeedRun) -> tuple[str, ...]:
