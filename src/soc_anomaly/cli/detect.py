@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from soc_anomaly.cli._console import step
+from soc_anomaly.cli._console import err, step
 from soc_anomaly.cli._options import split_feature_cols
 from soc_anomaly.config import (
     DEFAULT_ALERTS_PER_DAY,
@@ -192,6 +192,9 @@ def detect(
     ] = None,
 ) -> None:
     """Train detectors on normal events, then compare, evaluate and explain them."""
+    # Checked before the heavy imports: a typo fails at once.
+    names = parse_detector_names(detectors)
+    columns = split_feature_cols(feature_cols)
     from soc_anomaly.experiment.config import DetectConfig
     from soc_anomaly.experiment.pipeline import run_detection
     from soc_anomaly.reporting.detect_report import print_report
@@ -206,10 +209,10 @@ def detect(
         random_state=random_state,
         top_explanations=top,
         plots=plots,
-        detectors=parse_detector_names(detectors),
+        detectors=names,
         seeds=seeds,
         label_col=label_col,
-        feature_cols=split_feature_cols(feature_cols),
+        feature_cols=columns,
         beta=beta,
         alerts_per_day=alerts_per_day,
         events_per_day=events_per_day,
@@ -228,7 +231,15 @@ def detect(
 
         # Before the run, which may take minutes: a bad path fails in a second.
         check_report_path(report)
-    result = run_detection(config, step=step)
+    from soc_anomaly.experiment.checkpoint import RunInterrupted, sigterm_interrupts
+
+    try:
+        with sigterm_interrupts():
+            result = run_detection(config, step=step)
+    except RunInterrupted as exc:
+        # Results are kept as each detector finishes: say where before exiting.
+        err.print(f"interrupted: {exc}", soft_wrap=True)
+        raise
     print_report(result, verbose=verbose)
     if report is not None:
         from soc_anomaly.reporting.html_report import write_detect_report

@@ -112,17 +112,19 @@ def train(
     ] = DEFAULT_RANDOM_STATE,
 ) -> None:
     """Fit a model on normal events and save it, with its manifest, as a safe bundle."""
-    from soc_anomaly.detectors.registry import detector_for_rows
-    from soc_anomaly.model import AnomalyModel
-
+    # Flags are checked before the heavy imports: a typo fails at once.
+    name = _one_detector(detector)
     columns = split_feature_cols(feature_cols)
     if columns is not None and features != "table":
         raise ParameterError(
             f"--feature-cols applies to --features table only; {features} features are "
             "computed from the raw event columns"
         )
+    from soc_anomaly.detectors.registry import detector_for_rows
+    from soc_anomaly.model import AnomalyModel
+
     model = AnomalyModel(
-        detector=_one_detector(detector),
+        detector=name,
         features=features,
         feature_cols=None if columns is None else list(columns),
         threshold_percentile=threshold_percentile,
