@@ -130,3 +130,16 @@ def test_train_refuses_several_detectors_without_offering_them(capsys, tmp_path,
     code, _, err = run_cli(capsys, "train", "--detector", value, "--model-dir", str(tmp_path))
     assert_one_line_error(code, err, r"train fits one detector; expected one of iforest, ocsvm")
     assert err.count("'all'") == (1 if value == "all" else 0)
+
+
+def test_benchmark_methods_take_our_display_names_too() -> None:
+    from soc_anomaly.experiment.benchmark import _resolve_methods
+
+    assert _resolve_methods(["IsolationForest", "mahalanobis", "OCSVM"]) == [
+        "IForest",
+        "MCD",
+        "OCSVM",
+    ]
+    # The published protocol has no subsampled OneClassSVM to compare with.
+    with pytest.raises(ParameterError, match=r"unknown method 'OneClassSVM \(subsampled\)'"):
+        _resolve_methods(["OneClassSVM (subsampled)"])

@@ -67,6 +67,8 @@ def _resolve_methods(methods: Sequence[str] | None) -> list[str]:
     resolved = []
     for name in methods:
         key = str(name).strip().lower()
+        # A display name as our tables print it ("IsolationForest") names its detector.
+        key = key if key in aliases else (registry.cli_name(str(name)) or key)
         if key not in aliases:
             raise ParameterError(
                 f"unknown method '{name}'; expected one of {', '.join(PUBLISHED_METHODS)} "
