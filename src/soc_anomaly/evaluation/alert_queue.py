@@ -57,7 +57,10 @@ def _queue(
     capacity = max(int(check_positive("per_day", per_day)), 1)
     hour = ns // _HOUR_NS
     entity_code = pd.factorize(pd.Series(ent, dtype=object).astype(str), sort=True)[0]
-    group = pd.factorize(pd.MultiIndex.from_arrays([hour, entity_code]), sort=False)[0]
+    # One int64 key per (hour, entity): factorizing it numbers the groups in order of first
+    # appearance, as a MultiIndex of the pair would, without building a tuple per event.
+    key = hour * (int(entity_code.max(initial=0)) + 1) + entity_code
+    group = pd.factorize(key, sort=False)[0]
     alerts = pd.DataFrame({"group": group, "score": s, "ns": ns, "entity": entity_code})
     # An alert's score is its best event's; ties go to the earlier alert, then to
     # the entity first in sorted order, so row order never decides.

@@ -145,8 +145,13 @@ class WorldSplit:
     def evaluation(self, split: TrainTestSplit, alerts_per_day: float | None) -> WorldEvaluation:
         """The evaluated events' times, campaigns and tags, in the split's test order."""
         test = self.table.table.loc[split.test_index]
+        # datetime64 in UTC: a zoned column's to_numpy() is an object array of Timestamps,
+        # slow to build and slower to read back on every rule's campaign results.
+        stamps = pd.DatetimeIndex(test["time"])
+        if stamps.tz is not None:
+            stamps = stamps.tz_convert("UTC").tz_localize(None)
         return WorldEvaluation(
-            times=test["time"].to_numpy(),
+            times=stamps.to_numpy(),
             labels=split.y_test,
             campaign_ids=test["campaign_id"].to_numpy(),
             benign_tags=test["benign_tag"].to_numpy(),
