@@ -41,11 +41,21 @@ to read it): ``docs/getting-started.md`` first, ``docs/cli.md`` for every comman
 and ``docs/api/index.md`` for the Python API.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("soc-anomaly")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+from __future__ import annotations
 
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> str:
+    # PEP 562: the version is read from the installed metadata on first use only;
+    # importlib.metadata costs about 0.1 s, half of what `soc-anomaly -h` imports.
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        value = version("soc-anomaly")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        value = "0.0.0"
+    globals()["__version__"] = value
+    return value

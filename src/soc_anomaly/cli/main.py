@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 
-from soc_anomaly import __version__
 from soc_anomaly.cli.benchmark import benchmark
 from soc_anomaly.cli.detect import detect
 from soc_anomaly.cli.diff import diff
@@ -47,6 +46,8 @@ app.command("score")(score)
 
 def _version(value: bool) -> None:
     if value:
+        from soc_anomaly import __version__
+
         typer.echo(f"soc-anomaly {__version__}")
         raise typer.Exit()
 
