@@ -143,3 +143,13 @@ def test_benchmark_methods_take_our_display_names_too() -> None:
     # The published protocol has no subsampled OneClassSVM to compare with.
     with pytest.raises(ParameterError, match=r"unknown method 'OneClassSVM \(subsampled\)'"):
         _resolve_methods(["OneClassSVM (subsampled)"])
+
+
+def test_train_help_states_the_real_cut_over() -> None:
+    import typer
+
+    from soc_anomaly.cli.main import app
+
+    train = typer.main.get_command(app).commands["train"]
+    (option,) = [p for p in train.params if p.name == "detector"]
+    assert f"Above {OCSVM_EXACT_MAX_ROWS:,} training rows" in option.help
