@@ -1,35 +1,29 @@
-"""``soc-anomaly score``: score unlabelled events with a saved model, in bounded memory."""
+"""``soc-anomaly score``: score unlabelled events with a saved model, in bounded memory.
+
+The heavy modules (pandas, the model, the report) are imported inside the
+command, so ``soc-anomaly -h`` does not load them.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from soc_anomaly.cli._console import err
-from soc_anomaly.data.event_stream import INPUT_FORMATS, input_format, read_event_chunks
 from soc_anomaly.errors import ParameterError, check_positive_int
-from soc_anomaly.model import AnomalyModel, read_manifest
-from soc_anomaly.model.scoring import (
-    OUTPUT_FORMATS,
-    ScoredWriter,
-    ScoreSummary,
-    input_columns,
-    output_format,
-    score_stream,
-)
-from soc_anomaly.reporting.html_page import check_report_path
-from soc_anomaly.reporting.score_report import (
-    ScoreReportCollector,
-    ScoreRunInfo,
-    write_score_report,
-)
+
+if TYPE_CHECKING:
+    from soc_anomaly.model.scoring import ScoreSummary
 
 ENGINES = ("local", "dask")
 DEFAULT_CHUNK_ROWS = 1_000_000
+# Named here, not imported: the format tables live beside pandas-importing code.
+_INPUT_FORMATS = "csv, parquet, jsonl, ocsf"
+_OUTPUT_FORMATS = "csv, parquet, jsonl, ocsf"
 
 
 def _columns(text: str | None) -> list[str]:
@@ -68,7 +62,8 @@ def score(
         str,
         typer.Option(
             "--input",
-            help="Events: .csv, .parquet, .jsonl, or - for standard input (then --input-format).",
+            help="Events: .csv, .parquet, .jsonl (each optionally .gz or .zst), or - for "
+            "standard input (compressed or not; format told by the content).",
         ),
     ] = "-",
     output_path: Annotated[
@@ -78,15 +73,15 @@ def score(
         str | None,
         typer.Option(
             "--input-format",
-            help=f"Input format: {', '.join(INPUT_FORMATS)} (ocsf: OCSF 3002/4001 JSON Lines). "
-            "Default: by the file ending.",
+            help=f"Input format: {_INPUT_FORMATS} (ocsf: OCSF 3002/4001 JSON Lines). "
+            "Default: by the file ending; JSON Lines of OCSF records are read as ocsf.",
         ),
     ] = None,
     output_fmt: Annotated[
         str | None,
         typer.Option(
             "--format",
-            help=f"Output format: {', '.join(OUTPUT_FORMATS)} (ocsf: a Detection Finding per "
+            help=f"Output format: {_OUTPUT_FORMATS} (ocsf: a Detection Finding per "
             "alert). Default: by the file ending, jsonl on standard output.",
         ),
     ] = None,
@@ -104,6 +99,14 @@ def score(
     label_col: Annotated[
         str | None,
         typer.Option("--label-col", help="Column of 0/1 labels: evaluate the scores."),
+    ] = None,
+    history: Annotated[
+        str | None,
+        typer.Option(
+            "--history",
+            help="Events before the input, read but not scored (any input format): the "
+            "entity features' windows (failures over 24 hours, previous logon, ...) see them.",
+        ),
     ] = None,
     on_error: Annotated[
         str,
@@ -139,6 +142,9 @@ def score(
     ] = None,
 ) -> None:
     """Score events with a saved model: calibrated score, alert flag and reasons."""
+    from soc_anomaly.model import AnomalyModel, read_manifest
+    from soc_anomaly.model.scoring import output_format, training_overlap
+
     check_positive_int("--chunk-rows", chunk_rows)
     check_positive_int("--reasons", reasons)
     if engine not in ENGINES:
@@ -146,6 +152,8 @@ def score(
     if on_error not in ("fail", "skip"):
         raise ParameterError(f"unknown --on-error {on_error!r}; expected fail or skip")
     if report is not None:
+        from soc_anomaly.reporting.html_page import check_report_path
+
         # Checked before any event is read: a long run must not end on a bad path.
         if engine == "dask":
             raise ParameterError("--report needs --engine local; expected one or the other")
@@ -157,46 +165,128 @@ def score(
             raise ParameterError(
                 f"--engine dask reads a Parquet dataset; --input-format {input_fmt} does not apply"
             )
+        if history is not None:
+            raise ParameterError("--history needs --engine local; expected one or the other")
         # A folder of part files: Parquet unless --format says otherwise.
         out_fmt = output_format("x.parquet", output_fmt)
     else:
         out_fmt = output_format(output_path, output_fmt)
     manifest = read_manifest(model_dir)
     model = AnomalyModel.load(model_dir)
-    collector: ScoreReportCollector | None = None
     if engine == "dask":
         from soc_anomaly.model.dask_engine import score_dask
 
+        if scheduler is None:
+            scheduler = "local"
         summary = score_dask(
             model_dir,
             input_path,
             output_path,
             out_fmt,
-            scheduler=scheduler or "local",
+            scheduler=scheduler,
             columns=_columns(columns),
             alerts_only=alerts_only,
             label_col=label_col,
             reasons=reasons,
         )
+        _report(summary, output_path, out_fmt, manifest, quiet)
     else:
         if scheduler is not None:
             raise ParameterError("--scheduler needs --engine dask")
-        in_fmt = input_format(input_path, input_fmt)
-        if output_path != "-" and Path(output_path).resolve() == _resolved(input_path):
-            raise ParameterError(f"--output {output_path} is the input; expected another file")
-        if output_path != "-" and not Path(output_path).parent.exists():
-            raise ParameterError(
-                f"--output folder {Path(output_path).parent} does not exist; expected an "
-                "existing folder"
-            )
-        chunks = read_event_chunks(
-            input_path,
-            in_fmt,
-            chunk_rows,
-            on_error,
-            columns=input_columns(model, _columns(columns), label_col, out_fmt),
+        _check_paths(input_path, output_path, history)
+        _score_local(
+            model,
+            manifest,
+            model_dir=model_dir,
+            input_path=input_path,
+            input_fmt=input_fmt,
+            output_path=output_path,
+            out_fmt=out_fmt,
+            columns=_columns(columns),
+            alerts_only=alerts_only,
+            label_col=label_col,
+            history=history,
+            on_error=on_error,
+            chunk_rows=chunk_rows,
+            reasons=reasons,
+            quiet=quiet,
+            report=report,
         )
+        return
+    warning = training_overlap(
+        getattr(model, "training_", None), summary.first_time, summary.last_time
+    )
+    if warning:
+        err.print(f"warning: {warning}", soft_wrap=True)
+
+
+def _check_paths(input_path: str, output_path: str, history: str | None) -> None:
+    """One-line errors for an output that is an input, or in a missing folder."""
+    if output_path == "-":
+        return
+    out = Path(output_path).resolve()
+    if out == _resolved(input_path):
+        raise ParameterError(f"--output {output_path} is the input; expected another file")
+    if history is not None and out == _resolved(history):
+        raise ParameterError(f"--output {output_path} is the --history file; expected another file")
+    if not Path(output_path).parent.exists():
+        raise ParameterError(
+            f"--output folder {Path(output_path).parent} does not exist; expected an "
+            "existing folder"
+        )
+
+
+def _score_local(
+    model: Any,
+    manifest: dict,
+    *,
+    model_dir: Path,
+    input_path: str,
+    input_fmt: str | None,
+    output_path: str,
+    out_fmt: str,
+    columns: list[str],
+    alerts_only: bool,
+    label_col: str | None,
+    history: str | None,
+    on_error: str,
+    chunk_rows: int,
+    reasons: int,
+    quiet: bool,
+    report: Path | None,
+) -> None:
+    """Score the input on this machine, stream by stream, and say what was done."""
+    from soc_anomaly.data.event_stream import read_event_chunks, read_source_chunks
+    from soc_anomaly.data.input_source import open_input
+    from soc_anomaly.model.scoring import (
+        ScoredWriter,
+        input_columns,
+        score_stream,
+        training_overlap,
+    )
+    from soc_anomaly.model.stream import StreamScorer, history_context
+
+    if history == "-" and input_path == "-":
+        raise ParameterError("--history and --input are both standard input; expected files")
+    wanted = input_columns(model, columns, label_col, out_fmt)
+    scorer = StreamScorer(model, reasons=reasons)
+    if history is not None:
+        if model.featurizer_ is None or not hasattr(model.featurizer_, "beacon_intervals"):
+            err.print(
+                f"note: --history is not read: {model.features} features are per event",
+                soft_wrap=True,
+            )
+        else:
+            chunks = read_event_chunks(history, input_fmt, chunk_rows, on_error, wanted)
+            scorer.prime(history_context(model, (c.events for c in chunks)))
+    collector = None
+    with open_input(input_path, input_fmt) as source:
+        if source.note:
+            err.print(f"note: {source.note}", soft_wrap=True)
+        chunks = read_source_chunks(source, input_path, chunk_rows, on_error, wanted)
         if report is not None:
+            from soc_anomaly.reporting.score_report import ScoreReportCollector
+
             # Bounded memory: the report keeps the top alerts and a histogram, not the events.
             collector = ScoreReportCollector(label_col=label_col)
         with ScoredWriter(output_path, out_fmt, manifest) as writer:
@@ -204,15 +294,24 @@ def score(
                 model,
                 chunks,
                 writer,
-                columns=_columns(columns),
+                columns=columns,
                 alerts_only=alerts_only,
                 label_col=label_col,
                 reasons=reasons,
                 progress=_Progress(quiet),
+                scorer=scorer,
                 observe=collector,
             )
+        in_fmt = source.fmt
     _report(summary, output_path, out_fmt, manifest, quiet)
+    warning = training_overlap(
+        getattr(model, "training_", None), summary.first_time, summary.last_time
+    )
+    if warning:
+        err.print(f"warning: {warning}", soft_wrap=True)
     if report is not None and collector is not None:
+        from soc_anomaly.reporting.score_report import ScoreRunInfo, write_score_report
+
         info = ScoreRunInfo(
             model_dir=model_dir,
             input_path=input_path,
@@ -235,6 +334,20 @@ def _resolved(path: str) -> Path | None:
 def _report(summary: ScoreSummary, output_path: str, fmt: str, manifest: dict, quiet: bool) -> None:
     where = "standard output" if output_path == "-" else output_path
     what = "findings" if fmt == "ocsf" else "rows"
+    if summary.events == 0:
+        # Said even when quiet: an empty result is easy to mistake for a failure.
+        kind = {"csv": "with its header", "parquet": "with its schema"}.get(fmt, "(no line)")
+        held = (
+            f"skipped {summary.skipped:,} malformed line(s)"
+            if summary.skipped
+            else "the input holds none"
+        )
+        err.print(
+            f"Scored 0 events ({held}); wrote an empty {fmt} output {kind} to {where}",
+            soft_wrap=True,
+        )
+        sys.stderr.flush()
+        return
     skipped = f", skipped {summary.skipped:,} malformed line(s)" if summary.skipped else ""
     rate = summary.events / summary.seconds if summary.seconds else 0.0
     if not quiet or summary.skipped:

@@ -4,7 +4,10 @@
 ``chunk_rows`` events from CSV, Parquet (record batches), JSON Lines (one flat
 object per line) or OCSF JSON Lines (Authentication and Network Activity
 records, read by :mod:`soc_anomaly.data.ocsf_input`). ``-`` is standard input;
-Parquet needs random access, so a Parquet stream is read whole first.
+gzip and Zstandard inputs are decompressed as they are read, and the format is
+told by the name or the content (:mod:`soc_anomaly.data.input_source`).
+Parquet needs random access, so a Parquet stream (standard input, or a
+compressed file) is read whole first. An input of 0 bytes holds no events.
 
 A ``time`` column of text (CSV, JSON) is parsed as ISO 8601 and becomes UTC
 datetimes, as in a Parquet file. A malformed JSON line fails with its line
@@ -13,19 +16,23 @@ number, or with ``on_error="skip"`` is skipped and counted.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
 
+from soc_anomaly.data.input_source import (
+    INPUT_FORMATS,
+    InputSource,
+    input_format,
+    looks_like_ocsf,
+    open_input,
+)
 from soc_anomaly.data.ocsf_input import ocsf_to_events
 from soc_anomaly.errors import DataError
 
@@ -34,16 +41,11 @@ __all__ = [
     "ON_ERROR",
     "EventChunk",
     "input_format",
+    "parse_times",
     "read_event_chunks",
+    "read_source_chunks",
 ]
 
-#: Input formats, and the file endings that imply them.
-INPUT_FORMATS: dict[str, tuple[str, ...]] = {
-    "csv": (".csv",),
-    "parquet": (".parquet", ".pq"),
-    "jsonl": (".jsonl", ".ndjson"),
-    "ocsf": (),
-}
 #: What to do with a malformed JSON line.
 ON_ERROR: tuple[str, ...] = ("fail", "skip")
 
@@ -66,40 +68,6 @@ class EventChunk:
     events: pd.DataFrame
     first_row: int
     skipped: int = 0
-
-
-def input_format(path: str, fmt: str | None) -> str:
-    """The input format: ``fmt`` if given, else by the file ending (``-`` needs ``fmt``)."""
-    if fmt is not None:
-        if fmt not in INPUT_FORMATS:
-            raise DataError(
-                f"unknown input format {fmt!r}; expected one of {', '.join(INPUT_FORMATS)}"
-            )
-        return fmt
-    if path == "-":
-        raise DataError(
-            "reading standard input needs --input-format; expected one of "
-            + ", ".join(INPUT_FORMATS)
-        )
-    suffix = Path(path).suffix.lower()
-    for name, suffixes in INPUT_FORMATS.items():
-        if suffix in suffixes:
-            return name
-    raise DataError(
-        f"cannot tell the format of {path} from '{suffix or '(no ending)'}'; expected .csv, "
-        ".parquet, .jsonl or --input-format csv|parquet|jsonl|ocsf"
-    )
-
-
-def _open_binary(path: str) -> contextlib.AbstractContextManager[IO[bytes]]:
-    if path == "-":
-        return contextlib.nullcontext(sys.stdin.buffer)
-    p = Path(path)
-    if not p.exists():
-        raise DataError(f"input file {p} does not exist")
-    if p.is_dir():
-        raise DataError(f"input {p} is a directory; expected a file or - for standard input")
-    return p.open("rb")
 
 
 def parse_times(frame: pd.DataFrame, first_row: int = 0) -> pd.DataFrame:
@@ -132,7 +100,7 @@ def parse_times(frame: pd.DataFrame, first_row: int = 0) -> pd.DataFrame:
 
 def read_event_chunks(
     path: str,
-    fmt: str,
+    fmt: str | None = None,
     chunk_rows: int = 1_000_000,
     on_error: str = "fail",
     columns: Sequence[str] | None = None,
@@ -143,8 +111,9 @@ def read_event_chunks(
     ----------
     path : str
         A file, or ``-`` for standard input.
-    fmt : {"csv", "parquet", "jsonl", "ocsf"}
-        The input format (see :func:`input_format`).
+    fmt : {"csv", "parquet", "jsonl", "ocsf"}, optional
+        The input format; None: by the file name or the content
+        (:func:`soc_anomaly.data.input_source.open_input`).
     chunk_rows : int, default=1_000_000
         Most events per chunk.
     on_error : {"fail", "skip"}, default="fail"
@@ -165,23 +134,56 @@ def read_event_chunks(
     """
     if on_error not in ON_ERROR:
         raise DataError(f"unknown --on-error {on_error!r}; expected fail or skip")
-    if fmt == "parquet":
-        yield from _parquet_chunks(path, chunk_rows, columns)
-    elif fmt == "csv":
-        yield from _csv_chunks(path, chunk_rows, columns)
-    else:
-        yield from _json_chunks(path, chunk_rows, on_error, ocsf=fmt == "ocsf")
+    with open_input(path, fmt) as source:
+        yield from read_source_chunks(source, path, chunk_rows, on_error, columns)
+
+
+def read_source_chunks(
+    source: InputSource,
+    path: str,
+    chunk_rows: int = 1_000_000,
+    on_error: str = "fail",
+    columns: Sequence[str] | None = None,
+) -> Iterator[EventChunk]:
+    """:func:`read_event_chunks` of an input already opened with :func:`open_input`.
+
+    For a caller that reports how the input is read (``source.note``) first.
+    """
+    if source.empty:
+        return
+    try:
+        if source.fmt == "parquet":
+            yield from _parquet_chunks(source, path, chunk_rows, columns)
+        elif source.fmt == "csv":
+            yield from _csv_chunks(source, path, chunk_rows, columns)
+        else:
+            yield from _json_chunks(source, chunk_rows, on_error, ocsf=source.fmt == "ocsf")
+    except (EOFError, OSError) as exc:
+        if source.compression is None:
+            raise
+        raise DataError(
+            f"input {path} is a truncated or corrupt {source.compression} stream "
+            f"({_first_line(exc)})"
+        ) from None
+    except Exception as exc:
+        if type(exc).__module__.startswith("zstandard"):
+            raise DataError(
+                f"input {path} is a truncated or corrupt zstd stream ({_first_line(exc)})"
+            ) from None
+        raise
 
 
 def _parquet_chunks(
-    path: str, chunk_rows: int, columns: Sequence[str] | None
+    source: InputSource, path: str, chunk_rows: int, columns: Sequence[str] | None
 ) -> Iterator[EventChunk]:
     import pyarrow.parquet as pq
 
-    with _open_binary(path) as fh:
-        source: Any = io.BytesIO(fh.read()) if path == "-" else fh
+    # Parquet reads its footer first: a file is opened again for random access,
+    # a stream (standard input, or compressed) is read whole.
+    direct = path != "-" and source.compression is None
+    with open(path, "rb") if direct else io.BytesIO(source.stream.read()) as fh:
         try:
-            parquet = pq.ParquetFile(source)
+            parquet = pq.ParquetFile(fh)
         except Exception as exc:  # pyarrow raises several unrelated types for corrupt files
             raise DataError(
                 f"input {path} is not a readable Parquet file ({_first_line(exc)})"
@@ -223,59 +225,62 @@ def _whole_chunks(batches: Iterator[Any], chunk_rows: int) -> Iterator[Any]:
         yield pa.Table.from_batches(pending)
 
 
-def _csv_chunks(path: str, chunk_rows: int, columns: Sequence[str] | None) -> Iterator[EventChunk]:
+def _csv_chunks(
+    source: InputSource, path: str, chunk_rows: int, columns: Sequence[str] | None
+) -> Iterator[EventChunk]:
     wanted = None if columns is None else set(columns)
-    with _open_binary(path) as fh:
-        try:
-            reader = pd.read_csv(
-                fh,
-                chunksize=chunk_rows,
-                low_memory=False,
-                usecols=None if wanted is None else (lambda c: c in wanted),
-            )
-            row = 0
-            for frame in reader:
-                frame = parse_times(frame.reset_index(drop=True), row)
-                yield EventChunk(frame, row)
-                row += len(frame)
-        except pd.errors.EmptyDataError:
-            raise DataError(f"input {path} is empty; expected a CSV header and events") from None
-        except UnicodeDecodeError:
-            raise DataError(f"input {path} is not UTF-8 text; expected a CSV file") from None
-        except pd.errors.ParserError as exc:
-            raise DataError(f"input {path} is not a well-formed CSV ({_first_line(exc)})") from None
-
-
-def _json_chunks(path: str, chunk_rows: int, on_error: str, ocsf: bool) -> Iterator[EventChunk]:
-    what = "an OCSF record" if ocsf else "a JSON object"
-    with _open_binary(path) as fh:
-        records: list[Any] = []
-        lines: list[int] = []
-        skipped = 0
+    try:
+        reader = pd.read_csv(
+            source.stream,
+            chunksize=chunk_rows,
+            low_memory=False,
+            usecols=None if wanted is None else (lambda c: c in wanted),
+        )
         row = 0
-        for number, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-                if not isinstance(record, dict):
-                    raise ValueError(f"got a JSON {type(record).__name__}")
-            except (ValueError, UnicodeDecodeError) as exc:
-                if on_error == "fail":
-                    raise DataError(
-                        f"line {number}: malformed JSON ({_first_line(exc)}); expected {what} "
-                        "per line (--on-error skip skips such lines)"
-                    ) from None
-                skipped += 1
-                continue
-            records.append(record)
-            lines.append(number)
-            if len(records) >= chunk_rows:
-                yield _json_chunk(records, lines, row, skipped, ocsf)
-                row += len(records)
-                records, lines, skipped = [], [], 0
-        if records or skipped:
+        for frame in reader:
+            # A header without rows gives one empty chunk: its columns name the output's.
+            frame = parse_times(frame.reset_index(drop=True), row)
+            yield EventChunk(frame, row)
+            row += len(frame)
+    except pd.errors.EmptyDataError:
+        return  # blank lines only: no header, no events
+    except UnicodeDecodeError:
+        raise DataError(f"input {path} is not UTF-8 text; expected a CSV file") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"input {path} is not a well-formed CSV ({_first_line(exc)})") from None
+
+
+def _json_chunks(
+    source: InputSource, chunk_rows: int, on_error: str, ocsf: bool
+) -> Iterator[EventChunk]:
+    what = "an OCSF record" if ocsf else "a JSON object"
+    records: list[Any] = []
+    lines: list[int] = []
+    skipped = 0
+    row = 0
+    for number, raw in enumerate(source.stream, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+            if not isinstance(record, dict):
+                raise ValueError(f"got a JSON {type(record).__name__}")
+        except (ValueError, UnicodeDecodeError) as exc:
+            if on_error == "fail":
+                raise DataError(
+                    f"line {number}: malformed JSON ({_first_line(exc)}); expected {what} "
+                    "per line (--on-error skip skips such lines)"
+                ) from None
+            skipped += 1
+            continue
+        records.append(record)
+        lines.append(number)
+        if len(records) >= chunk_rows:
             yield _json_chunk(records, lines, row, skipped, ocsf)
+            row += len(records)
+            records, lines, skipped = [], [], 0
+    if records or skipped:
+        yield _json_chunk(records, lines, row, skipped, ocsf)
 
 
 def _json_chunk(
@@ -284,6 +289,12 @@ def _json_chunk(
     if ocsf:
         frame = ocsf_to_events(records, lines)
     else:
+        if records and looks_like_ocsf(records[0]):
+            # Read flat, an OCSF record's objects would be cells: say what it is instead.
+            raise DataError(
+                f"line {lines[0]}: an OCSF record (class_uid and OCSF objects) read as a flat "
+                "row; expected --input-format ocsf, or no --input-format"
+            )
         frame = parse_times(pd.DataFrame.from_records(records), row)
     return EventChunk(frame, row, skipped)
 

@@ -16,14 +16,74 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from soc_anomaly.errors import ParameterError
+from soc_anomaly.errors import DataError, ParameterError
 from soc_anomaly.evaluation.explain import explain_top
 from soc_anomaly.features.carry import StreamContext
 
 if TYPE_CHECKING:
     from soc_anomaly.model.fitted import AnomalyModel
 
-__all__ = ["PreparedChunk", "alert_reasons", "finish_chunk", "prepare_chunk"]
+__all__ = [
+    "IDENTITY_COLUMNS",
+    "PreparedChunk",
+    "alert_reasons",
+    "complete_raw_events",
+    "finish_chunk",
+    "prepare_chunk",
+]
+
+#: Raw columns every event must have (what identifies it, as OCSF input requires);
+#: the entity features read the other raw columns as unknown where they are absent.
+IDENTITY_COLUMNS: tuple[str, ...] = ("time", "user", "class_uid")
+# Absent numeric columns become NaN, absent text columns None (unknown either way).
+_NUMERIC_RAW = frozenset({"timezone_offset", "src_lat", "src_lon", "bytes_in", "bytes_out"})
+
+
+def complete_raw_events(events: pd.DataFrame) -> pd.DataFrame:
+    """Raw events with every column the entity features read, absent ones unknown.
+
+    A real export holds what its source logs: an authentication log has no
+    bytes, a flow log no logon status, many no ``status_detail``. As in OCSF
+    input (:mod:`soc_anomaly.data.ocsf_input`), an absent column is unknown in
+    every row (no location: no travel; no bytes: no volume).
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Raw enterprise events.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``events`` itself when it has every column, else a shallow copy with the
+        absent columns added (NaN for numbers, None for text).
+
+    Raises
+    ------
+    soc_anomaly.errors.DataError
+        If a column of :data:`IDENTITY_COLUMNS` is absent: the message names it.
+    """
+    from soc_anomaly.features.catalog import REQUIRED_COLUMNS
+
+    missing = [c for c in IDENTITY_COLUMNS if c not in events.columns]
+    if missing:
+        found = [str(c) for c in events.columns]
+        shown = ", ".join(found[:12]) + (f", ... ({len(found)} in all)" if len(found) > 12 else "")
+        raise DataError(
+            f"the events have no {', '.join(missing)} column{'s' if len(missing) > 1 else ''}; "
+            "expected time, user and class_uid "
+            f"(3002 or 4001) in every event, other raw columns optional (found: {shown or 'none'})"
+        )
+    absent = [c for c in (*REQUIRED_COLUMNS, "src_city") if c not in events.columns]
+    if not absent:
+        return events
+    out = events.copy(deep=False)
+    for name in absent:
+        if name in _NUMERIC_RAW:
+            out[name] = np.full(len(out), np.nan)
+        else:
+            out[name] = pd.Series([None] * len(out), index=out.index, dtype=object)
+    return out
 
 
 @dataclass
@@ -62,6 +122,7 @@ def prepare_chunk(
     featurizer = model.featurizer_
     context_columns = carried = None
     if isinstance(featurizer, EntityFeatures):
+        events = complete_raw_events(events)
         feats, context_columns, carried = featurizer.transform_stream(events, context)
     elif featurizer is not None:
         feats = featurizer.transform(events)
@@ -77,28 +138,36 @@ def finish_chunk(
     reasons: int = 5,
     core_free: threading.Event | None = None,
 ) -> pd.DataFrame:
-    """Calibrated scores, alert flags and the reasons of each alert (``score``'s output)."""
+    """Calibrated scores, alert flags and the reasons of each alert (``score``'s output).
+
+    ``reasons`` holds a list of sentences per event (empty unless it alerts):
+    a list, not joined text, since a sentence quotes event values that could
+    hold any separator.
+    """
     raw = model.raw_scores(chunk.matrix, core_free)
     alert = raw >= model.threshold_
-    out = pd.DataFrame(
+    lists: list[list[str]] = [[] for _ in range(len(raw))]
+    if alert.any():
+        rows = np.flatnonzero(alert)
+        for row, sentences in zip(
+            rows, alert_reasons(model, chunk, rows, raw[rows], reasons), strict=True
+        ):
+            lists[row] = sentences
+    return pd.DataFrame(
         {
             "score": model.calibrator_.transform(raw),
             "raw_score": raw,
             "alert": alert,
-            "reasons": "",
+            "reasons": lists,
         },
         index=chunk.events.index,
     )
-    if alert.any():
-        rows = np.flatnonzero(alert)
-        out.loc[alert, "reasons"] = alert_reasons(model, chunk, rows, raw[rows], reasons)
-    return out
 
 
 def alert_reasons(
     model: AnomalyModel, chunk: PreparedChunk, rows: np.ndarray, raw: np.ndarray, top: int
-) -> list[str]:
-    """The reasons of the chunk's ``rows`` (their raw scores ``raw``), sentences joined by "; ".
+) -> list[list[str]]:
+    """The reasons of the chunk's ``rows`` (their raw scores ``raw``): sentences per row.
 
     Entity models say what their features mean (:meth:`EntityFeatures.explain`);
     the others give z-score narratives against the training baseline.
@@ -112,7 +181,7 @@ def alert_reasons(
             top=top,
             context_columns=chunk.context_columns.iloc[rows],
         )
-        return ["; ".join(s.text for s in row) for row in sentences]
+        return [[s.text for s in row] for row in sentences]
     names = model.feature_names_
     values = chunk.features[names].iloc[rows].reset_index(drop=True)
     top_m = len(values)
@@ -126,5 +195,5 @@ def alert_reasons(
         top_m=top_m,
         max_features=top,
     )
-    by_row = {e.index: "; ".join(e.explanations) for e in explained}
+    by_row = {e.index: list(e.explanations) for e in explained}
     return [by_row[i] for i in range(top_m)]

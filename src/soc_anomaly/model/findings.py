@@ -36,7 +36,14 @@ from soc_anomaly.data.ocsf_mapping import (
     OCSF_VERSION,
 )
 
-__all__ = ["DETECTION_FINDING_CLASS_UID", "SEVERITY_BANDS", "analytic", "findings", "severity"]
+__all__ = [
+    "DETECTION_FINDING_CLASS_UID",
+    "SEVERITY_BANDS",
+    "analytic",
+    "findings",
+    "reason_list",
+    "severity",
+]
 
 DETECTION_FINDING_CLASS_UID = 2004
 #: (lowest calibrated score, severity_id, severity), most severe first.
@@ -107,6 +114,19 @@ def _time_ms(value: Any) -> int:
     return int(value)
 
 
+def reason_list(value: Any) -> list[str]:
+    """An event's reasons as a list of sentences.
+
+    :meth:`AnomalyModel.score` gives a list; text (a frame of an earlier
+    version, sentences joined by ``"; "``) is split.
+    """
+    if isinstance(value, str):
+        return [r for r in value.split("; ") if r]
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    return [str(r) for r in value]
+
+
 def findings(
     events: pd.DataFrame, scored: pd.DataFrame, model_info: Mapping[str, Any]
 ) -> Iterator[dict[str, Any]]:
@@ -137,7 +157,7 @@ def findings(
         user = _value(row, "user")
         dst = _value(row, "dst_host")
         when = _time_ms(row["time"]) if "time" in row else 0
-        reasons = [r for r in str(s["reasons"]).split("; ") if r]
+        reasons = reason_list(s["reasons"])
         what = "logon" if cls == AUTHENTICATION_CLASS_UID else "connection"
         title = f"Anomalous {what} by {user}" + (
             f" to {dst}" if cls == NETWORK_ACTIVITY_CLASS_UID and dst else ""

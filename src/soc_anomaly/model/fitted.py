@@ -29,7 +29,12 @@ from soc_anomaly.evaluation.thresholds import by_normal_percentile
 from soc_anomaly.features.carry import StreamContext, next_context
 from soc_anomaly.features.seed_columns import SeedColumns
 from soc_anomaly.model.bundle import training_record
-from soc_anomaly.model.chunks import PreparedChunk, finish_chunk, prepare_chunk
+from soc_anomaly.model.chunks import (
+    PreparedChunk,
+    complete_raw_events,
+    finish_chunk,
+    prepare_chunk,
+)
 
 __all__ = ["FEATURE_KINDS", "AnomalyModel", "PreparedChunk"]
 
@@ -200,13 +205,16 @@ class AnomalyModel:
             cols = resolve_feature_cols(train, self.label_col, self.feature_cols)
             self.fit_features(train[list(cols)])
         else:
+            raw = train
             if self.features == "entity":
                 from soc_anomaly.features import EntityFeatures
 
-                featurizer: Any = EntityFeatures().fit(train, users=users)
+                # Columns of the other event kind, or optional ones, are unknown where absent.
+                raw = complete_raw_events(train)
+                featurizer: Any = EntityFeatures().fit(raw, users=users)
             else:
                 featurizer = SeedColumns().fit(train)
-            self.fit_features(featurizer.transform(train), featurizer)
+            self.fit_features(featurizer.transform(raw), featurizer)
         self.training_ = training_record(train)
         return self
 
@@ -339,8 +347,8 @@ class AnomalyModel:
         -------
         pandas.DataFrame
             Indexed like ``events``: ``score`` (0-100), ``raw_score``, ``alert``
-            (bool) and ``reasons`` (sentences joined by ``"; "``, empty for
-            events that do not alert).
+            (bool) and ``reasons`` (a list of sentences, most telling first;
+            empty for events that do not alert).
         """
         if isinstance(history, pd.DataFrame) and hasattr(self.featurizer_, "beacon_intervals"):
             history = next_context(None, history, self.featurizer_.beacon_intervals)

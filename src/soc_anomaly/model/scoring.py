@@ -7,9 +7,11 @@ each scored chunk to a :class:`~soc_anomaly.model.writers.ScoredWriter`
 
 Output columns: ``event_id``, ``time`` and ``user`` when the input has them,
 then the ``columns`` asked for, then ``score`` (calibrated 0-100), ``alert``
-and ``reasons`` (sentences joined by ``"; "``, empty unless the event alerts).
-``ocsf`` output writes one OCSF Detection Finding per alert instead
-(:mod:`soc_anomaly.model.findings`).
+and ``reasons`` (a list of sentences, empty unless the event alerts; one JSON
+array per CSV cell, :mod:`soc_anomaly.model.writers`). ``ocsf`` output writes
+one OCSF Detection Finding per alert instead (:mod:`soc_anomaly.model.findings`).
+An input without events gives an empty table with its header (CSV) or schema
+(Parquet).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +41,7 @@ __all__ = [
     "input_columns",
     "output_format",
     "score_stream",
+    "training_overlap",
 ]
 
 #: Input columns every scored row keeps when present.
@@ -79,6 +82,8 @@ class ScoreSummary:
         Events scored, alerts raised, malformed lines skipped, records written.
     seconds : float
         Wall time.
+    first_time, last_time : pandas.Timestamp or None
+        The earliest and latest time of the events scored (None without times).
     evaluation : dict or None
         With labels: attacks, true positives, precision, recall, ROC AUC and
         PR AUC of the scores.
@@ -89,6 +94,8 @@ class ScoreSummary:
     skipped: int = 0
     written: int = 0
     seconds: float = 0.0
+    first_time: pd.Timestamp | None = None
+    last_time: pd.Timestamp | None = None
     evaluation: dict[str, float | int | None] | None = None
     labels: np.ndarray | None = field(default=None, repr=False)
 
@@ -209,12 +216,14 @@ def score_stream(
     labelled: list[np.ndarray] = []
     pending: deque[EventChunk] = deque()
     empty_skipped = [0]
+    header: list[pd.DataFrame] = []  # the columns of an input without events
 
     def events_in_order() -> Iterator[pd.DataFrame]:
         # Runs in the scorer's reading thread: chunks are checked as they are read.
         for chunk in chunks:
             if not len(chunk.events):
                 empty_skipped[0] += chunk.skipped
+                header[:] = header or [chunk.events]
                 continue
             _kept_columns(chunk.events, columns)
             if label_col:
@@ -228,6 +237,7 @@ def score_stream(
         writer.write(_output_frame(events, scored, keep, alerts_only), events, scored)
         summary.events += len(events)
         summary.alerts += int(scored["alert"].sum())
+        _widen_times(summary, events)
         if observe is not None:
             observe(events, scored)
         if label_col:
@@ -245,12 +255,98 @@ def score_stream(
         for events, scored in results:
             record(events, scored, pending.popleft())
     summary.skipped += empty_skipped[0]
+    if summary.events == 0:
+        # A valid empty table: CSV's header, Parquet's schema (JSON Lines: no line).
+        template = header[0] if header else _empty_events(columns)
+        empty = pd.DataFrame(
+            {
+                "score": pd.Series(dtype=float),
+                "raw_score": pd.Series(dtype=float),
+                "alert": pd.Series(dtype=bool),
+                "reasons": pd.Series(dtype=object),
+            }
+        )
+        keep = _kept_columns(template, columns)
+        writer.write(_output_frame(template, empty, keep, alerts_only), template, empty)
+        summary.written = writer.written
     if label_col and keep_labels:
         summary.labels = np.concatenate(labelled) if labelled else np.zeros((0, 3))
     elif label_col:
         summary.evaluation = evaluate_labels(labelled)
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _empty_events(columns: Sequence[str]) -> pd.DataFrame:
+    """No events, with the columns scored events of the toolkit's own form would keep."""
+    frame = pd.DataFrame(
+        {
+            "event_id": pd.Series(dtype="string"),
+            "time": pd.Series(dtype="datetime64[ms, UTC]"),
+            "user": pd.Series(dtype="string"),
+        }
+    )
+    for name in columns:
+        if name != "*" and name not in frame.columns:
+            frame[name] = pd.Series(dtype="string")
+    return frame
+
+
+def _widen_times(summary: ScoreSummary, events: pd.DataFrame) -> None:
+    """Stretch the summary's time range over ``events``."""
+    if "time" not in events.columns or not len(events):
+        return
+    times = events["time"]
+    if not pd.api.types.is_datetime64_any_dtype(times):
+        return
+    lo, hi = times.min(), times.max()
+    if pd.isna(lo):
+        return
+    summary.first_time = lo if summary.first_time is None else min(summary.first_time, lo)
+    summary.last_time = hi if summary.last_time is None else max(summary.last_time, hi)
+
+
+def _when(value: object) -> str:
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def training_overlap(
+    training: Mapping[str, object] | None,
+    first: pd.Timestamp | None,
+    last: pd.Timestamp | None,
+) -> str | None:
+    """A one-line warning when events from ``first`` to ``last`` overlap the training window.
+
+    Parameters
+    ----------
+    training : mapping or None
+        The model's ``training_`` record (``start`` and ``end`` in ISO 8601, UTC).
+    first, last : pandas.Timestamp or None
+        The earliest and latest time of the events scored.
+
+    Returns
+    -------
+    str or None
+        The warning, with both ranges; None when they do not overlap or a range
+        is unknown.
+    """
+    if not training or first is None or last is None:
+        return None
+    start, end = training.get("start"), training.get("end")
+    if not start or not end:
+        return None
+    t0, t1 = pd.Timestamp(str(start)), pd.Timestamp(str(end))
+    lo, hi = pd.Timestamp(first), pd.Timestamp(last)
+    lo = lo.tz_localize("UTC") if lo.tzinfo is None else lo
+    hi = hi.tz_localize("UTC") if hi.tzinfo is None else hi
+    if hi < t0 or lo > t1:
+        return None
+    return (
+        f"the events scored ({_when(lo)} to {_when(hi)}) overlap the model's training window "
+        f"({_when(t0)} to {_when(t1)}): events it was trained on score as normal"
+    )
 
 
 def _kept_columns(events: pd.DataFrame, columns: Sequence[str]) -> list[str]:

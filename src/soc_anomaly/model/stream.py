@@ -19,11 +19,12 @@ import pandas as pd
 
 from soc_anomaly.errors import DataError
 from soc_anomaly.features.beacons import NO_TIME
-from soc_anomaly.features.carry import StreamContext
+from soc_anomaly.features.carry import StreamContext, next_context
 from soc_anomaly.features.columns import epoch_ms
+from soc_anomaly.model.chunks import complete_raw_events
 from soc_anomaly.model.fitted import AnomalyModel, PreparedChunk
 
-__all__ = ["StreamScorer"]
+__all__ = ["StreamScorer", "history_context"]
 
 
 class StreamScorer:
@@ -53,6 +54,7 @@ class StreamScorer:
         self.reasons = reasons
         self._context: StreamContext | None = None
         self._latest_ms: int | None = None
+        self._primed_ms: int | None = None
         self._seen = 0
         featurizer = getattr(model, "featurizer_", None)
         self._windows = featurizer is not None and hasattr(featurizer, "beacon_intervals")
@@ -70,7 +72,7 @@ class StreamScorer:
         times = [int(stamps.max())] if len(stamps) else []
         if len(context.rows):
             times.append(int(epoch_ms(context.rows["time"]).max()))
-        self._latest_ms = max(times) if times else None
+        self._latest_ms = self._primed_ms = max(times) if times else None
 
     @property
     def context(self) -> StreamContext | None:
@@ -112,7 +114,8 @@ class StreamScorer:
     ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
         """Score consecutive chunks, reading and featurising each next one meanwhile.
 
-        Yields ``(events, scored)`` per chunk, in order. Reading and featurising
+        Yields ``(events, scored)`` per chunk, in order (``events`` as given,
+        without the columns scoring adds as unknown). Reading and featurising
         are sequential (each chunk needs the state the previous one left); the
         detector's scores and the reasons of a chunk need only the chunk, so
         they run while the next chunk is read and featurised in a second
@@ -120,23 +123,24 @@ class StreamScorer:
         """
         source = iter(chunks)
 
-        def step() -> PreparedChunk | None:
+        def step() -> tuple[pd.DataFrame, PreparedChunk] | None:
             events = next(source, None)
-            return None if events is None else self.prepare(events)
+            return None if events is None else (events, self.prepare(events))
 
         with ThreadPoolExecutor(1) as pool:
             ahead = pool.submit(step)
             while True:
-                prepared = ahead.result()
-                if prepared is None:
+                step_result = ahead.result()
+                if step_result is None:
                     return
+                given, prepared = step_result
                 ahead = pool.submit(step)
                 # Featurising takes a core: the scores use the others until it is done.
                 core_free = threading.Event()
                 ahead.add_done_callback(lambda _, free=core_free: free.set())
                 try:
                     yield (
-                        prepared.events,
+                        given,
                         self.model.finish_chunk(
                             prepared, reasons=self.reasons, core_free=core_free
                         ),
@@ -151,9 +155,46 @@ class StreamScorer:
             early = ms < self._latest_ms
             if early.any():
                 row = int(np.flatnonzero(early)[0])
+                if self._latest_ms == self._primed_ms:
+                    last = pd.Timestamp(self._latest_ms, unit="ms", tz="UTC").isoformat()
+                    raise DataError(
+                        f"event {self._seen + row + 1} is earlier than the end of the history "
+                        f"before the stream ({last}); expected events after the history"
+                    )
                 raise DataError(
                     f"event {self._seen + row + 1} is earlier than an event before it; "
                     "streamed events must be in time order (sort the input by time)"
                 )
         if len(ms):
             self._latest_ms = int(ms.max())
+
+
+def history_context(model: AnomalyModel, chunks: Iterable[pd.DataFrame]) -> StreamContext | None:
+    """What a stream carries after ``chunks``: events before those scored, not scored.
+
+    The streaming form of :meth:`AnomalyModel.score`'s ``history``: the entity
+    features' windows (failures over 24 hours, the previous logon, ...) read
+    these events. :meth:`StreamScorer.prime` starts a stream from the result.
+
+    Parameters
+    ----------
+    model : AnomalyModel
+        A fitted model.
+    chunks : iterable of pandas.DataFrame
+        The history's raw events, in time order from chunk to chunk.
+
+    Returns
+    -------
+    StreamContext or None
+        None for ``seed`` and ``table`` models, whose features are per event
+        (the history is not read then), or for a history without events.
+    """
+    featurizer = getattr(model, "featurizer_", None)
+    if featurizer is None or not hasattr(featurizer, "beacon_intervals"):
+        return None
+    context: StreamContext | None = None
+    for events in chunks:
+        if len(events):
+            raw = complete_raw_events(events)
+            context = next_context(context, raw, featurizer.beacon_intervals)
+    return context

@@ -4,6 +4,13 @@ A file is written to a temporary name beside it and renamed only when the
 whole stream has been written, so a failure never leaves a half-written file;
 standard output receives complete records only (whole CSV rows and JSON lines,
 or a whole Parquet file at the end).
+
+``reasons`` is a list of sentences per event in every format that has lists
+(JSON Lines: an array; Parquet: a ``list<string>`` column). A CSV cell holds
+one string, the same list written as a JSON array (``["...", "..."]``, ``[]``
+for an event that does not alert): JSON escapes quotes, backslashes and
+control characters, so no event value quoted in a sentence can forge a
+separator, and ``json.loads`` gives the list back.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from soc_anomaly.data.io import atomic_write
 from soc_anomaly.errors import DataError, SocAnomalyError
 from soc_anomaly.model.findings import findings
 
-__all__ = ["OUTPUT_FORMATS", "RESULT_COLUMNS", "ScoredWriter", "output_format"]
+__all__ = ["OUTPUT_FORMATS", "RESULT_COLUMNS", "ScoredWriter", "csv_reasons", "output_format"]
 
 #: The columns scoring adds to each event.
 RESULT_COLUMNS = ("score", "alert", "reasons")
@@ -136,7 +143,7 @@ class ScoredWriter:
             {
                 "score": pa.array([], pa.float64()),
                 "alert": pa.array([], pa.bool_()),
-                "reasons": pa.array([], pa.string()),
+                "reasons": pa.array([], pa.list_(pa.string())),
             }
         )
 
@@ -167,6 +174,8 @@ class ScoredWriter:
             self._write_parquet(frame)
         elif self.fmt == "csv":
             if len(frame) or not self._header_done:
+                if "reasons" in frame.columns:
+                    frame = frame.assign(reasons=csv_reasons(frame["reasons"]))
                 self._emit(frame.to_csv(index=False, header=not self._header_done).encode())
                 self._header_done = True
         else:
@@ -179,6 +188,10 @@ class ScoredWriter:
         import pyarrow as pa
 
         table = pa.Table.from_pandas(_stable_types(frame), preserve_index=False)
+        if "reasons" in frame.columns:
+            # A list column, typed: a chunk without alerts holds only empty lists.
+            lists = pa.array(frame["reasons"].tolist(), type=pa.list_(pa.string()))
+            table = table.set_column(table.schema.get_field_index("reasons"), "reasons", lists)
         if self._parquet is None:
             self._open_parquet(table)
         try:
@@ -202,7 +215,9 @@ def _stable_types(frame: pd.DataFrame) -> pd.DataFrame:
     """Types that do not change from chunk to chunk: text as strings, numbers 64-bit."""
     out = {}
     for name, col in frame.items():
-        if col.isna().all() and name not in RESULT_COLUMNS:
+        if name == "reasons":
+            out[name] = col  # lists: typed by the writer
+        elif len(col) and col.isna().all() and name not in RESULT_COLUMNS:
             # A column empty so far (text a CSV chunk read as NaN): text, which a
             # later chunk's text or numbers can still be written as.
             out[name] = col.astype("string")
@@ -217,3 +232,11 @@ def _stable_types(frame: pd.DataFrame) -> pd.DataFrame:
         else:
             out[name] = col.astype("string")
     return pd.DataFrame(out)
+
+
+def csv_reasons(reasons: pd.Series) -> list[str]:
+    """Each event's reasons as one CSV cell: the list as a JSON array (``[]`` if none)."""
+    return [
+        json.dumps(list(r), ensure_ascii=False) if isinstance(r, list | tuple) and r else "[]"
+        for r in reasons
+    ]

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from soc_anomaly.model.findings import reason_list
 from soc_anomaly.model.scoring import ID_COLUMNS, ScoreSummary
 from soc_anomaly.reporting.html_page import (
     Markup,
@@ -266,7 +267,7 @@ def _top_alerts(collector: ScoreReportCollector) -> Markup:
     headers += ["Score", "Raw score", "Why"]
     rows = []
     for rank, d in enumerate(top.to_dict("records"), start=1):
-        reasons = [s for s in str(d["reasons"] or "").split("; ") if s]
+        reasons = reason_list(d["reasons"])
         why = Markup("<ul>" + "".join(f"<li>{esc(s)}</li>" for s in reasons) + "</ul>")
         cells: list[object] = [rank, int(d["row"]), *(_cell(d[c]) for c in ids)]
         if label:

@@ -63,7 +63,7 @@ from soc_anomaly.data.event_stream import parse_times
 from soc_anomaly.data.ocsf_input import is_ocsf_record, ocsf_to_events
 from soc_anomaly.errors import SocAnomalyError, check_positive_int
 from soc_anomaly.model import AnomalyModel, read_manifest
-from soc_anomaly.model.findings import findings
+from soc_anomaly.model.findings import findings, reason_list
 from soc_anomaly.service.guard import (
     _as_record,
     _detail_response,
@@ -345,7 +345,7 @@ def create_app(
                 item["event_id"] = event_id
             item["score"] = scores[i]
             item["alert"] = bool(alerts[i])
-            item["reasons"] = [r for r in str(reasons[i]).split("; ") if r]
+            item["reasons"] = reason_list(reasons[i])
             results.append(item)
         return JSONResponse({**head, "results": results})
 

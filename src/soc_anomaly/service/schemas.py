@@ -40,7 +40,8 @@ class FlatEvent(BaseModel):
 
     Strict: a number is a JSON number, never text, so ``"bytes_in": "12"`` is
     refused with its record and column rather than read differently from ``12``.
-    Every column is optional here: the model names the columns it lacks.
+    Every column is optional here: an entity model needs ``time``, ``user`` and
+    ``class_uid`` and reads the other raw columns as unknown where they are absent.
     """
 
     model_config = ConfigDict(extra="allow", strict=True)
