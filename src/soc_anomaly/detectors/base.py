@@ -11,6 +11,7 @@ the negation, taken in :func:`anomaly_scores` and nowhere else.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import os
 import threading
@@ -120,7 +121,12 @@ def block_anomaly_scores(
             finished.set()
 
     with ThreadPoolExecutor(workers) as pool:
-        for done in [pool.submit(work, k == 0) for k in range(workers)]:
+        # Each thread runs in a copy of the caller's context, so the progress
+        # the caller asked for (detectors.progress) is told from every thread.
+        threads = [
+            pool.submit(contextvars.copy_context().run, work, k == 0) for k in range(workers)
+        ]
+        for done in threads:
             done.result()
     return out
 
@@ -279,3 +285,28 @@ class LeaveOneOutDetector(BaseDetector):
     novelty = True
 
     fit_predict = available_if(_never)(OutlierMixin.fit_predict)
+
+    def _with_unseen_rows(self, X: np.ndarray, loo: np.ndarray) -> np.ndarray:
+        """Training scores from the reference rows' leave-one-out scores ``loo``.
+
+        Subclasses set ``reference_indices_`` (None when every training row is
+        a reference row). Rows left out of the reference set are unseen by the
+        model and are scored as new events. Above :data:`MAX_TRAIN_SCORE_ROWS`
+        training rows, as for every detector, a seeded sample of the rows stands
+        for them: here the reference set itself, a uniform random sample whose
+        leave-one-out scores are already known, so that the rest (most of a
+        large training set, as long to score as the test events) is not scored
+        at all; ``train_score_rows_`` then holds the reference positions.
+        """
+        reference = self.reference_indices_
+        if reference is None:
+            return loo
+        if len(X) > MAX_TRAIN_SCORE_ROWS:
+            self.train_score_rows_ = reference
+            return loo
+        scores = np.empty(len(X), dtype=np.float64)
+        scores[reference] = loo
+        others = np.ones(len(X), dtype=bool)
+        others[reference] = False
+        scores[others] = self._score(X[others])
+        return scores

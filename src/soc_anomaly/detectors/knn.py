@@ -9,7 +9,9 @@ sets are capped with ``max_samples`` (see :data:`KNN_MAX_SAMPLES`).
 A training row queried like a new event would find itself at distance 0 as
 its first neighbour, which makes training rows look more normal than unseen
 normal events. The training scores are therefore leave-one-out: each
-reference row is scored against the other reference rows.
+reference row is scored against the other reference rows, and training rows
+left out of the reference set are scored as new events (above 200,000
+training rows, the reference rows' scores stand for all of them instead).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from soc_anomaly.config import DEFAULT_ANOMALY_FRACTION
 from soc_anomaly.detectors.base import BaseDetector, LeaveOneOutDetector, reference_subsample
+from soc_anomaly.detectors.progress import advance, row_chunks
 
 #: Reference rows the registered ``knn`` detector keeps. On 8 features with k=20,
 #: brute-force scoring runs at ~12-20k rows/s on 2 cores against 20,000 rows
@@ -70,7 +73,10 @@ class KNNDetector(LeaveOneOutDetector):
         Positions of the reference rows in the training set; None when every
         training row is one.
     train_scores_ : numpy.ndarray
-        Leave-one-out scores of the training rows.
+        Leave-one-out scores of the training rows; above 200,000 training
+        rows with a capped reference set, of the reference rows only (a
+        uniform random sample of them), whose positions ``train_score_rows_``
+        then holds (None otherwise).
     offset_ : float
         ``predict``'s threshold on ``score_samples``.
 
@@ -124,9 +130,20 @@ class KNNDetector(LeaveOneOutDetector):
             return -distances[:, -1]
         return -distances.mean(axis=1)
 
+    def _distances(self, X: np.ndarray, n_neighbors: int) -> np.ndarray:
+        """Sorted distances of each row to its nearest reference rows.
+
+        In chunks, each reported as it finishes: a quarter of a million rows
+        against the reference set take a minute or more.
+        """
+        distances = np.empty((len(X), n_neighbors), dtype=np.float64)
+        for rows in row_chunks(len(X), self.n_fit_samples_):
+            distances[rows], _ = self.nn_.kneighbors(X[rows], n_neighbors=n_neighbors)
+            advance(rows.stop - rows.start)
+        return distances
+
     def _score(self, X: np.ndarray) -> np.ndarray:
-        distances, _ = self.nn_.kneighbors(X, n_neighbors=self.n_neighbors_)
-        return self._reduce(distances)
+        return self._reduce(self._distances(X, self.n_neighbors_))
 
     def _train_scores(self, X: np.ndarray) -> np.ndarray:
         reference = X if self.reference_indices_ is None else X[self.reference_indices_]
@@ -134,15 +151,5 @@ class KNNDetector(LeaveOneOutDetector):
         # 0 first. Dropping the first column removes one zero: with exact
         # duplicates it may be the twin instead of the row, but the remaining
         # distances are the same either way.
-        distances, _ = self.nn_.kneighbors(reference, n_neighbors=self.n_neighbors_ + 1)
-        loo = self._reduce(distances[:, 1:])
-        if self.reference_indices_ is None:
-            return loo
-        scores = np.empty(len(X), dtype=np.float64)
-        scores[self.reference_indices_] = loo
-        # Rows left out of the reference set are unseen by the index: score
-        # them as new events.
-        others = np.ones(len(X), dtype=bool)
-        others[self.reference_indices_] = False
-        scores[others] = self._score(X[others])
-        return scores
+        distances = self._distances(reference, self.n_neighbors_ + 1)
+        return self._with_unseen_rows(X, self._reduce(distances[:, 1:]))

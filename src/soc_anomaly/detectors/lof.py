@@ -9,7 +9,9 @@ nearest reference rows.
 A training row scored like a new event would count itself as its own nearest
 neighbour and look denser, hence more normal, than unseen normal events. The
 training scores are therefore LOF's own leave-one-out values,
-``negative_outlier_factor_``, computed while fitting.
+``negative_outlier_factor_``, computed while fitting; training rows left out
+of the reference set are scored as new events (above 200,000 training rows,
+the reference rows' scores stand for all of them instead).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from soc_anomaly.config import DEFAULT_ANOMALY_FRACTION
 from soc_anomaly.detectors.base import BaseDetector, LeaveOneOutDetector, reference_subsample
+from soc_anomaly.detectors.progress import advance, row_chunks
 
 #: Reference rows the registered ``lof`` detector keeps. On 8 features with k=20,
 #: brute-force scoring runs at ~12-20k rows/s on 2 cores against 20,000 rows
@@ -65,7 +68,10 @@ class LOFDetector(LeaveOneOutDetector):
         Positions of the reference rows in the training set; None when every
         training row is one.
     train_scores_ : numpy.ndarray
-        Leave-one-out scores of the training rows.
+        Leave-one-out scores of the training rows; above 200,000 training
+        rows with a capped reference set, of the reference rows only (a
+        uniform random sample of them), whose positions ``train_score_rows_``
+        then holds (None otherwise).
     offset_ : float
         ``predict``'s threshold on ``score_samples``.
 
@@ -115,20 +121,18 @@ class LOFDetector(LeaveOneOutDetector):
             novelty=True,
             n_jobs=self.n_jobs,
         ).fit(X)
+        # Fitting scored each reference row against the others (its leave-one-out score).
+        advance(len(X))
 
     def _score(self, X: np.ndarray) -> np.ndarray:
-        return self.lof_.score_samples(X)
+        # In chunks, each reported as it finishes: a quarter of a million rows
+        # against the reference set take a minute or more.
+        scores = np.empty(len(X), dtype=np.float64)
+        for rows in row_chunks(len(X), self.n_fit_samples_):
+            scores[rows] = self.lof_.score_samples(X[rows])
+            advance(rows.stop - rows.start)
+        return scores
 
     def _train_scores(self, X: np.ndarray) -> np.ndarray:
         # LOF's fit already scored each reference row against the others.
-        loo = self.lof_.negative_outlier_factor_
-        if self.reference_indices_ is None:
-            return loo
-        scores = np.empty(len(X), dtype=np.float64)
-        scores[self.reference_indices_] = loo
-        # Rows left out of the reference set are unseen by the model: score
-        # them as new events.
-        others = np.ones(len(X), dtype=bool)
-        others[self.reference_indices_] = False
-        scores[others] = self._score(X[others])
-        return scores
+        return self._with_unseen_rows(X, self.lof_.negative_outlier_factor_)

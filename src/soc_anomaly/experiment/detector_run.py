@@ -17,12 +17,13 @@ import pandas as pd
 from soc_anomaly.data.split import TrainTestSplit
 from soc_anomaly.detectors import DetectorSpec, get_detector
 from soc_anomaly.detectors.calibration import ScoreCalibrator
+from soc_anomaly.detectors.progress import count_rows
 from soc_anomaly.evaluation.curves import RankingCurves
 from soc_anomaly.evaluation.explain import Explanation, explain_top, global_feature_correlations
 from soc_anomaly.evaluation.metrics import evaluate_scores
 from soc_anomaly.evaluation.threshold_lab import ThresholdReport, percentile_sweep, threshold_lab
 from soc_anomaly.experiment.config import DetectConfig
-from soc_anomaly.experiment.progress import StepReporter
+from soc_anomaly.experiment.progress import StepReporter, tick_of
 from soc_anomaly.experiment.results import ModelResult
 from soc_anomaly.experiment.world_split import WorldEvaluation
 from soc_anomaly.model.fitted import AnomalyModel
@@ -92,10 +93,14 @@ def _fit_and_score(
         contamination=config.anomaly_fraction,
         random_state=seed,
     )
-    with step(f"Fitting {spec.display_name} on {len(train_feats):,} normal events{what}"):
+    # Detectors that count their rows (the neighbour searches) report them
+    # through the step: training rows scored while fitting, then test rows.
+    fitting = f"Fitting {spec.display_name} on {len(train_feats):,} normal events{what}"
+    with step(fitting) as entered, count_rows(tick_of(entered), len(train_feats)):
         model.fit_features(train_feats, data.featurizers.get(feature_set))
     test_matrix = model.feature_matrix(data.split.X_test_df[cols])
-    with step(f"Scoring {len(test_matrix):,} test events with {spec.display_name}{what}"):
+    scoring = f"Scoring {len(test_matrix):,} test events with {spec.display_name}{what}"
+    with step(scoring) as entered, count_rows(tick_of(entered), len(test_matrix)):
         t0 = time.perf_counter()
         test_scores = model.raw_scores(test_matrix)
         score_seconds = time.perf_counter() - t0

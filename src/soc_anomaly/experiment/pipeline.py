@@ -14,6 +14,7 @@ repeated and the comparison reports mean and standard deviation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,12 +24,14 @@ import pandas as pd
 from soc_anomaly.data.io import check_writable_dir, check_writable_file, load_events, write_json
 from soc_anomaly.data.schema import resolve_feature_cols
 from soc_anomaly.data.split import split_by_time, split_train_test
+from soc_anomaly.detectors.progress import count_rows
 from soc_anomaly.detectors.registry import detector_for_rows
 from soc_anomaly.errors import ParameterError
 from soc_anomaly.evaluation.explain import (
     compute_feature_stats,
 )
 from soc_anomaly.evaluation.importance import permutation_importance
+from soc_anomaly.experiment.checkpoint import Checkpoint
 from soc_anomaly.experiment.config import DetectConfig
 from soc_anomaly.experiment.detector_run import SplitData, run_detector
 from soc_anomaly.experiment.enterprise import load_world
@@ -38,8 +41,9 @@ from soc_anomaly.experiment.evaluated_events import (
     budget_rate,
     test_events,
 )
-from soc_anomaly.experiment.progress import StepReporter
+from soc_anomaly.experiment.progress import StepReporter, tick_of
 from soc_anomaly.experiment.progress import quiet as _quiet
+from soc_anomaly.experiment.rescoring import ChangedRowsScorer
 from soc_anomaly.experiment.results import (
     DatasetSummary,
     DetectionResult,
@@ -90,7 +94,10 @@ def _run_seed(
     notes: list[str],
     step: StepReporter,
     world: WorldSplit | None = None,
+    finished: Callable[[SeedRun, int], None] | None = None,
 ) -> SeedRun:
+    """One seed's split and every detector on it; ``finished(run so far, planned)``
+    is called after each detector."""
     with step("Splitting and scaling" if world is None else "Splitting by time and scaling"):
         if world is None:
             split = split_train_test(df, features, config.label_col, config.test_size, seed)
@@ -131,11 +138,6 @@ def _run_seed(
         {} if world is None else dict(world.table.transformers),
     )
     names = [_resolve_detector(n, len(split.X_train_df), notes) for n in config.detectors]
-    models = [
-        run_detector(name, feature_set, config, seed, data, step)
-        for feature_set in feature_sets
-        for name in dict.fromkeys(names)
-    ]
     labels, counts = np.unique(kinds[y_test == 1], return_counts=True)
     dataset = DatasetSummary(
         source=source,
@@ -146,16 +148,23 @@ def _run_seed(
         n_test_anomalies=int(y_test.sum()),
         test_anomalies_by_attack={str(a): int(c) for a, c in zip(labels, counts, strict=True)},
     )
-    return SeedRun(
+    run = SeedRun(
         seed,
         dataset,
         y_test,
         kinds,
         split.test_index,
-        models,
+        [],
         split.X_test_df,
         test_events(config, df, split, world),
     )
+    planned = [(name, feature_set) for feature_set in feature_sets for name in dict.fromkeys(names)]
+    for name, feature_set in planned:
+        model = run_detector(name, feature_set, config, seed, data, step)
+        run = replace(run, models=[*run.models, model])
+        if finished is not None:
+            finished(run, len(planned))
+    return run
 
 
 def _importance_rows(run: SeedRun, notes: list[str]) -> np.ndarray:
@@ -188,12 +197,17 @@ def _with_importance(
     rows = _importance_rows(run, notes)
     sample = run.X_test_df.iloc[rows]
     for m in run.models:
-        with step(f"Permutation importance of {m.name}"):
+        shuffles = 1 + len(m.feature_cols) * config.importance_repeats
+        with (
+            step(f"Permutation importance of {m.name}") as entered,
+            count_rows(tick_of(entered), shuffles),
+        ):
             # Scaled by the model itself, as it scores: no scaled copy of every
             # test (or training) event is needed.
+            matrix = m.model.scale(m.model.feature_matrix(sample[m.feature_cols]))
             importance = permutation_importance(
-                m.estimator,
-                m.model.scale(m.model.feature_matrix(sample[m.feature_cols])),
+                ChangedRowsScorer(m.estimator, matrix),
+                matrix,
                 run.y_test[rows],
                 m.feature_cols,
                 n_repeats=config.importance_repeats,
@@ -201,6 +215,69 @@ def _with_importance(
             )
         models.append(replace(m, importance=importance))
     return replace(run, models=models)
+
+
+def _run_seeds(
+    config: DetectConfig,
+    df: pd.DataFrame | None,
+    notes: list[str],
+    step: StepReporter,
+    checkpoint: Checkpoint,
+) -> tuple[list[str], list[SeedRun]]:
+    """The feature columns, and every seed's run (each detector checkpointed as it finishes)."""
+    runs: list[SeedRun] = []
+    features: list[str] = []
+    frame: pd.DataFrame | None = df
+    world: WorldSplit | None = None
+    for i in range(config.seeds):
+        seed = config.random_state + i
+        if config.enterprise:
+            if i == 0 or config.data_path is None:
+                with step("Loading events" if i == 0 else f"Generating the world for seed {seed}"):
+                    world_data = load_world(
+                        data_path=config.data_path,
+                        manifest_path=config.manifest_path,
+                        n_users=config.resolved_n_users,
+                        days=config.days,
+                        intensity=config.intensity,
+                        seed=seed,
+                        features=config.features,
+                    )
+                with step(
+                    f"Computing {config.features} features of {len(world_data.events):,} events"
+                ):
+                    world = WorldSplit.build(world_data, config.features)
+            assert world is not None
+            frame, source = world.table.table, world.data.source
+            features = world.feature_cols
+        elif i == 0 or (df is None and config.data_path is None):
+            with step("Loading events" if i == 0 else f"Generating events for seed {seed}"):
+                frame, source = _load(config, df, seed)
+            features = resolve_feature_cols(frame, config.label_col, config.feature_cols)
+        assert frame is not None
+
+        def finished(run: SeedRun, planned: int, cols: list[str] = features) -> None:
+            checkpoint.detector_finished(cols, runs, run, planned)
+
+        runs.append(_run_seed(config, frame, source, features, seed, notes, step, world, finished))
+        checkpoint.seed_finished(features, runs)
+    return features, runs
+
+
+def _finish(result: DetectionResult, step: StepReporter) -> DetectionResult:
+    """``result`` with its permutation importance and plots, as the settings ask."""
+    config = result.config
+    if config.importance_repeats:
+        runs = [_with_importance(result.runs[0], config, result.notes, step), *result.runs[1:]]
+        result = replace(result, runs=runs)
+    if config.plots:
+        # The one call from here up into reporting/, imported only by runs that
+        # plot: it keeps matplotlib out of every other run.
+        from soc_anomaly.reporting.plots import write_plots
+
+        with step("Writing plots"):
+            result = replace(result, plot_paths=write_plots(result))
+    return result
 
 
 def run_detection(
@@ -230,6 +307,11 @@ def run_detection(
     soc_anomaly.errors.SocAnomalyError
         On bad settings, unusable data, or an output path that cannot be
         written (checked before any work is done).
+    soc_anomaly.experiment.checkpoint.RunInterrupted
+        A ``KeyboardInterrupt`` that came after at least one detector had
+        finished: ``metrics.json`` holds the finished detectors' results
+        (rewritten after each one, ``"complete": false``), and the exception
+        says where.
     """
     config = config or DetectConfig()
     config.validate()
@@ -239,54 +321,19 @@ def run_detection(
     if config.save_run is not None:
         check_writable_dir(Path(config.save_run), what="--save-run folder", create=False)
 
-    notes: list[str] = []
-    runs: list[SeedRun] = []
-    features: list[str] = []
-    frame: pd.DataFrame | None = df
     if config.enterprise and df is not None:
         raise ParameterError(
             "a DataFrame cannot be passed with scenario='enterprise'; expected data_path to "
             "a file of the world's raw events, or nothing to generate the world"
         )
-    world: WorldSplit | None = None
-    for i in range(config.seeds):
-        seed = config.random_state + i
-        if config.enterprise:
-            if i == 0 or config.data_path is None:
-                with step("Loading events" if i == 0 else f"Generating the world for seed {seed}"):
-                    world_data = load_world(
-                        data_path=config.data_path,
-                        manifest_path=config.manifest_path,
-                        n_users=config.resolved_n_users,
-                        days=config.days,
-                        intensity=config.intensity,
-                        seed=seed,
-                        features=config.features,
-                    )
-                with step(
-                    f"Computing {config.features} features of {len(world_data.events):,} events"
-                ):
-                    world = WorldSplit.build(world_data, config.features)
-            assert world is not None
-            frame, source = world.table.table, world.data.source
-            features = world.feature_cols
-        elif i == 0 or (df is None and config.data_path is None):
-            with step("Loading events" if i == 0 else f"Generating events for seed {seed}"):
-                frame, source = _load(config, df, seed)
-            features = resolve_feature_cols(frame, config.label_col, config.feature_cols)
-        assert frame is not None
-        runs.append(_run_seed(config, frame, source, features, seed, notes, step, world))
-
-    if config.importance_repeats:
-        runs[0] = _with_importance(runs[0], config, notes, step)
-    result = DetectionResult(config, features, runs, notes)
-    if config.plots:
-        # The one call from here up into reporting/, imported only by runs that
-        # plot: it keeps matplotlib out of every other run.
-        from soc_anomaly.reporting.plots import write_plots
-
-        with step("Writing plots"):
-            result = replace(result, plot_paths=write_plots(result))
+    notes: list[str] = []
+    checkpoint = Checkpoint(config, notes)
+    try:
+        features, runs = _run_seeds(config, df, notes, step, checkpoint)
+        result = _finish(DetectionResult(config, features, runs, notes), step)
+    except KeyboardInterrupt:
+        # Ctrl-C (or SIGTERM made one): the finished detectors are on disk.
+        raise checkpoint.interrupted() from None
     document = result.to_dict()
     config.resolved_metrics_path.parent.mkdir(parents=True, exist_ok=True)
     result = replace(result, metrics_path=write_json(document, config.resolved_metrics_path))

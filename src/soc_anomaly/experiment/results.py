@@ -236,6 +236,9 @@ class DetectionResult:
     notes: list[str] = field(default_factory=list)
     plot_paths: list[Path] = field(default_factory=list)
     metrics_path: Path | None = None
+    #: False for the results so far that a run writes after each detector
+    #: (see :mod:`soc_anomaly.experiment.checkpoint`).
+    complete: bool = True
 
     # The first run's pieces, under the names a single-seed caller expects.
     @property
@@ -281,7 +284,9 @@ class DetectionResult:
         """The JSON document written as ``metrics.json``.
 
         Besides the settings, data summary, comparison and per-detector
-        results, ``skipped_rules`` maps each threshold rule the run had to
+        results, ``complete`` is False in the results so far that a run
+        writes after each detector (a note says how many it holds), and
+        ``skipped_rules`` maps each threshold rule the run had to
         skip to why (today only ``alert_budget``, e.g. when the events have
         no timestamp column); it is empty when every rule ran. Each seed's
         entry under ``seeds`` holds its detectors' headline numbers, the
@@ -321,6 +326,7 @@ class DetectionResult:
         return _json_safe(
             {
                 "soc_anomaly_version": __version__,
+                "complete": self.complete,
                 "config": self.config.to_dict(),
                 "feature_cols": self.feature_cols,
                 "notes": self.notes,

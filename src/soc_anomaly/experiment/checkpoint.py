@@ -1,0 +1,130 @@
+"""Results kept as they finish: ``metrics.json`` rewritten after every detector.
+
+A run of every detector on both feature sets of the enterprise world takes
+minutes. :class:`Checkpoint` rewrites the run's ``metrics.json`` (atomically,
+so a reader never sees half a file) each time a detector has been evaluated,
+marked ``"complete": false`` with a note of how many detectors it holds; the
+run's last write, the whole document, replaces it. A run stopped by Ctrl-C or
+SIGTERM therefore leaves the finished detectors' results behind, and
+:class:`RunInterrupted` says where they are.
+
+With several seeds, the document's comparison needs every detector of every
+seed it holds, so the first seed is written detector by detector and later
+seeds once each is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+
+from soc_anomaly.data.io import write_json
+from soc_anomaly.experiment.config import DetectConfig
+from soc_anomaly.experiment.results import DetectionResult, SeedRun
+
+__all__ = ["PARTIAL_NOTE", "Checkpoint", "RunInterrupted", "sigterm_interrupts"]
+
+#: Start of the note a partial ``metrics.json`` carries.
+PARTIAL_NOTE = "partial results: "
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped after some detectors had finished; their results are on disk.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The ``metrics.json`` holding them.
+    finished : int
+        Detectors (of the first seed) it holds.
+    planned : int
+        Detectors the run would have evaluated.
+    """
+
+    def __init__(self, path: Path, finished: int, planned: int) -> None:
+        self.path = path
+        self.finished = finished
+        self.planned = planned
+        super().__init__(
+            f"the results of the {finished} of {planned} detector runs that finished are in {path}"
+        )
+
+
+class Checkpoint:
+    """Writes a run's results so far to its ``metrics.json``.
+
+    Parameters
+    ----------
+    config : DetectConfig
+        The run's settings (``resolved_metrics_path`` is where it writes).
+    notes : list of str
+        The run's notes, shared and still growing (read at each write).
+    """
+
+    def __init__(self, config: DetectConfig, notes: list[str]) -> None:
+        self.config = config
+        self.notes = notes
+        self.path: Path | None = None
+        self.finished = 0
+        self.planned = 0
+
+    def detector_finished(
+        self, feature_cols: list[str], runs: list[SeedRun], current: SeedRun, planned: int
+    ) -> None:
+        """Write the finished seeds ``runs`` and, for the first seed, ``current`` so far.
+
+        ``planned`` is the number of detector runs of a seed.
+        """
+        if runs:
+            # Later seeds are written when complete (see the module's notes).
+            return
+        self.finished, self.planned = len(current.models), planned
+        self._write(feature_cols, [current], f"{self.finished} of {planned} detector runs")
+
+    def seed_finished(self, feature_cols: list[str], runs: list[SeedRun]) -> None:
+        """Write the seeds finished so far (when more are to come)."""
+        if len(runs) < self.config.seeds:
+            self._write(feature_cols, runs, f"{len(runs)} of {self.config.seeds} seeds")
+
+    def interrupted(self) -> KeyboardInterrupt:
+        """What to raise when the run is stopped: where its results are, if anywhere."""
+        if self.path is None:
+            return KeyboardInterrupt()
+        return RunInterrupted(self.path, self.finished, self.planned)
+
+    def _write(self, feature_cols: list[str], runs: list[SeedRun], held: str) -> None:
+        note = (
+            f"{PARTIAL_NOTE}{held} had finished when this file was written; "
+            "the complete run rewrites it"
+        )
+        result = DetectionResult(self.config, feature_cols, runs, [*self.notes, note])
+        document = replace(result, complete=False).to_dict()
+        path = self.config.resolved_metrics_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = write_json(document, path)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Inside the block, SIGTERM stops the run as Ctrl-C does (so it says where results are).
+
+    Only the main thread can set a signal handler; elsewhere nothing changes
+    (SIGTERM then ends the process at once, and the results written so far stay).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
