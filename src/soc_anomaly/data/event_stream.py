@@ -30,6 +30,7 @@ from soc_anomaly.data.input_source import (
     INPUT_FORMATS,
     InputSource,
     input_format,
+    is_decompression_error,
     looks_like_ocsf,
     open_input,
 )
@@ -158,19 +159,13 @@ def read_source_chunks(
             yield from _csv_chunks(source, path, chunk_rows, columns)
         else:
             yield from _json_chunks(source, chunk_rows, on_error, ocsf=source.fmt == "ocsf")
-    except (EOFError, OSError) as exc:
-        if source.compression is None:
+    except Exception as exc:
+        if source.compression is None or not is_decompression_error(exc):
             raise
         raise DataError(
             f"input {path} is a truncated or corrupt {source.compression} stream "
             f"({_first_line(exc)})"
         ) from None
-    except Exception as exc:
-        if type(exc).__module__.startswith("zstandard"):
-            raise DataError(
-                f"input {path} is a truncated or corrupt zstd stream ({_first_line(exc)})"
-            ) from None
-        raise
 
 
 def _parquet_chunks(

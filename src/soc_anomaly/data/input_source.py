@@ -38,6 +38,7 @@ __all__ = [
     "INPUT_FORMATS",
     "InputSource",
     "input_format",
+    "is_decompression_error",
     "looks_like_ocsf",
     "open_input",
 ]
@@ -168,11 +169,58 @@ def _decompressed(raw: IO[bytes], path: str) -> tuple[IO[bytes], str | None]:
     if magic.startswith(_GZIP_MAGIC):
         return gzip.GzipFile(fileobj=replay, mode="rb"), "gzip"  # type: ignore[return-value]
     if magic.startswith(_ZSTD_MAGIC):
+        return io.BufferedReader(_ZstdFrames(replay), buffer_size=1 << 16), "zstd"
+    return replay, None
+
+
+class _ZstdFrames(io.RawIOBase):
+    """The decompressed bytes of a Zstandard stream of one or more frames, as read.
+
+    zstandard's own stream reader ends quietly inside a cut frame; this one
+    raises :class:`EOFError` there, as :mod:`gzip` does, so a truncated file is
+    an error rather than fewer events.
+    """
+
+    def __init__(self, raw: IO[bytes]) -> None:
         import zstandard
 
-        reader = zstandard.ZstdDecompressor().stream_reader(replay, read_across_frames=True)
-        return io.BufferedReader(reader, buffer_size=1 << 16), "zstd"  # type: ignore[arg-type]
-    return replay, None
+        self._dctx = zstandard.ZstdDecompressor()
+        self._frame: Any = None
+        self._raw = raw
+        self._out = b""
+        self._at = 0
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self._at == len(self._out) and not self._done:
+            block = self._raw.read(1 << 16)
+            if not block:
+                if self._frame is not None and not self._frame.eof:
+                    raise EOFError("the stream ends inside a Zstandard frame")
+                self._done = True
+            else:
+                self._feed(block)
+        n = min(len(buffer), len(self._out) - self._at)
+        buffer[:n] = self._out[self._at : self._at + n]
+        self._at += n
+        return n
+
+    def _feed(self, data: bytes) -> None:
+        parts = []
+        while data:
+            if self._frame is None or self._frame.eof:
+                self._frame = self._dctx.decompressobj()
+            parts.append(self._frame.decompress(data))
+            data = self._frame.unused_data if self._frame.eof else b""
+        self._out, self._at = b"".join(parts), 0
+
+
+def is_decompression_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is how gzip or zstandard report a cut or corrupt stream."""
+    return isinstance(exc, OSError | EOFError) or type(exc).__module__.startswith("zstandard")
 
 
 def looks_like_ocsf(record: Any) -> bool:
@@ -236,9 +284,11 @@ def open_input(path: str, fmt: str | None = None) -> Iterator[InputSource]:
         stack.callback(stream.close)
         try:
             head = _read_head(stream, 8, line=named in (None, "jsonl"))
-        except (OSError, EOFError) as exc:
+        except Exception as exc:
+            if compression is None or not is_decompression_error(exc):
+                raise
             raise DataError(
-                f"input {_describe(path)} is not a readable {compression} stream ({exc})"
+                f"input {_describe(path)} is a truncated or corrupt {compression} stream ({exc})"
             ) from None
         where = _describe(path)
         packed = f"{compression}-compressed " if compression else ""

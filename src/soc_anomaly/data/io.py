@@ -43,6 +43,8 @@ __all__ = [
 
 #: File name endings understood as tables, and their format.
 TABLE_SUFFIXES: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+#: Compressed CSV endings :func:`read_table` reads too (decompressed as read).
+_COMPRESSED_CSV = (".csv.gz", ".csv.zst")
 
 
 def table_format(path: Path) -> str:
@@ -219,7 +221,8 @@ def read_table(path: Path) -> pd.DataFrame:
     Parameters
     ----------
     path : pathlib.Path
-        A ``.csv``, ``.parquet`` or ``.pq`` file.
+        A ``.csv``, ``.parquet`` or ``.pq`` file; ``.csv.gz`` and ``.csv.zst``
+        are decompressed as they are read.
 
     Returns
     -------
@@ -236,11 +239,18 @@ def read_table(path: Path) -> pd.DataFrame:
         raise DataError(f"data file {path} does not exist; expected a .csv, .parquet or .npz file")
     if path.is_dir():
         raise DataError(f"data path {path} is a directory; expected a .csv, .parquet or .npz file")
-    fmt = table_format(path)
+    compressed = path.name.lower().endswith(_COMPRESSED_CSV)
+    fmt = "csv" if compressed else table_format(path)
     if path.stat().st_size == 0:
         raise DataError(f"data file {path} is empty; expected a header row and events")
     try:
-        if fmt == "csv":
+        if compressed:
+            from soc_anomaly.data.input_source import open_input
+
+            # The toolkit's decompressors: a cut zstd file is an error, not fewer rows.
+            with open_input(str(path), "csv") as source:
+                df = pd.read_csv(source.stream)
+        elif fmt == "csv":
             df = pd.read_csv(path)
         else:
             df = pd.read_parquet(path, engine="pyarrow")
@@ -258,10 +268,16 @@ def read_table(path: Path) -> pd.DataFrame:
                 f"data file {path} is not a readable Parquet file (truncated or corrupt: "
                 f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
             ) from None
+        if compressed:  # gzip and zstandard raise their own types for a cut stream
+            raise DataError(
+                f"data file {path} is a truncated or corrupt compressed CSV "
+                f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+            ) from None
         raise
     if df.empty:
         raise DataError(f"data file {path} has a header but no rows; expected events")
-    if fmt == "csv":
+    if fmt == "csv" and not compressed:
+        # A cut compressed file fails in its decompressor instead.
         _check_last_csv_row(path, len(df.columns), len(df))
     return df.reset_index(drop=True)
 

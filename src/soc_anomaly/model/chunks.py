@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_datetime64_any_dtype, is_integer_dtype
 
+from soc_anomaly.data.event_stream import parse_times
 from soc_anomaly.errors import DataError, ParameterError
 from soc_anomaly.evaluation.explain import explain_top
 from soc_anomaly.features.carry import StreamContext
@@ -55,8 +57,9 @@ def complete_raw_events(events: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``events`` itself when it has every column, else a shallow copy with the
-        absent columns added (NaN for numbers, None for text).
+        ``events`` itself when it has every column and datetimes, else a
+        shallow copy with text times parsed (ISO 8601) and the absent columns
+        added (NaN for numbers, None for text).
 
     Raises
     ------
@@ -74,6 +77,10 @@ def complete_raw_events(events: pd.DataFrame) -> pd.DataFrame:
             "expected time, user and class_uid "
             f"(3002 or 4001) in every event, other raw columns optional (found: {shown or 'none'})"
         )
+    times = events["time"]
+    if not (is_datetime64_any_dtype(times) or is_integer_dtype(times)):
+        # Text times (a CSV read by pandas): ISO 8601, as the event readers parse them.
+        events = parse_times(events.copy(deep=False))
     absent = [c for c in (*REQUIRED_COLUMNS, "src_city") if c not in events.columns]
     if not absent:
         return events

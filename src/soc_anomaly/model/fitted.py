@@ -215,6 +215,8 @@ class AnomalyModel:
             else:
                 featurizer = SeedColumns().fit(train)
             self.fit_features(featurizer.transform(raw), featurizer)
+            # The events as given (text times parsed), not the columns added as unknown.
+            train = raw[list(train.columns)] if raw is not train else train
         self.training_ = training_record(train)
         return self
 

@@ -12,8 +12,10 @@ fails at start, and serves it:
     request. The answer holds, for each event in the order sent, its position
     (``index``), its ``event_id`` (flat) or ``metadata.uid`` (OCSF) when it has
     one, its calibrated ``score`` (0-100), its ``alert`` flag and its
-    ``reasons``. With ``?format=ocsf`` it holds an OCSF Detection Finding per
-    alert instead (:mod:`soc_anomaly.model.findings`).
+    ``reasons`` (a list of sentences). With ``?format=ocsf`` it holds an OCSF
+    Detection Finding per alert instead (:mod:`soc_anomaly.model.findings`).
+    When the events' times overlap the model's training window, the answer
+    carries a one-line ``warning`` naming both ranges (logged once).
 ``GET /v1/model``
     The bundle's manifest.
 ``GET /healthz``
@@ -64,6 +66,7 @@ from soc_anomaly.data.ocsf_input import is_ocsf_record, ocsf_to_events
 from soc_anomaly.errors import SocAnomalyError, check_positive_int
 from soc_anomaly.model import AnomalyModel, read_manifest
 from soc_anomaly.model.findings import findings, reason_list
+from soc_anomaly.model.scoring import training_overlap
 from soc_anomaly.service.guard import (
     _as_record,
     _detail_response,
@@ -218,6 +221,14 @@ def _score(model: AnomalyModel, frame: pd.DataFrame) -> pd.DataFrame:
         raise _reject(422, _as_record(str(exc))) from None
 
 
+def _overlap(model: AnomalyModel, frame: pd.DataFrame) -> str | None:
+    """The warning when the batch's times overlap the model's training window."""
+    times = frame["time"] if "time" in frame.columns else None
+    if times is None or not len(times) or not pd.api.types.is_datetime64_any_dtype(times):
+        return None
+    return training_overlap(getattr(model, "training_", None), times.min(), times.max())
+
+
 # --- the app ------------------------------------------------------------------------------------
 
 
@@ -279,6 +290,7 @@ def create_app(
     )
     body_schema["example"] = [EXAMPLE_EVENT]
     limiter: anyio.CapacityLimiter | None = None
+    warned: list[bool] = []
 
     app = FastAPI(
         title="soc-anomaly scoring service",
@@ -332,7 +344,18 @@ def create_app(
         frame, ocsf = _events_frame(records)
         scored = _score(model, frame)
         alerts = scored["alert"].to_numpy(dtype=bool)
-        head = {"model": model_id, "events": len(records), "alerts": int(alerts.sum())}
+        head: dict[str, Any] = {
+            "model": model_id,
+            "events": len(records),
+            "alerts": int(alerts.sum()),
+        }
+        warning = _overlap(model, frame)
+        if warning:
+            head["warning"] = warning
+            if not warned:
+                # Logged once per process; every answer concerned carries it.
+                logger.warning("%s", warning)
+                warned.append(True)
         if fmt == "ocsf":
             return JSONResponse({**head, "findings": list(findings(frame, scored, manifest))})
         scores = scored["score"].to_numpy(dtype=float).tolist()

@@ -111,6 +111,12 @@ EXAMPLE_EVENT: dict[str, Any] = {
 }
 
 
+_WARNING = (
+    "Present when the events' times overlap the model's training window (both ranges named): "
+    "events the model was trained on score as normal."
+)
+
+
 class ScoreResult(BaseModel):
     """One scored event."""
 
@@ -130,6 +136,7 @@ class ScoreResponse(BaseModel):
     events: int
     alerts: int
     results: list[ScoreResult]
+    warning: str | None = Field(None, description=_WARNING)
 
 
 class FindingsResponse(BaseModel):
@@ -139,6 +146,7 @@ class FindingsResponse(BaseModel):
     events: int
     alerts: int
     findings: list[dict[str, Any]]
+    warning: str | None = Field(None, description=_WARNING)
 
 
 class Health(BaseModel):
