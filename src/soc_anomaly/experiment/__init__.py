@@ -12,6 +12,8 @@ module                 what lives there
 ``published``          the published protocol on real benchmarks
 ``benchmark``          that protocol over datasets x methods, beside the paper
 ``progress``           the step reporter long runs accept
+``checkpoint``         ``metrics.json`` rewritten as each detector finishes
+``rescoring``          rescoring only the rows a permutation changed
 =====================  =========================================================
 """
 

@@ -3,7 +3,9 @@
 One orchestrator that the command line, the scripts and any notebook call
 instead of re-wiring the steps. :func:`run_detection` returns everything it
 computed in a :class:`~soc_anomaly.experiment.results.DetectionResult`; its
-``to_dict()`` is the content of ``metrics.json``.
+``to_dict()`` is the content of ``metrics.json``, which is also rewritten after
+every detector with the results so far (:mod:`~soc_anomaly.experiment.checkpoint`),
+so a stopped run keeps what finished.
 
 Every detector of a run sees the same split. Each detector's scores are also
 calibrated to 0-100 against its own normal training scores, so one threshold
