@@ -9,6 +9,7 @@ prepared (:meth:`soc_anomaly.model.stream.StreamScorer.score_chunks`).
 
 from __future__ import annotations
 
+import datetime
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -37,6 +38,7 @@ __all__ = [
 #: Raw columns every event must have (what identifies it, as OCSF input requires);
 #: the entity features read the other raw columns as unknown where they are absent.
 IDENTITY_COLUMNS: tuple[str, ...] = ("time", "user", "class_uid")
+_TIME_DTYPE = pd.DatetimeTZDtype("ms", datetime.UTC)
 # Absent numeric columns become NaN, absent text columns None (unknown either way).
 _NUMERIC_RAW = frozenset({"timezone_offset", "src_lat", "src_lon", "bytes_in", "bytes_out"})
 
@@ -81,6 +83,13 @@ def complete_raw_events(events: pd.DataFrame) -> pd.DataFrame:
     if not (is_datetime64_any_dtype(times) or is_integer_dtype(times)):
         # Text times (a CSV read by pandas): ISO 8601, as the event readers parse them.
         events = parse_times(events.copy(deep=False))
+        times = events["time"]
+    if is_datetime64_any_dtype(times) and times.dtype != _TIME_DTYPE:
+        # One time type for every source: CSV, Parquet and OCSF readers name UTC by
+        # different objects, and a stream joining two of them would hold objects.
+        events = events.copy(deep=False)
+        zoned = times.dt.tz_localize("UTC") if times.dt.tz is None else times
+        events["time"] = zoned.dt.tz_convert(_TIME_DTYPE.tz).dt.as_unit("ms")
     absent = [c for c in (*REQUIRED_COLUMNS, "src_city") if c not in events.columns]
     if not absent:
         return events
