@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -454,7 +455,7 @@ def test_score_report_holds_model_counts_histogram_alerts_and_evaluation(capsys,
     shown = [float(r[-3]) for r in rows]
     assert shown == sorted(shown, reverse=True)
     assert shown[0] == pytest.approx(top["score"].iloc[0], abs=1e-4)
-    first_reasons = top["reasons"].iloc[0]
+    first_reasons = json.loads(top["reasons"].iloc[0])  # a CSV cell: the list as JSON
     assert all(s in text for s in first_reasons)
     # The evaluation against the labels.
     evaluation = dict((r[0], r[1]) for r in parsed.tables["evaluation"])
