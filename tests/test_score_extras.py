@@ -247,3 +247,14 @@ def test_the_service_and_ocsf_carry_the_same_list(model_dir, model, forged) -> N
         for f in found
     ]
     assert observed == expected.loc[expected["alert"], "reasons"].tolist()
+
+
+def test_the_service_scores_an_auth_only_body(model_dir, model, later) -> None:
+    auth = later[later["class_uid"] == 3002].head(300).reset_index(drop=True)
+    kept = [c for c in auth.columns if c not in ("bytes_in", "bytes_out", "direction")]
+    body = json.loads(auth[kept].drop(columns="status_detail").to_json(orient="records"))
+    answer = TestClient(create_app(model_dir)).post("/v1/score", json=body)
+    assert answer.status_code == 200, answer.text
+    expected = model.score(auth.assign(status_detail=None))
+    got = [r["score"] for r in answer.json()["results"]]
+    np.testing.assert_allclose(got, expected["score"], rtol=0, atol=1e-9)
