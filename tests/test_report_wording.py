@@ -220,3 +220,27 @@ def test_generated_data_keeps_its_scenario_name(tmp_path: Path) -> None:
         )
     )
     assert '<p class="meta">soc-anomaly detect · seed scenario ·' in detect_report_html(result)
+
+
+@pytest.mark.parametrize("which", ["world_run", "seed_run"])
+def test_the_recommendation_names_a_train_command_that_train_accepts(
+    request, capsys, which
+) -> None:
+    from soc_anomaly.cli.main import main
+    from soc_anomaly.detectors.names import resolve_detector_name
+
+    result: DetectionResult = request.getfixturevalue(which)
+    text = _text(print_summary, result)
+    command = re.search(r"train it: soc-anomaly train --detector (\S+) --features (\w+)", text)
+    assert command, text
+    best = result.models[[m.name for m in result.models].index(result.comparison()[0].name)]
+    assert resolve_detector_name(command.group(1)) == best.detector
+    assert command.group(2) == (best.feature_set or "table")
+    # The flags parse: the command fails on what follows them, not on the detector or
+    # the features (a generated world of no staff, or a table file that is not there).
+    args = ["train", "--detector", command.group(1), "--features", command.group(2)]
+    extra = ["--data-path", "missing.csv"] if command.group(2) == "table" else ["--n-users", "0"]
+    capsys.readouterr()
+    assert main([*args, *extra]) == 2
+    err = capsys.readouterr().err
+    assert ("missing.csv" in err or "n_users" in err) and "detector" not in err, err

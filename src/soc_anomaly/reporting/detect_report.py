@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
+from soc_anomaly.detectors.names import cli_name
 from soc_anomaly.evaluation.threshold_lab import ThresholdReport
 from soc_anomaly.experiment.results import (
     TRAIN_RULE,
@@ -94,6 +95,14 @@ def _listing(recall: dict[str, float], names: list[str]) -> str:
     return ", ".join(f"{a} ({pct(recall[a])})" for a in names) or "none"
 
 
+def _train_command(model: ModelResult) -> str:
+    """The ``train`` command that fits the recommended detector on the same features."""
+    short = cli_name(model.name) or model.detector
+    if not model.feature_set:  # a table's own columns: train reads them from a file
+        return f"soc-anomaly train --detector {short} --features table --data-path FILE"
+    return f"soc-anomaly train --detector {short} --features {model.feature_set}"
+
+
 def print_summary(result: DetectionResult, console: Console | None = None) -> None:
     """What to use and what it gives: detector, threshold, alerts a day, catches and misses."""
     out = console if console is not None else default_out
@@ -110,6 +119,7 @@ def print_summary(result: DetectionResult, console: Console | None = None) -> No
     lines = [
         f"[bold]Use {best.name}[/] (PR AUC {pm(best_row.pr_auc, '.3f', n)}{over})",
         *([f"  {tie}"] if tie else []),
+        f"  train it: {_train_command(best)}",
         f"  alert at {rule_label(rule, cfg)}: raw score >= {report.threshold:.4g}, "
         f"calibrated >= {calibrated_text(calibrated)} of 100",
     ]
