@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -94,18 +93,10 @@ def test_generate_unwritable_output_path(capsys, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def default_cli_run(tmp_path_factory):
-    """`soc-anomaly detect` with no flags but the output folder, as a user would run it."""
-    plots = tmp_path_factory.mktemp("cli") / "plots"
-    proc = subprocess.run(
-        [sys.executable, "-m", "soc_anomaly", "detect", "--plots-dir", str(plots)],
-        capture_output=True,
-        text=True,
-        check=False,
-        # Piped with no COLUMNS: the report takes 80 columns, as in a log.
-        env={k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")},
-    )
-    return proc, plots
+def default_cli_run(default_cli):
+    """`soc-anomaly detect` with no flags but the output folder, as a user would run it:
+    the session's default run (tests/conftest.py), piped with no COLUMNS."""
+    return default_cli, default_cli.plots
 
 
 def test_detect_defaults_generate_data_and_write_everything(default_cli_run):

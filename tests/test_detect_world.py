@@ -115,6 +115,9 @@ def test_seed_features_run_reports_campaigns_and_metrics(capsys, tmp_path, world
         str(world_file),
         "--features",
         "seed",
+        # Two detectors, one of them instant: the diff below compares more than one.
+        "--detectors",
+        "iforest,mahalanobis",
         "--no-plots",
         "--importance-repeats",
         "0",
@@ -157,6 +160,8 @@ def test_seed_features_run_reports_campaigns_and_metrics(capsys, tmp_path, world
         str(world_file),
         "--features",
         "seed",
+        "--detectors",
+        "iforest,mahalanobis",
         "--no-plots",
         "--importance-repeats",
         "0",

@@ -4,6 +4,7 @@ trade-off, the 2-D map, the per-entity views, and stale figures removed."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -45,17 +46,6 @@ from soc_anomaly.reporting.plots import (
 )
 from soc_anomaly.reporting.projection_figures import PROJECTION_MAX_EVENTS, projection_sample
 
-NINE = (
-    "iforest",
-    "ocsvm",
-    "kmeans",
-    "lof",
-    "knn",
-    "mahalanobis",
-    "risk_score",
-    "ocsvm_approx",
-    "ensemble",
-)
 #: The size cap every figure must respect, in pixels.
 CAP_PX = 4000
 
@@ -64,20 +54,11 @@ CAP_PX = 4000
 
 
 @pytest.fixture(scope="module")
-def nine(tmp_path_factory):
-    """Every registered detector on a small seed table; figures built, not saved."""
-    out = tmp_path_factory.mktemp("nine")
-    return run_detection(
-        DetectConfig(
-            detectors=NINE,
-            n_users=40,
-            events_per_user=50,
-            importance_repeats=0,
-            k=10,
-            plots=False,
-            plots_dir=out,
-        )
-    )
+def nine(all_detectors_run):
+    """Every registered detector on a small seed table (tests/conftest.py); figures built,
+    not saved."""
+    assert len(all_detectors_run.models) == 9
+    return all_detectors_run
 
 
 @pytest.fixture(scope="module")
@@ -415,16 +396,23 @@ def test_the_alert_threshold_of_the_views_is_the_normal_percentile(world):
 
 
 def test_figures_drawn_in_worker_processes_match_those_drawn_in_turn(
-    nine, tmp_path, monkeypatch
+    default_run, tmp_path, monkeypatch
 ) -> None:
     import soc_anomaly.reporting.plots as plots
 
-    parallel = replace(nine, config=replace(nine.config, plots_dir=tmp_path / "parallel"))
-    in_turn = replace(nine, config=replace(nine.config, plots_dir=tmp_path / "in_turn"))
-    forked = write_plots(parallel)
+    # The shared default run drew its figures in worker processes, on every core of a
+    # machine with two or more; on one core, draw them again in two workers.
+    if (os.cpu_count() or 1) >= 2:
+        forked = default_run.plot_paths
+    else:
+        monkeypatch.setattr(plots.os, "cpu_count", lambda: 2)
+        config = replace(default_run.config, plots_dir=tmp_path / "parallel")
+        forked = write_plots(replace(default_run, config=config))
     monkeypatch.setattr(plots.os, "cpu_count", lambda: 1)
-    alone = write_plots(in_turn)
+    config = replace(default_run.config, plots_dir=tmp_path / "in_turn")
+    alone = write_plots(replace(default_run, config=config))
     # The same files, in the same order, byte for byte.
-    assert [p.name for p in forked] == [p.name for p in alone] == [n for n, _ in figure_jobs(nine)]
+    names = [n for n, _ in figure_jobs(default_run)]
+    assert [p.name for p in forked] == [p.name for p in alone] == names
     for a, b in zip(forked, alone, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name

@@ -32,7 +32,6 @@ from soc_anomaly.cli import main
 from soc_anomaly.data.event_stream import read_event_chunks
 from soc_anomaly.data.io import atomic_write
 from soc_anomaly.errors import SocAnomalyError
-from soc_anomaly.experiment import DetectConfig, run_detection
 from soc_anomaly.model import AnomalyModel, read_manifest
 from soc_anomaly.model.scoring import ScoredWriter, score_stream
 from soc_anomaly.reporting import html_page, html_report
@@ -268,19 +267,8 @@ def test_without_plots_the_report_says_so(detect_run) -> None:
     assert _Parsed.of(page).images == []
 
 
-def test_enterprise_report_lists_every_campaign(tmp_path) -> None:
-    result = run_detection(
-        DetectConfig(
-            scenario="enterprise",
-            n_users=200,
-            days=14,
-            random_state=5,
-            plots=False,
-            detectors=("iforest",),
-            importance_repeats=0,
-            plots_dir=tmp_path,
-        )
-    )
+def test_enterprise_report_lists_every_campaign(tmp_path, world_run) -> None:
+    result = world_run  # the session's full-size enterprise run (tests/conftest.py)
     page = write_detect_report(result, tmp_path / "world.htm").read_text(encoding="utf-8")
     parsed = _Parsed.of(page)
     assert "campaigns" in parsed.ids

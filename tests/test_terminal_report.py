@@ -8,7 +8,6 @@ import re
 import pytest
 from rich.console import Console
 
-from soc_anomaly.experiment import DetectConfig, run_detection
 from soc_anomaly.experiment.summary import MeanStd, ModelSummary, rank_over_seeds
 from soc_anomaly.reporting.detect_report import (
     calibrated_text,
@@ -18,8 +17,6 @@ from soc_anomaly.reporting.detect_report import (
 )
 from soc_anomaly.reporting.tables import Column, print_fitted
 
-ALL_FAST = ("iforest", "ocsvm_approx", "lof", "knn", "mahalanobis", "kmeans", "risk_score")
-
 
 def _render(result, width: int = 80, verbose: bool = False) -> str:
     console = Console(width=width, record=True, file=io.StringIO(), highlight=False)
@@ -28,34 +25,12 @@ def _render(result, width: int = 80, verbose: bool = False) -> str:
 
 
 @pytest.fixture(scope="module")
-def seed_run(tmp_path_factory):
-    plots = tmp_path_factory.mktemp("seed")
-    return run_detection(
-        DetectConfig(
-            n_users=60,
-            detectors=ALL_FAST,
-            plots=False,
-            importance_repeats=1,
-            metrics_path=plots / "metrics.json",
-        )
-    )
+def seed_run(all_detectors_run):
+    """Every detector on a small seed table: the widest seed tables (tests/conftest.py)."""
+    return all_detectors_run
 
 
-@pytest.fixture(scope="module")
-def world_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("world")
-    return run_detection(
-        DetectConfig(
-            scenario="enterprise",
-            n_users=300,
-            days=20,
-            features="both",
-            detectors=("iforest", "kmeans", "mahalanobis"),
-            plots=False,
-            importance_repeats=0,
-            metrics_path=out / "metrics.json",
-        )
-    )
+# world_run: the session's full-size enterprise run (tests/conftest.py).
 
 
 @pytest.mark.parametrize("verbose", [False, True], ids=["default", "verbose"])
