@@ -42,15 +42,15 @@ def test_long_steps_show_progress_lines(capsys, small_csv: Path, tmp_path: Path,
     code, _, err = run_cli(capsys, "detect", *argv, "--metrics-path", str(metrics))
     assert code == 0, err
     lines = err.splitlines()
-    scoring = [x for x in lines if x.startswith("  Scoring") and " done (" in x]
+    scoring = [x for x in lines if x.startswith("  Scoring") and "%, " in x]
     assert scoring and scoring[0].startswith(
-        "  Scoring 324 test events with kNN distance: 256/324 done"
+        "  Scoring 324 test events with kNN distance: 256/324 (79%, "
     )
     fitting = [x for x in lines if x.startswith("  Fitting kNN distance")]
-    assert fitting and " done (" in fitting[0], err
+    assert fitting and "%, " in fitting[0], err
     # Permutation importance counts its shuffles: 1 + 8 features x 3 repeats.
     shuffles = [x for x in lines if x.startswith("  Permutation importance of kNN distance")]
-    assert shuffles and "/25 done" in shuffles[0]
+    assert shuffles and "/25 (" in shuffles[0]
     assert json.loads(metrics.read_text())["complete"] is True
 
 

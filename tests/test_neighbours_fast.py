@@ -161,11 +161,11 @@ def test_an_inner_count_hides_its_rows_from_the_outer_one() -> None:
 
 def test_step_progress_shows_lines_at_most_every_interval(monkeypatch) -> None:
     lines: list[str] = []
-    tick = progress.StepProgress("Scoring 10 events", lines.append, unit="scored")
+    tick = progress.StepProgress("Scoring 10 events", lines.append)
     tick(3, 10)  # before the first interval: nothing
     assert lines == []
     monkeypatch.setattr(progress, "PROGRESS_SECONDS", 0.0)
     tick(4, 10)
     tick(10, 10)  # complete: the step's own closing line says so
     assert len(lines) == 1
-    assert lines[0].startswith("  Scoring 10 events: 4/10 scored (40%, ")
+    assert lines[0].startswith("  Scoring 10 events: 4/10 (40%, ")

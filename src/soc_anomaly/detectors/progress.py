@@ -114,9 +114,9 @@ class StepProgress:
     description : str
         The step, as its reporter shows it.
     emit : callable
-        Shows one line (the command line prints it on stderr).
-    unit : str, default="done"
-        What the counts count, after them: ``"12,288/246,223 done"``.
+        Shows one line (the command line prints it on stderr), e.g.
+        ``"  Scoring 246,223 test events with kNN distance: 12,288/246,223 (5%, 6 s)"``:
+        the step, what is finished of how much, and the seconds since it began.
 
     Notes
     -----
@@ -124,10 +124,9 @@ class StepProgress:
     when the work is complete (the step's own closing line follows).
     """
 
-    def __init__(self, description: str, emit: Callable[[str], None], unit: str = "done") -> None:
+    def __init__(self, description: str, emit: Callable[[str], None]) -> None:
         self.description = description
         self.emit = emit
-        self.unit = unit
         self._start = self._last = time.perf_counter()
 
     def __call__(self, done: int, total: int) -> None:
@@ -137,6 +136,5 @@ class StepProgress:
         self._last = now
         share = done / total if total else 0.0
         self.emit(
-            f"  {self.description}: {done:,}/{total:,} {self.unit} "
-            f"({share:.0%}, {now - self._start:.0f} s)"
+            f"  {self.description}: {done:,}/{total:,} ({share:.0%}, {now - self._start:.0f} s)"
         )
