@@ -55,9 +55,10 @@ def train(
         Path | None,
         typer.Option(
             "--data-path",
-            help="Events to train on (.csv, .csv.gz, .csv.zst or .parquet): raw enterprise events for entity or "
-            "seed features, any table for table features. Labelled attacks are dropped. "
-            "Default: generate the enterprise world and train on its first half.",
+            help="Events to train on (.csv, .csv.gz, .csv.zst or .parquet): raw enterprise "
+            "events for entity or seed features, any table for table features. Labelled "
+            "attacks are dropped. Default: generate the enterprise world and train on its "
+            "first half.",
         ),
     ] = None,
     features: Annotated[
