@@ -14,7 +14,7 @@ import pytest
 from cli_helpers import run_cli
 
 from soc_anomaly.detectors import progress
-from soc_anomaly.experiment import DetectConfig, pipeline, run_detection
+from soc_anomaly.experiment import DetectConfig, checkpoint, pipeline, run_detection
 from soc_anomaly.experiment.checkpoint import PARTIAL_NOTE, RunInterrupted, sigterm_interrupts
 
 
@@ -82,6 +82,45 @@ def test_the_command_line_says_where_the_finished_results_are(
     assert "interrupted: the results of the 1 of 2 detector runs that finished are in" in err
     assert "Traceback" not in err
     assert list(json.loads(metrics.read_text())["models"]) == ["IsolationForest"]
+
+
+def test_partial_writes_are_spaced_and_a_failing_detector_leaves_the_finished(
+    small_df: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written: list[list[str]] = []
+    real_write = checkpoint.Checkpoint._write
+
+    def spy(self, feature_cols, runs, held):
+        written.append([m.name for m in runs[0].models])
+        return real_write(self, feature_cols, runs, held)
+
+    monkeypatch.setattr(checkpoint.Checkpoint, "_write", spy)
+    real = pipeline.run_detector
+
+    def run_detector(*args, **kwargs):
+        if args[0] == "lof":
+            raise RuntimeError("a detector bug")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "run_detector", run_detector)
+    config = DetectConfig(
+        detectors=("iforest", "knn", "lof"), plots=False, metrics_path=tmp_path / "m.json"
+    )
+    # Detectors finishing within the write interval are written together, once the run stops.
+    monkeypatch.setattr(checkpoint, "WRITE_INTERVAL", 3600.0)
+    with pytest.raises(RuntimeError, match="a detector bug"):
+        run_detection(config, df=small_df)
+    assert written == [["IsolationForest", "kNN distance"]]
+    assert list(json.loads((tmp_path / "m.json").read_text())["models"]) == [
+        "IsolationForest",
+        "kNN distance",
+    ]
+    # With no interval, every finished detector is written as it finishes.
+    written.clear()
+    monkeypatch.setattr(checkpoint, "WRITE_INTERVAL", 0.0)
+    with pytest.raises(RuntimeError, match="a detector bug"):
+        run_detection(config, df=small_df)
+    assert written == [["IsolationForest"], ["IsolationForest", "kNN distance"]]
 
 
 def test_an_interrupt_before_any_detector_finished_writes_nothing(

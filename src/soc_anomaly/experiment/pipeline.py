@@ -334,8 +334,12 @@ def run_detection(
         features, runs = _run_seeds(config, df, notes, step, checkpoint)
         result = _finish(DetectionResult(config, features, runs, notes), step)
     except KeyboardInterrupt:
-        # Ctrl-C (or SIGTERM made one): the finished detectors are on disk.
+        # Ctrl-C (or SIGTERM made one): the finished detectors go to disk.
         raise checkpoint.interrupted() from None
+    except Exception:
+        # A detector that fails leaves the ones that finished before it.
+        checkpoint.flush()
+        raise
     document = result.to_dict()
     config.resolved_metrics_path.parent.mkdir(parents=True, exist_ok=True)
     result = replace(result, metrics_path=write_json(document, config.resolved_metrics_path))
