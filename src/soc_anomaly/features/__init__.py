@@ -9,6 +9,13 @@ over 24 hours, beacon-like regularity) and the user's department. Each feature
 has a unit and an analyst-readable sentence (:data:`FEATURES`), and
 :meth:`EntityFeatures.explain` says why an event stands out.
 
+An unknown value (a null cell, or a column the export does not have) is no
+evidence: a feature that reads it takes the value a typical known event gives
+(not a first sighting, not rare among peers; for the day's destinations, the
+peer rarity and the 24-hour outbound bytes, at least the training median),
+windows counting distinct values do not count it, connections to an unknown
+destination form no beacon pair, and no explanation names it.
+
 Modules: ``catalog`` (names, units, sentences), ``columns`` (reading the event
 table), ``windows`` (causal window aggregates), ``history`` (per-user
 baselines), ``travel``, ``peers`` (department baselines), ``compute`` (the

@@ -46,9 +46,9 @@ class Events:
         table is in time order already.
     time, tz_min : ndarray of int64
         Epoch milliseconds (UTC) and the device's minutes east of UTC.
-    is_auth, is_net, failure, mfa_denied, outbound : ndarray of bool
+    is_auth, is_net, failure, mfa_denied, outbound, direction_known : ndarray of bool
         Authentication row, network row, failed logon, MFA push denied or timed
-        out, connection to the internet.
+        out, connection to the internet, a direction is given.
     lat, lon, bytes_in, bytes_out : ndarray of float64
         NaN where null.
     codes : dict of str to ndarray of int64
@@ -65,6 +65,7 @@ class Events:
     failure: np.ndarray
     mfa_denied: np.ndarray
     outbound: np.ndarray
+    direction_known: np.ndarray
     lat: np.ndarray
     lon: np.ndarray
     bytes_in: np.ndarray
@@ -209,6 +210,7 @@ def read_events(X: pd.DataFrame) -> Events:
         # "MFA push denied" and "MFA push timed out": the second factor was refused.
         mfa_denied=arr(_matches(X["status_detail"], lambda v: "mfa" in v.lower())),
         outbound=arr(_matches(X["direction"], lambda v: v.lower() == "outbound")),
+        direction_known=arr(X["direction"].notna().to_numpy(dtype=bool)),
         lat=arr(_floats(X["src_lat"])),
         lon=arr(_floats(X["src_lon"])),
         bytes_in=arr(_floats(X["bytes_in"])),

@@ -83,7 +83,7 @@ def names_of_pairs(ev: Events, keys: np.ndarray) -> np.ndarray:
 
 def connections(ev: Events, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pair name and time of the network events among ``rows`` (time-order positions)."""
-    rows = rows[ev.is_net[rows]]
+    rows = rows[ev.is_net[rows] & (ev.codes["dst_host"][rows] >= 0)]
     pair = pair_keys(
         ev.codes["user"][rows], ev.codes["dst_host"][rows], len(ev.categories["dst_host"])
     )
@@ -101,11 +101,11 @@ def _regularity(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``regularity`` of every connection, or with ``prior``: of the ``own`` rows only,
     their pairs' earlier connection times read from ``prior`` (the other rows get 0)."""
+    # Connections to an unknown destination are no pair's: they take no part.
+    to_known = ev.is_net & (ev.codes["dst_host"] >= 0)
     if prior is None or own is None:
-        return regularity(
-            pair, ev.time, ev.is_net, beacon_intervals, min_beacon_intervals, CV_FLOOR
-        )
-    rows = np.flatnonzero(own & ev.is_net)
+        return regularity(pair, ev.time, to_known, beacon_intervals, min_beacon_intervals, CV_FLOOR)
+    rows = np.flatnonzero(own & to_known)
     keys = np.unique(pair[rows])
     earlier = prior.lookup(names_of_pairs(ev, keys))
     slot = earlier != NO_TIME
@@ -199,6 +199,38 @@ def _first_seen(est: EntityFeatures, ev: Events, user: np.ndarray, column: str) 
     return first_seen(user, value, ev.codes[column] >= 0, est.seen_[column], len(vocab))
 
 
+#: Features an unknown raw value leaves at the training median (a typical event's
+#: value) rather than at either end of their range, by the raw column; counts over a
+#: window (True) keep a higher value that the window's known values give.
+_NEUTRAL: dict[str, dict[str, bool]] = {
+    "dst_host": {"daily_dst_hosts_ratio": True, "dept_dst_rarity": False},
+    "direction": {"bytes_out_24h_ratio": True},
+}
+#: Row of :data:`~soc_anomaly.features.deviation.LEVELS` read as the median (level 0.3:
+#: the 49.9th percentile of the training values).
+_MEDIAN_LEVEL = 3
+
+
+def _neutral_where_unknown(
+    est: EntityFeatures, cols: dict[str, np.ndarray], column: str, unknown: np.ndarray
+) -> None:
+    """Set the :data:`_NEUTRAL` features of raw ``column`` to their training median
+    where it is ``unknown``, so an unknown is no evidence to one-sided and two-sided
+    detectors alike. Before the sketch of training values exists (during ``fit``), the
+    values stay as computed (an unknown counts for nothing).
+    """
+    sketch = getattr(est, "deviation_sketch_", None)
+    if sketch is None or not unknown.any():
+        return
+    names = list(FEATURES)
+    for name, floor in _NEUTRAL[column].items():
+        median = float(sketch[names.index(name), _MEDIAN_LEVEL])
+        if not np.isfinite(median):
+            continue
+        value = np.maximum(cols[name], median) if floor else median
+        cols[name] = np.where(unknown, value, cols[name])
+
+
 def user_rows(est: EntityFeatures, ev: Events) -> np.ndarray:
     """Row of each event's user in the fitted per-user tables (the population if new)."""
     user = ev.fitted_codes("user", est.vocab_["user"])
@@ -219,7 +251,15 @@ def assemble(
     user = ev.fitted_codes("user", vocab["user"])
     new_dst = _first_seen(est, ev, user, "dst_host")
     new_dst_hosts, new_dst_bytes = _new_destinations(ev, new_dst > 0, agg.by_user)
+    # Outbound bytes over 24 hours are unknown where the window holds a connection of
+    # unknown direction (logons have no direction: they are not connections).
+    no_direction = ev.is_net & ~ev.direction_known
+    out24_unknown = np.zeros(len(ev), dtype=bool)
+    if no_direction.any():
+        by_user = agg.by_user or KeyOrder(ev.codes["user"], ev.time)
+        out24_unknown = by_user.window_sum(no_direction, _24H) > 0
     if rows is not None:
+        out24_unknown = out24_unknown[rows]
         ev, agg, user = ev.take(rows), agg.take(rows), user[rows]
         new_dst, new_dst_hosts, new_dst_bytes = (
             new_dst[rows],
@@ -257,7 +297,10 @@ def assemble(
     peers = est.peers_
     group = department_codes(peers, ev.fitted_codes("user", peers.members))
     dst = ev.fitted_codes("dst_host", vocab["dst_host"])
-    cols["dept_dst_rarity"] = peers.rarity(group, dst, len(vocab["dst_host"]))[0]
+    known_dst = ev.codes["dst_host"] >= 0
+    cols["dept_dst_rarity"] = peers.rarity(group, dst, len(vocab["dst_host"]), known_dst)[0]
+    _neutral_where_unknown(est, cols, "dst_host", ~known_dst)
+    _neutral_where_unknown(est, cols, "direction", out24_unknown)
     z = robust_z(np.log1p(ev.bytes_out), peers.bytes_out_loc[group], peers.bytes_out_scale[group])
     cols["dept_bytes_out_z"] = np.where(net, z, 0.0)
     # One row per feature: stacking contiguous columns is a plain copy, and the

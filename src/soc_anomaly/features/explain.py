@@ -9,6 +9,7 @@ holds (the previous logon's city, the rhythm of a beacon).
 
 from __future__ import annotations
 
+from string import Formatter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,6 +41,25 @@ _FLAG_COLS = np.array([n in FLAG_FEATURES for n in _NAMES])
 _CONTEXT_COLS = np.array([n in CONTEXT_FEATURES for n in _NAMES])
 _SPEED, _NEW_PLACE = _NAMES.index("travel_speed_kmh"), _NAMES.index("new_place_speed_kmh")
 _FAMILY = {name: k for k, family in enumerate(FAMILIES) for name in family}
+#: Sentence fields that quote a raw text column, and the features whose sentence quotes each.
+_QUOTED = {
+    "user": "user",
+    "country": "src_country",
+    "device": "device_id",
+    "src_ip": "src_ip",
+    "dst_host": "dst_host",
+}
+_QUOTING = {
+    field: np.array(
+        [
+            j
+            for j, name in enumerate(_NAMES)
+            if field in {f for _, f, _, _ in Formatter().parse(FEATURES[name].template)}
+        ],
+        dtype=np.int64,
+    )
+    for field in _QUOTED
+}
 
 
 def format_bytes(n: float) -> str:
@@ -172,7 +192,13 @@ def explain_rows(
     tables, peers = est.user_tables_, est.peers_
     group = ev.restore(department_codes(peers, ev.fitted_codes("user", peers.members)))
     dst = ev.restore(ev.fitted_codes("dst_host", est.vocab_["dst_host"]))
-    _, dst_users, group_size = peers.rarity(group, dst, len(est.vocab_["dst_host"]))
+    known_dst = np.array([h is not None for h in text["dst_host"]], dtype=bool)
+    _, dst_users, group_size = peers.rarity(group, dst, len(est.vocab_["dst_host"]), known_dst)
+    # A sentence never names an unknown value: a feature quoting one gives no reason.
+    for field, column in _QUOTED.items():
+        unknown = np.array([v is None for v in text[column]], dtype=bool)
+        if unknown.any():
+            dev[np.ix_(unknown, _QUOTING[field])] = 0.0
     bytes_in, bytes_out = ev.restore(ev.bytes_in), ev.restore(ev.bytes_out)
     if context_columns is not None:
         cities = list(context_columns["prev_login_city"].to_numpy(dtype=object))

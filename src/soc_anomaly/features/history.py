@@ -95,7 +95,12 @@ def _median_per(values: np.ndarray, group: np.ndarray, n_groups: int, min_count:
 
 
 def daily_distinct(ko: KeyOrder, day: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Distinct ``dst`` of each event's key so far on its local ``day``, the event included."""
+    """Distinct ``dst`` of each event's key so far on its local ``day``, the event included.
+
+    An unknown ``dst`` (code -1) is no evidence of a new destination: it is not
+    counted, and its event gets the known count, at least 1 (its destination,
+    whichever it was, counts as one already seen that day).
+    """
     day_s, dst_s = day[ko.order], dst[ko.order]
     grp = np.lexsort((dst_s, day_s, ko.key))
     first = np.ones(len(grp), dtype=bool)
@@ -104,13 +109,15 @@ def daily_distinct(ko: KeyOrder, day: np.ndarray, dst: np.ndarray) -> np.ndarray
         | (day_s[grp[1:]] != day_s[grp[:-1]])
         | (dst_s[grp[1:]] != dst_s[grp[:-1]])
     )
+    first &= dst_s[grp] >= 0
     is_first = np.empty(len(grp), dtype=bool)
     is_first[grp] = first
     csum = np.concatenate([[0], np.cumsum(is_first, dtype=np.int64)])
     seg = np.ones(len(grp), dtype=bool)
     seg[1:] = (ko.key[1:] != ko.key[:-1]) | (day_s[1:] != day_s[:-1])
     seg_start = np.maximum.accumulate(np.where(seg, np.arange(len(seg)), 0))
-    out = csum[1:] - csum[seg_start]
+    # At least 1: an event with an unknown destination still contacted one.
+    out = np.maximum(csum[1:] - csum[seg_start], 1)
     res = np.empty_like(out)
     res[ko.order] = out
     return res

@@ -54,14 +54,21 @@ class PeerTables:
         """Group code of the population."""
         return len(self.departments)
 
-    def rarity(self, group: np.ndarray, dst: np.ndarray, n_dst: int) -> tuple[np.ndarray, ...]:
+    def rarity(
+        self, group: np.ndarray, dst: np.ndarray, n_dst: int, known: np.ndarray | None = None
+    ) -> tuple[np.ndarray, ...]:
         """-log10 of the smoothed share of the group's users that contacted ``dst``.
 
+        ``dst`` holds fitted codes (-1: not in training, so no user contacted it);
+        where ``known`` is False the destination is unknown (null), which is no
+        evidence: it counts as contacted by every user of the group, not by none.
         Returns the rarity, the users who did and the group's size, per event.
         """
         pos = lookup(self.dst_keys, pair_keys(group, np.maximum(dst, 0), n_dst))
         users = np.where((pos >= 0) & (dst >= 0), self.dst_users[pos], 0)
         size = self.group_size[group]
+        if known is not None:
+            users = np.where(known, users, size)
         return -np.log10((users + 1.0) / (size + 2.0)), users, size
 
 
@@ -126,7 +133,8 @@ def fit_peer_tables(
     group_size = np.bincount(user_group, minlength=population + 1).astype(np.int64)
     group_size[population] = len(user_names)
 
-    pairs = np.unique(pair_keys(user, dst, n_dst))
+    # An unknown (null) destination is no destination a user contacted.
+    pairs = np.unique(pair_keys(user[dst >= 0], dst[dst >= 0], n_dst))
     pair_user, pair_dst = pairs // (n_dst + 1), pairs % (n_dst + 1)
     grp = user_group[pair_user]
     dept_keys = pair_keys(grp, pair_dst, n_dst)[grp != population]

@@ -183,7 +183,13 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         self.vocab_ = vocab
         self.seen_ = seen
         self.n_training_events_ = len(ev)
+        # A refit starts without the old sketch: assemble reads it for unknown values.
+        self.__dict__.pop("deviation_sketch_", None)
         self.deviation_sketch_ = tail_sketch(assemble(self, ev, agg).T)
+        if (ev.codes["dst_host"] < 0).any() or (ev.is_net & ~ev.direction_known).any():
+            # Unknown destinations and directions in training take the training median,
+            # as they will when scored: a second pass with the first pass's sketch.
+            self.deviation_sketch_ = tail_sketch(assemble(self, ev, agg).T)
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
