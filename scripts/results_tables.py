@@ -12,7 +12,7 @@ Each table is rendered from the file its documented command writes:
 
 ``python scripts/results_tables.py NAME --from FILE`` reads FILE, which that command wrote
 (seconds). Without ``--from`` the script runs the command itself in a temporary folder and
-reads what it wrote (minutes; real_data about half an hour of CPU). ``--check`` compares with
+reads what it wrote (minutes; real_data hours of CPU, mostly OneClassSVM). ``--check`` compares with
 the committed file instead of writing it (exit 1 if they differ). The first line of each table
 is an HTML comment naming the command; nothing else in it depends on when it was run, so the
 same run always gives the same bytes (tests/test_results_tables.py regenerates
