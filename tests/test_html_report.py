@@ -185,7 +185,7 @@ def test_detect_report_renders_offline_in_chromium(detect_run, browser, tmp_path
         assert 800 <= width <= 1200
         summary = page.inner_text("#summary")
         best = result.comparison()[0].name
-        assert f"Best detector by PR AUC: {best}" in summary
+        assert f"Use {best}, ranked first: PR AUC" in summary
         assert f"{result.dataset.n_events:,}" in summary
         terminal = page.inner_text("#terminal pre")
         for m in result.models:

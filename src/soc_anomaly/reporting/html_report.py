@@ -138,7 +138,7 @@ def _summary(result: DetectionResult) -> Markup:
     rows = result.comparison()
     best = rows[0]
     head = (
-        f"Best detector by PR AUC: <strong>{esc(best.name)}</strong> with PR AUC "
+        f"Use <strong>{esc(best.name)}</strong>, ranked first: PR AUC "
         f"{esc(_pm(best.pr_auc, 3, n))} and ROC AUC {esc(_pm(best.roc_auc, 3, n))}"
     )
     if best.campaign_recall is not None:
