@@ -13,6 +13,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from soc_anomaly.detectors.names import DETECTOR_NAMES
+
 #: Short column headings for the enterprise world's scenarios, in the docs' order.
 SHORT = {
     "brute_force": "brute",
@@ -68,6 +70,8 @@ def _check_config(document: dict[str, Any], expected: dict[str, Any], command: s
     config = document.get("config")
     if not isinstance(config, dict):
         raise BadInput("not the metrics.json of a detect run (it has no 'config')")
+    if document.get("complete") is False:
+        raise BadInput("it holds the partial results of a run that was stopped; rerun it")
     for key, value in expected.items():
         if config.get(key) != value:
             raise BadInput(
@@ -81,7 +85,13 @@ def _check_config(document: dict[str, Any], expected: dict[str, Any], command: s
 
 
 DEFAULT_COMMAND = "soc-anomaly detect"
-DEFAULT_CONFIG = {"scenario": "seed", "seeds": 1, "data_path": None, "feature_cols": None}
+DEFAULT_CONFIG = {
+    "scenario": "seed",
+    "seeds": 1,
+    "data_path": None,
+    "feature_cols": None,
+    "detectors": ["iforest", "ocsvm"],
+}
 
 
 def _dataset_caption(document: dict[str, Any]) -> str:
@@ -186,7 +196,13 @@ def default_detectors(document: dict[str, Any]) -> str:
 
 
 SEEDS_COMMAND = "soc-anomaly detect --detectors all --seeds 3 --no-plots --importance-repeats 0"
-SEEDS_CONFIG = {"scenario": "seed", "seeds": 3, "data_path": None, "feature_cols": None}
+SEEDS_CONFIG = {
+    "scenario": "seed",
+    "seeds": 3,
+    "data_path": None,
+    "feature_cols": None,
+    "detectors": list(DETECTOR_NAMES),
+}
 
 
 def three_seeds(document: dict[str, Any]) -> str:
@@ -249,7 +265,13 @@ def three_seeds(document: dict[str, Any]) -> str:
 
 
 ENTERPRISE_COMMAND = "soc-anomaly detect --scenario enterprise --features both --detectors all"
-ENTERPRISE_CONFIG = {"scenario": "enterprise", "features": "both", "data_path": None}
+ENTERPRISE_CONFIG = {
+    "scenario": "enterprise",
+    "features": "both",
+    "data_path": None,
+    "seeds": 1,
+    "detectors": list(DETECTOR_NAMES),
+}
 
 
 def _minutes(hours: float | None) -> str:

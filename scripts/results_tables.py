@@ -101,6 +101,8 @@ def write_atomically(text: str, path: Path) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
             out.write(text)
+        # mkstemp makes the file private; a docs page is for every reader.
+        os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -146,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         except BadInput as exc:
             print(f"error: {source}: {exc}", file=sys.stderr)
             return 2
-        except (KeyError, TypeError, AttributeError) as exc:
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
             print(f"error: {source} lacks {exc}; expected the output of `{args.table}`'s command",
                   file=sys.stderr)  # fmt: skip
             return 2

@@ -244,3 +244,9 @@ def test_the_recommendation_names_a_train_command_that_train_accepts(
     assert main([*args, *extra]) == 2
     err = capsys.readouterr().err
     assert ("missing.csv" in err or "n_users" in err) and "detector" not in err, err
+
+
+def test_the_train_command_keeps_the_chosen_feature_columns(seed_run) -> None:
+    config = replace(seed_run.config, feature_cols=("bytes_out", "geo_distance"))
+    text = _text(print_summary, replace(seed_run, config=config))
+    assert "--data-path FILE --feature-cols bytes_out,geo_distance" in text

@@ -41,6 +41,12 @@ def test_a_run_of_another_command_is_refused(default_metrics) -> None:
         render.three_seeds(default_metrics)
     with pytest.raises(render.BadInput, match=r"scenario='seed'.*--scenario enterprise"):
         render.enterprise_campaigns(default_metrics)
+    # The default command's table, but from a run of other detectors or a stopped run.
+    other = {**default_metrics, "config": {**default_metrics["config"], "detectors": ["knn"]}}
+    with pytest.raises(render.BadInput, match=r"detectors=\['knn'\]"):
+        render.default_detectors(other)
+    with pytest.raises(render.BadInput, match="partial results of a run that was stopped"):
+        render.default_detectors({**default_metrics, "complete": False})
 
 
 def test_check_reports_a_stale_table_and_writing_refreshes_it(
@@ -54,6 +60,7 @@ def test_check_reports_a_stale_table_and_writing_refreshes_it(
     assert tables.main(argv) == 0
     assert tables.main([*argv, "--check"]) == 0
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left
+    assert out.stat().st_mode & 0o777 == 0o644  # readable by whoever serves the docs
 
 
 def test_real_data_table_drops_methods_we_did_not_run() -> None:

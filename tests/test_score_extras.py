@@ -74,6 +74,25 @@ def test_history_means_what_the_python_api_means(capsys, model_dir, model, later
     # The history is read: without it the windows start empty and scores differ.
     alone = model.score(events)
     assert not np.allclose(alone["score"], expected["score"])
+    # --input-format names the input's format, not the history's (a CSV here).
+    jsonl = tmp_path / "events.jsonl"
+    events.to_json(jsonl, orient="records", lines=True)
+    forced = tmp_path / "forced.parquet"
+    code, _, err = _score(
+        capsys, model_dir, "--input", str(jsonl), "--input-format", "jsonl",
+        "--history", str(hist_file), "--output", str(forced),
+    )  # fmt: skip
+    assert code == 0, err
+    np.testing.assert_allclose(pd.read_parquet(forced)["score"], got["score"], rtol=1e-12)
+
+
+def test_the_help_names_the_formats_the_readers_and_writers_know() -> None:
+    from soc_anomaly.cli import score
+    from soc_anomaly.data.input_source import INPUT_FORMATS
+    from soc_anomaly.model.writers import OUTPUT_FORMATS
+
+    assert score._INPUT_FORMATS.split(", ") == list(INPUT_FORMATS)
+    assert score._OUTPUT_FORMATS.split(", ") == list(OUTPUT_FORMATS)
 
 
 def test_history_after_the_events_is_one_line(capsys, model_dir, later, tmp_path) -> None:

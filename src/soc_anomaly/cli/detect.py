@@ -237,7 +237,7 @@ def detect(
         with sigterm_interrupts():
             result = run_detection(config, step=step)
     except RunInterrupted as exc:
-        # Results are kept as each detector finishes: say where before exiting.
+        # Finished detectors were written when the run stopped: say where before exiting.
         err.print(f"interrupted: {exc}", soft_wrap=True)
         raise
     print_report(result, verbose=verbose)

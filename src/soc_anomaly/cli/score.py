@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 ENGINES = ("local", "dask")
 DEFAULT_CHUNK_ROWS = 1_000_000
-# Named here, not imported: the format tables live beside pandas-importing code.
+# Named here, not imported: importing soc_anomaly.data (input_source's package) loads
+# pandas. tests/test_score_extras.py checks these against the format tables.
 _INPUT_FORMATS = "csv, parquet, jsonl, ocsf"
 _OUTPUT_FORMATS = "csv, parquet, jsonl, ocsf"
 
@@ -277,7 +278,8 @@ def _score_local(
                 soft_wrap=True,
             )
         else:
-            chunks = read_event_chunks(history, input_fmt, chunk_rows, on_error, wanted)
+            # The history is told by its own name or content: --input-format is the input's.
+            chunks = read_event_chunks(history, None, chunk_rows, on_error, wanted)
             scorer.prime(history_context(model, (c.events for c in chunks)))
     collector = None
     with open_input(input_path, input_fmt) as source:

@@ -12,7 +12,7 @@ module                 what lives there
 ``published``          the published protocol on real benchmarks
 ``benchmark``          that protocol over datasets x methods, beside the paper
 ``progress``           the step reporter long runs accept
-``checkpoint``         ``metrics.json`` rewritten as each detector finishes
+``checkpoint``         ``metrics.json`` rewritten as detectors finish
 ``rescoring``          rescoring only the rows a permutation changed
 =====================  =========================================================
 """

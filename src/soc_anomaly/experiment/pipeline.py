@@ -3,9 +3,10 @@
 One orchestrator that the command line, the scripts and any notebook call
 instead of re-wiring the steps. :func:`run_detection` returns everything it
 computed in a :class:`~soc_anomaly.experiment.results.DetectionResult`; its
-``to_dict()`` is the content of ``metrics.json``, which is also rewritten after
-every detector with the results so far (:mod:`~soc_anomaly.experiment.checkpoint`),
-so a stopped run keeps what finished.
+``to_dict()`` is the content of ``metrics.json``, which is also rewritten with the
+results so far as detectors finish (at most every 30 s, and at once when the run is
+stopped or a detector fails: :mod:`~soc_anomaly.experiment.checkpoint`), so a stopped
+run keeps what finished.
 
 Every detector of a run sees the same split. Each detector's scores are also
 calibrated to 0-100 against its own normal training scores, so one threshold
@@ -312,8 +313,8 @@ def run_detection(
     soc_anomaly.experiment.checkpoint.RunInterrupted
         A ``KeyboardInterrupt`` that came after at least one detector had
         finished: ``metrics.json`` holds the finished detectors' results
-        (rewritten after each one, ``"complete": false``), and the exception
-        says where.
+        (written when the run stopped, ``"complete": false``), and the
+        exception says where.
     """
     config = config or DetectConfig()
     config.validate()

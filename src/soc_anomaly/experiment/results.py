@@ -236,7 +236,7 @@ class DetectionResult:
     notes: list[str] = field(default_factory=list)
     plot_paths: list[Path] = field(default_factory=list)
     metrics_path: Path | None = None
-    #: False for the results so far that a run writes after each detector
+    #: False for the results so far that a run writes as detectors finish
     #: (see :mod:`soc_anomaly.experiment.checkpoint`).
     complete: bool = True
 
@@ -285,7 +285,7 @@ class DetectionResult:
 
         Besides the settings, data summary, comparison and per-detector
         results, ``complete`` is False in the results so far that a run
-        writes after each detector (a note says how many it holds), and
+        writes as detectors finish (a note says how many it holds), and
         ``skipped_rules`` maps each threshold rule the run had to
         skip to why (today only ``alert_budget``, e.g. when the events have
         no timestamp column); it is empty when every rule ran. Each seed's

@@ -20,6 +20,7 @@ from rich.console import Console
 
 from soc_anomaly.detectors.names import cli_name
 from soc_anomaly.evaluation.threshold_lab import ThresholdReport
+from soc_anomaly.experiment.config import DetectConfig
 from soc_anomaly.experiment.results import (
     TRAIN_RULE,
     ComparisonRow,
@@ -95,11 +96,12 @@ def _listing(recall: dict[str, float], names: list[str]) -> str:
     return ", ".join(f"{a} ({pct(recall[a])})" for a in names) or "none"
 
 
-def _train_command(model: ModelResult) -> str:
+def _train_command(model: ModelResult, cfg: DetectConfig) -> str:
     """The ``train`` command that fits the recommended detector on the same features."""
     short = cli_name(model.name) or model.detector
     if not model.feature_set:  # a table's own columns: train reads them from a file
-        return f"soc-anomaly train --detector {short} --features table --data-path FILE"
+        chosen = f" --feature-cols {','.join(cfg.feature_cols)}" if cfg.feature_cols else ""
+        return f"soc-anomaly train --detector {short} --features table --data-path FILE{chosen}"
     return f"soc-anomaly train --detector {short} --features {model.feature_set}"
 
 
@@ -119,7 +121,7 @@ def print_summary(result: DetectionResult, console: Console | None = None) -> No
     lines = [
         f"[bold]Use {best.name}[/] (PR AUC {pm(best_row.pr_auc, '.3f', n)}{over})",
         *([f"  {tie}"] if tie else []),
-        f"  train it: {_train_command(best)}",
+        f"  train it: {_train_command(best, cfg)}",
         f"  alert at {rule_label(rule, cfg)}: raw score >= {report.threshold:.4g}, "
         f"calibrated >= {calibrated_text(calibrated)} of 100",
     ]

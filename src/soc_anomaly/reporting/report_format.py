@@ -114,5 +114,7 @@ def print_wrapped(out: Console, line: str) -> None:
         initial_indent=indent,
         subsequent_indent=indent + "  ",
         break_long_words=False,
+        # Flags, names and paths stay whole: "--feature-cols" never becomes "--feature-".
+        break_on_hyphens=False,
     ):
         out.print(part, markup=False, highlight=False)
