@@ -21,7 +21,7 @@ from soc_anomaly.cli import main
 from soc_anomaly.data.io import write_table
 from soc_anomaly.detectors.names import DETECTOR_NAMES
 from soc_anomaly.experiment import DetectConfig, DetectionResult, run_detection
-from soc_anomaly.scenarios import generate_synthetic_soc_dataset
+from soc_anomaly.scenarios import generate_synthetic_soc_dataset, generate_world
 
 # No test may open a window.
 matplotlib.use("Agg")
@@ -138,3 +138,30 @@ def world_run(tmp_path_factory: pytest.TempPathFactory) -> DetectionResult:
             metrics_path=out / "metrics.json",
         )
     )
+
+
+@dataclass(frozen=True)
+class ScoringWorld:
+    """A small enterprise world, the events after its training window, and a saved bundle."""
+
+    world: object
+    later: pd.DataFrame
+    model_dir: Path
+
+
+@pytest.fixture(scope="session")
+def scoring_world(tmp_path_factory: pytest.TempPathFactory) -> ScoringWorld:
+    """60 staff over 8 days and an entity IsolationForest trained before the attacks.
+
+    Shared by the tests of what ``score`` reads and writes (input formats, history,
+    warnings, empty input), so the world is generated and the model trained once.
+    """
+    from soc_anomaly.model import AnomalyModel
+
+    world = generate_world(n_users=60, days=8, campaigns=4, random_state=11)
+    events = world.events
+    train = events[events["time"] < world.attack_start]
+    out = tmp_path_factory.mktemp("scoring_bundle") / "entity"
+    AnomalyModel(detector="iforest", features="entity").fit(train, users=world.users).save(out)
+    later = events[events["time"] >= world.attack_start].reset_index(drop=True)
+    return ScoringWorld(world, later, out)

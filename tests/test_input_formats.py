@@ -21,25 +21,21 @@ from soc_anomaly.data.ocsf import write_ocsf_jsonl
 from soc_anomaly.errors import DataError
 from soc_anomaly.model import AnomalyModel
 from soc_anomaly.model.chunks import complete_raw_events
-from soc_anomaly.scenarios import generate_world
 
 NETWORK_ONLY = ("bytes_in", "bytes_out", "packets", "duration_ms", "direction")
 AUTH_ONLY = ("src_lat", "src_lon", "src_city", "src_country", "logon_type", "is_mfa")
 AUTH_ONLY += ("status", "status_detail", "user_agent")
 
 
+# The world and bundle are the session's (tests/conftest.py: scoring_world).
 @pytest.fixture(scope="module")
-def world():
-    return generate_world(n_users=60, days=8, campaigns=4, random_state=11)
+def world(scoring_world):
+    return scoring_world.world
 
 
 @pytest.fixture(scope="module")
-def model_dir(world, tmp_path_factory) -> Path:
-    events = world.events
-    train = events[events["time"] < world.attack_start]
-    out = tmp_path_factory.mktemp("bundle") / "entity"
-    AnomalyModel(detector="iforest", features="entity").fit(train, users=world.users).save(out)
-    return out
+def model_dir(scoring_world) -> Path:
+    return scoring_world.model_dir
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +44,8 @@ def model(model_dir) -> AnomalyModel:
 
 
 @pytest.fixture(scope="module")
-def test_events(world) -> pd.DataFrame:
-    events = world.events
-    return events[events["time"] >= world.attack_start].reset_index(drop=True)
+def test_events(scoring_world) -> pd.DataFrame:
+    return scoring_world.later
 
 
 def _score(capsys, model_dir: Path, *args: str) -> tuple[int, str, str]:

@@ -15,24 +15,20 @@ from fastapi.testclient import TestClient
 
 from soc_anomaly.model import AnomalyModel
 from soc_anomaly.model.scoring import training_overlap
-from soc_anomaly.scenarios import generate_world
 from soc_anomaly.service import create_app
 
 HEADER = "event_id,time,user,score,alert,reasons"
 
 
+# The world and bundle are the session's (tests/conftest.py: scoring_world).
 @pytest.fixture(scope="module")
-def world():
-    return generate_world(n_users=60, days=8, campaigns=4, random_state=11)
+def world(scoring_world):
+    return scoring_world.world
 
 
 @pytest.fixture(scope="module")
-def model_dir(world, tmp_path_factory) -> Path:
-    events = world.events
-    train = events[events["time"] < world.attack_start]
-    out = tmp_path_factory.mktemp("bundle") / "entity"
-    AnomalyModel(detector="iforest", features="entity").fit(train, users=world.users).save(out)
-    return out
+def model_dir(scoring_world) -> Path:
+    return scoring_world.model_dir
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +37,9 @@ def model(model_dir) -> AnomalyModel:
 
 
 @pytest.fixture(scope="module")
-def later(world) -> pd.DataFrame:
+def later(scoring_world) -> pd.DataFrame:
     """The events after the training window."""
-    events = world.events
-    return events[events["time"] >= world.attack_start].reset_index(drop=True)
+    return scoring_world.later
 
 
 def _score(capsys, model_dir: Path, *args: str) -> tuple[int, str, str]:
