@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from soc_anomaly import config as _config
+from soc_anomaly.config import FEATURE_KINDS
 from soc_anomaly.data.moments import column_mean_std
 from soc_anomaly.data.schema import resolve_feature_cols
 from soc_anomaly.data.split import signed_log1p
@@ -38,10 +38,6 @@ from soc_anomaly.model.chunks import (
 
 __all__ = ["FEATURE_KINDS", "AnomalyModel", "PreparedChunk"]
 
-#: Values of ``features``: the per-entity features or the seed's columns of raw
-#: enterprise events, or the numeric columns of any table (defined in the light
-#: soc_anomaly.config, which the command line's help reads).
-FEATURE_KINDS: tuple[str, ...] = _config.FEATURE_KINDS
 
 
 class AnomalyModel:
