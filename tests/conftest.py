@@ -4,18 +4,24 @@ The suite runs each full-size world end to end once per session and every test t
 only reads such a run shares it: ``default_run`` (the seed scenario as ``detect``
 runs it by default) and ``world_run`` (the enterprise world at its full size). A test
 that needs another configuration builds the smallest run that shows its behaviour.
+With pytest-xdist the runs are still built once: see :func:`once_per_session`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
+import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import matplotlib
 import pandas as pd
 import pytest
+from filelock import FileLock
 
 from soc_anomaly.cli import main
 from soc_anomaly.data.io import write_table
@@ -25,6 +31,29 @@ from soc_anomaly.scenarios import generate_synthetic_soc_dataset, generate_world
 
 # No test may open a window.
 matplotlib.use("Agg")
+
+T = TypeVar("T")
+
+
+def once_per_session(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[], T]
+) -> T:
+    """``build()``, run once per test session however many pytest-xdist workers ask.
+
+    The suite runs on every core (``-n auto``); a session fixture is built once in each
+    worker that uses it. The first worker to ask for ``name`` builds it under a file
+    lock and leaves it pickled in the session's shared temporary folder; the others
+    wait for the lock and read it, so each end-to-end run costs the session once.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return build()
+    shared = tmp_path_factory.getbasetemp().parent / f"{name}.pickle"
+    with FileLock(f"{shared}.lock"):
+        if shared.is_file():
+            return pickle.loads(shared.read_bytes())
+        value = build()
+        shared.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        return value
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +93,10 @@ def default_cli(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
     output is piped with no ``COLUMNS``, so the report takes 80 columns as in a log;
     the run itself is caught on its way out of the pipeline.
     """
+    return once_per_session(tmp_path_factory, "default_cli", lambda: _detect_cli(tmp_path_factory))
+
+
+def _detect_cli(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
     import soc_anomaly.experiment.pipeline as pipeline
 
     plots = tmp_path_factory.mktemp("default_run") / "plots"
@@ -100,18 +133,16 @@ def all_detectors_run(tmp_path_factory: pytest.TempPathFactory) -> DetectionResu
     Read by the figure tests (one style per detector) and the terminal report (wide
     tables in 80 columns).
     """
-    out = tmp_path_factory.mktemp("all_detectors")
-    return run_detection(
-        DetectConfig(
-            detectors=tuple(DETECTOR_NAMES),
-            n_users=40,
-            events_per_user=50,
-            importance_repeats=1,
-            k=10,
-            plots=False,
-            plots_dir=out,
-        )
+    config = DetectConfig(
+        detectors=tuple(DETECTOR_NAMES),
+        n_users=40,
+        events_per_user=50,
+        importance_repeats=1,
+        k=10,
+        plots=False,
+        plots_dir=tmp_path_factory.mktemp("all_detectors"),
     )
+    return once_per_session(tmp_path_factory, "all_detectors_run", lambda: run_detection(config))
 
 
 #: The enterprise detectors that fit in seconds on a quarter of a million events (the
@@ -127,17 +158,16 @@ def world_run(tmp_path_factory: pytest.TempPathFactory) -> DetectionResult:
     Read by the world's statistical floors, the terminal and HTML reports.
     """
     out = tmp_path_factory.mktemp("world_run")
-    return run_detection(
-        DetectConfig(
-            scenario="enterprise",
-            features="both",
-            detectors=WORLD_DETECTORS,
-            plots=False,
-            importance_repeats=0,
-            plots_dir=out / "plots",
-            metrics_path=out / "metrics.json",
-        )
+    config = DetectConfig(
+        scenario="enterprise",
+        features="both",
+        detectors=WORLD_DETECTORS,
+        plots=False,
+        importance_repeats=0,
+        plots_dir=out / "plots",
+        metrics_path=out / "metrics.json",
     )
+    return once_per_session(tmp_path_factory, "world_run", lambda: run_detection(config))
 
 
 @dataclass(frozen=True)
@@ -156,6 +186,12 @@ def scoring_world(tmp_path_factory: pytest.TempPathFactory) -> ScoringWorld:
     Shared by the tests of what ``score`` reads and writes (input formats, history,
     warnings, empty input), so the world is generated and the model trained once.
     """
+    return once_per_session(
+        tmp_path_factory, "scoring_world", lambda: _scoring_world(tmp_path_factory)
+    )
+
+
+def _scoring_world(tmp_path_factory: pytest.TempPathFactory) -> ScoringWorld:
     from soc_anomaly.model import AnomalyModel
 
     world = generate_world(n_users=60, days=8, campaigns=4, random_state=11)

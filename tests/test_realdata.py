@@ -111,6 +111,16 @@ def _write_folder(tmp_path: Path, *, published: bool = True) -> Path:
     return tmp_path
 
 
+@pytest.fixture(autouse=True)
+def _registry_order():
+    """Keep the registry's order: monkeypatch puts a removed detector back at the end,
+    and other tests read the registry's order as the detectors' order."""
+    saved = dict(registry.DETECTORS)
+    yield
+    registry.DETECTORS.clear()
+    registry.DETECTORS.update(saved)
+
+
 def test_benchmark_table_with_skipped_methods(tmp_path, monkeypatch):
     folder = _write_folder(tmp_path)
     # Whether or not LOF is registered by now, an absent detector must not crash.

@@ -39,7 +39,6 @@ from soc_anomaly.model.chunks import (
 __all__ = ["FEATURE_KINDS", "AnomalyModel", "PreparedChunk"]
 
 
-
 class AnomalyModel:
     """A detector ready for production, from raw events to explained alerts.
 
