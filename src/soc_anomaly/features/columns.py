@@ -23,6 +23,7 @@ __all__ = [
     "Events",
     "check_columns",
     "read_events",
+    "text_index",
     "utc_offsets",
 ]
 
@@ -163,6 +164,19 @@ def _floats(s: pd.Series) -> np.ndarray:
         raise DataError(f"column {s.name} has dtype {s.dtype}; expected numbers") from exc
 
 
+def text_index(values: object) -> pd.Index:
+    """Distinct values as an object Index of Python strings (non-text values as ``str(v)``).
+
+    Never a fixed-width numpy text array: ``np.asarray(values).astype(str)`` costs
+    distinct values x longest value x 4 bytes, so one 50 MB user name among a
+    hundred others asked for gigabytes. Object strings cost what they hold.
+    """
+    index = pd.Index(values)
+    if pd.api.types.infer_dtype(index, skipna=False) == "string":
+        return pd.Index(index, dtype=object)
+    return pd.Index([v if isinstance(v, str) else str(v) for v in index], dtype=object)
+
+
 def _text(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes = s.cat.codes.to_numpy().astype(np.int64)
@@ -170,7 +184,7 @@ def _text(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
     else:
         codes, cats = pd.factorize(s, use_na_sentinel=True)
         codes = codes.astype(np.int64)
-    return codes, pd.Index(np.asarray(cats).astype(str), dtype=object)
+    return codes, text_index(cats)
 
 
 def _matches(s: pd.Series, predicate) -> np.ndarray:
