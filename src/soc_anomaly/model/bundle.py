@@ -1,6 +1,6 @@
 """Safe model bundles: a skops file with an allow-list of types, and a manifest.
 
-A bundle is a directory with two files:
+A bundle is a directory with two files, and a third when signed:
 
 ``model.skops``
     The fitted :class:`~soc_anomaly.model.AnomalyModel`, written with
@@ -13,11 +13,21 @@ A bundle is a directory with two files:
     the training data, SHA-256 of ``model.skops``, the seed, the versions of the
     package, scikit-learn, numpy and skops, and the OCSF and ATT&CK versions
     the toolkit follows.
+``manifest.sig``
+    Optional: the HMAC-SHA256 of the manifest's bytes under a key
+    (:mod:`soc_anomaly.model.signing`).
 
-:func:`load_model` refuses, with one line each, a directory without a
-manifest, a model file whose SHA-256 differs from the manifest's (altered
-after saving), a type outside :func:`trusted_types`, and a bundle written by a
-package or scikit-learn of another major.minor version.
+:func:`load_bundle` (and :func:`load_model`, :func:`read_manifest`) refuse,
+with one line each: a directory without a manifest, a manifest over
+:data:`~soc_anomaly.model.manifest_check.MAX_MANIFEST_BYTES` or that is not
+JSON, nests too deep, or has a missing or ill-typed field
+(:mod:`soc_anomaly.model.manifest_check`); with a key, an unsigned or wrongly
+signed bundle; a model file whose SHA-256 differs from the manifest's; a type
+outside :func:`trusted_types`; a fitted array that is inconsistent or out of
+range (:mod:`soc_anomaly.model.bundle_check`, run before anything scores); a
+manifest whose threshold, features, detector or other model-determined field
+differs from the model's; and a bundle written by a package or scikit-learn
+of another major.minor version.
 """
 
 from __future__ import annotations
@@ -33,16 +43,21 @@ import pandas as pd
 import sklearn
 
 from soc_anomaly import __version__
-from soc_anomaly.data.io import write_json, write_via
+from soc_anomaly.data.io import write_via
 from soc_anomaly.data.ocsf_mapping import OCSF_VERSION
 from soc_anomaly.errors import ModelError
 from soc_anomaly.features.columns import epoch_ms
+from soc_anomaly.model.bundle_check import check_model
+from soc_anomaly.model.manifest_check import MAX_MANIFEST_BYTES, check_agreement, parse_manifest
+from soc_anomaly.model.signing import SIGNATURE_FILE, as_key, signature, verify
 from soc_anomaly.scenarios.enterprise.attacks.base import ATTACK_VERSION
 
 __all__ = [
     "BUNDLE_FORMAT",
     "MANIFEST_FILE",
     "MODEL_FILE",
+    "SIGNATURE_FILE",
+    "load_bundle",
     "load_model",
     "read_manifest",
     "save_model",
@@ -54,6 +69,8 @@ MODEL_FILE = "model.skops"
 MANIFEST_FILE = "manifest.json"
 #: Version of the bundle layout; a loader refuses another.
 BUNDLE_FORMAT = 1
+#: Largest model file read (the largest bundles measured are a few tens of MB).
+MAX_MODEL_BYTES = 2_000_000_000
 #: Types outside the toolkit that skops does not trust by default but a model needs.
 _THIRD_PARTY = ("sklearn.tree._tree.Tree", "sklearn.utils._bunch.Bunch")
 
@@ -144,11 +161,22 @@ def _manifest(model: Any, model_sha256: str) -> dict[str, Any]:
     }
 
 
-def save_model(model: Any, directory: str | Path) -> Path:
+def save_model(model: Any, directory: str | Path, signing_key: bytes | str | None = None) -> Path:
     """Write ``model`` and its manifest into ``directory`` (created if missing).
 
     Both files are written to temporary names and renamed into place, the
     manifest last, so a failed save never leaves a bundle that loads.
+
+    Parameters
+    ----------
+    model : AnomalyModel
+        A fitted model.
+    directory : str or pathlib.Path
+        The bundle's directory.
+    signing_key : bytes or str, optional
+        Sign the manifest with HMAC-SHA256 under this key (at least 32 bytes)
+        into ``manifest.sig`` (:mod:`soc_anomaly.model.signing`). Without it, a
+        signature left by an earlier save is removed.
 
     Returns
     -------
@@ -159,94 +187,166 @@ def save_model(model: Any, directory: str | Path) -> Path:
 
     if not hasattr(model, "detector_"):
         raise ModelError("the model is not fitted; expected fit() before save()")
+    key = None if signing_key is None else as_key(signing_key)
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ModelError(f"cannot create the model directory {directory}: {exc.strerror}") from None
     (directory / MANIFEST_FILE).unlink(missing_ok=True)
+    (directory / SIGNATURE_FILE).unlink(missing_ok=True)
     path = write_via(directory / MODEL_FILE, lambda tmp: sio.dump(model, tmp))
-    write_json(_manifest(model, _sha256(path)), directory / MANIFEST_FILE)
+    text = json.dumps(_manifest(model, _sha256(path)), indent=2, allow_nan=False) + "\n"
+    data = text.encode("utf-8")
+    if key is not None:
+        # The signature before the manifest: a bundle that loads is always complete.
+        sig = signature(data, key)
+        write_via(directory / SIGNATURE_FILE, lambda tmp: tmp.write_text(sig, encoding="ascii"))
+    write_via(directory / MANIFEST_FILE, lambda tmp: tmp.write_bytes(data))
     return directory
 
 
-def read_manifest(directory: str | Path) -> dict[str, Any]:
-    """The manifest of a bundle, checked for its format.
+def read_manifest(directory: str | Path, signing_key: bytes | str | None = None) -> dict[str, Any]:
+    """The manifest of a bundle, checked for its size, format, field types and versions.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path
+        The bundle.
+    signing_key : bytes or str, optional
+        Refuse the bundle unless ``manifest.sig`` signs the manifest under this key.
 
     Raises
     ------
     soc_anomaly.errors.ModelError
-        If there is no readable manifest of this bundle format.
+        If there is no readable, well-typed manifest of this bundle format, it
+        was saved by another major.minor version, or (with a key) it is not signed
+        with the key.
     """
-    path = Path(directory) / MANIFEST_FILE
+    return _read_manifest(Path(directory), signing_key)[0]
+
+
+def _read_manifest(
+    directory: Path, signing_key: bytes | str | None
+) -> tuple[dict[str, Any], bytes]:
+    key = None if signing_key is None else as_key(signing_key)
+    path = directory / MANIFEST_FILE
     if not path.is_file():
         raise ModelError(
             f"{directory} is not a model bundle (no {MANIFEST_FILE}); expected a directory "
             "written by AnomalyModel.save()"
         )
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{path} is not readable JSON ({exc}); expected a manifest") from None
-    if not isinstance(manifest, dict) or manifest.get("bundle_format") != BUNDLE_FORMAT:
-        found = manifest.get("bundle_format") if isinstance(manifest, dict) else None
-        raise ModelError(
-            f"{path} has bundle format {found!r}; expected {BUNDLE_FORMAT} (this version of "
-            "soc-anomaly)"
-        )
-    return manifest
-
-
-def load_model(directory: str | Path) -> Any:
-    """Load a bundle written by :func:`save_model`, after checking it.
-
-    Raises
-    ------
-    soc_anomaly.errors.ModelError
-        On a missing or unreadable manifest or model file, a model file whose
-        SHA-256 is not the manifest's, an untrusted type, or a bundle saved by
-        another major.minor version of soc-anomaly or scikit-learn.
-    """
-    import skops.io as sio
-
-    from soc_anomaly.model.fitted import AnomalyModel
-
-    directory = Path(directory)
-    manifest = read_manifest(directory)
-    path = directory / MODEL_FILE
-    if not path.is_file():
-        raise ModelError(f"{directory} has no {MODEL_FILE}; expected the saved model beside "
-                         f"{MANIFEST_FILE}")  # fmt: skip
-    if _sha256(path) != manifest.get("model_sha256"):
-        raise ModelError(
-            f"{path} does not match the SHA-256 in {MANIFEST_FILE}; the model was altered "
-            "after it was saved, refusing to load it"
-        )
-    versions = manifest.get("versions") or {}
+    data = _read_bounded(path, MAX_MANIFEST_BYTES, "a manifest")
+    if key is not None:
+        # Before parsing: nothing of an unsigned manifest is read.
+        verify(directory, data, key)
+    manifest = parse_manifest(data, path)
+    versions = manifest["versions"]
     for name, current in (("soc_anomaly", __version__), ("scikit-learn", sklearn.__version__)):
-        saved = str(versions.get(name, "unknown"))
+        saved = versions[name]
         if _major_minor(saved) != _major_minor(current):
             raise ModelError(
                 f"{directory} was saved with {name} {saved}, this is {current}; expected the "
                 "same major.minor version: retrain the model"
             )
+    return manifest, data
+
+
+def _read_bounded(path: Path, limit: int, what: str) -> bytes:
     try:
-        untrusted = sio.get_untrusted_types(file=path)
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise ModelError(f"{path} cannot be read: {exc.strerror}; expected {what}") from None
+    if len(data) > limit:
+        raise ModelError(f"{path} is over {limit:,} bytes; expected {what}")
+    return data
+
+
+def load_model(
+    directory: str | Path,
+    signing_key: bytes | str | None = None,
+    *,
+    model_sha256: str | None = None,
+) -> Any:
+    """Load a bundle written by :func:`save_model`, after checking it.
+
+    See :func:`load_bundle`; ``model_sha256`` also refuses a model file of
+    another SHA-256 (a worker loading the bundle its coordinator checked).
+    """
+    model, manifest = load_bundle(directory, signing_key)
+    if model_sha256 is not None and manifest["model_sha256"] != model_sha256:
+        raise ModelError(f"{directory} changed while it was being loaded; refusing to load it")
+    return model
+
+
+def load_bundle(
+    directory: str | Path, signing_key: bytes | str | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """The model of a bundle and its manifest, after checking both.
+
+    The manifest is read once (at most 1 MB), its signature checked when a key
+    is given, its fields checked for type; the model file is read once, its
+    SHA-256 compared with the manifest's, loaded with the allow-list of types,
+    and every fitted array validated (:mod:`soc_anomaly.model.bundle_check`)
+    before anything scores with it. Finally every manifest field the model
+    determines (detector, features, feature names, threshold, calibration,
+    parameters, training window) must equal the loaded model's, so what the
+    manifest says is what scores.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path
+        The bundle.
+    signing_key : bytes or str, optional
+        Refuse an unsigned bundle, or one signed with another key.
+
+    Returns
+    -------
+    model : AnomalyModel
+    manifest : dict
+
+    Raises
+    ------
+    soc_anomaly.errors.ModelError
+        One line naming what is wrong: a missing, oversized, unreadable or
+        ill-typed manifest, a bad signature, a model file whose SHA-256 is not
+        the manifest's, an untrusted type, an invalid fitted array, a manifest
+        field that disagrees with the model, or another major.minor version of
+        soc-anomaly or scikit-learn.
+    """
+    import skops.io as sio
+
+    directory = Path(directory)
+    manifest, _ = _read_manifest(directory, signing_key)
+    path = directory / MODEL_FILE
+    if not path.is_file():
+        raise ModelError(f"{directory} has no {MODEL_FILE}; expected the saved model beside "
+                         f"{MANIFEST_FILE}")  # fmt: skip
+    # Read once: the bytes hashed are the bytes loaded.
+    data = _read_bounded(path, MAX_MODEL_BYTES, "a model file")
+    if hashlib.sha256(data).hexdigest() != manifest["model_sha256"]:
+        raise ModelError(
+            f"{path} does not match the SHA-256 in {MANIFEST_FILE}; the model was altered "
+            "after it was saved, refusing to load it"
+        )
+    try:
+        untrusted = sio.get_untrusted_types(data=data)
     except Exception as exc:  # skops raises many types on a corrupt file
         raise ModelError(f"{path} is not a readable skops file ({type(exc).__name__})") from None
-    allowed = set(trusted_types())
-    refused = sorted(set(untrusted) - allowed)
+    refused = sorted(set(untrusted) - set(trusted_types()))
     if refused:
         raise ModelError(
             f"{path} holds untrusted type(s) {', '.join(refused)}; refusing to load it"
         )
     try:
-        model = sio.load(path, trusted=list(untrusted))
-    except Exception as exc:
-        raise ModelError(f"{path} cannot be loaded ({type(exc).__name__}: {exc})") from None
-    if not isinstance(model, AnomalyModel):
-        raise ModelError(f"{path} holds a {type(model).__name__}; expected an AnomalyModel")
-    return model
+        model = sio.loads(data, trusted=list(untrusted))
+    except Exception as exc:  # includes RecursionError on a deeply nested file
+        raise ModelError(f"{path} cannot be loaded ({type(exc).__name__}); refusing it") from None
+    check_model(model)
+    # Recomputed from the model: the manifest describes it, it does not configure it.
+    check_agreement(manifest, _manifest(model, manifest["model_sha256"]))
+    return model, manifest
 
 
 def training_record(train: pd.DataFrame) -> dict[str, Any]:

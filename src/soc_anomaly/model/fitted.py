@@ -402,15 +402,17 @@ class AnomalyModel:
         n_jobs = getattr(self, "n_jobs", None)
         return block_anomaly_scores(self.detector_, Z, n_jobs, core_free=core_free)
 
-    def save(self, directory: str | Path) -> Path:
-        """Save as a safe bundle (see :func:`soc_anomaly.model.bundle.save_model`)."""
+    def save(self, directory: str | Path, signing_key: bytes | str | None = None) -> Path:
+        """Save as a safe bundle, signed if a key is given (see
+        :func:`soc_anomaly.model.bundle.save_model`)."""
         from soc_anomaly.model.bundle import save_model
 
-        return save_model(self, directory)
+        return save_model(self, directory, signing_key)
 
     @classmethod
-    def load(cls, directory: str | Path) -> AnomalyModel:
-        """Load a bundle (see :func:`soc_anomaly.model.bundle.load_model`)."""
+    def load(cls, directory: str | Path, signing_key: bytes | str | None = None) -> AnomalyModel:
+        """Load a bundle, refusing an unsigned one if a key is given (see
+        :func:`soc_anomaly.model.bundle.load_bundle`)."""
         from soc_anomaly.model.bundle import load_model
 
-        return load_model(directory)
+        return load_model(directory, signing_key)
