@@ -141,9 +141,17 @@ def score(
             "top alerts, evaluation) to this file.",
         ),
     ] = None,
+    signing_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--signing-key-file",
+            help="Load the bundle only if manifest.sig signs it with the key in this file "
+            "(HMAC-SHA256). Default: the key in $SOC_ANOMALY_SIGNING_KEY, if set; with "
+            "neither, the signature is not checked.",
+        ),
+    ] = None,
 ) -> None:
     """Score events with a saved model: calibrated score, alert flag and reasons."""
-    from soc_anomaly.model import AnomalyModel, read_manifest
     from soc_anomaly.model.scoring import output_format, training_overlap
 
     check_positive_int("--chunk-rows", chunk_rows)
@@ -172,8 +180,12 @@ def score(
         out_fmt = output_format("x.parquet", output_fmt)
     else:
         out_fmt = output_format(output_path, output_fmt)
-    manifest = read_manifest(model_dir)
-    model = AnomalyModel.load(model_dir)
+    from soc_anomaly.model.bundle import load_bundle
+    from soc_anomaly.model.signing import resolve_key
+
+    # Loaded and checked (signature, hash, every fitted array, the manifest's agreement
+    # with the model) before any input is read or output opened.
+    model, manifest = load_bundle(model_dir, resolve_key(signing_key_file))
     if engine == "dask":
         from soc_anomaly.model.dask_engine import score_dask
 

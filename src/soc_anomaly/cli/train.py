@@ -111,6 +111,14 @@ def train(
     random_state: Annotated[
         int, typer.Option("--random-state", help="Seed of the generated world and the detector.")
     ] = DEFAULT_RANDOM_STATE,
+    signing_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--signing-key-file",
+            help="Sign the manifest (HMAC-SHA256, into manifest.sig) with the key in this "
+            "file, at least 32 bytes. Default: the key in $SOC_ANOMALY_SIGNING_KEY, if set.",
+        ),
+    ] = None,
 ) -> None:
     """Fit a model on normal events and save it, with its manifest, as a safe bundle."""
     # Flags are checked before the heavy imports: a typo fails at once.
@@ -123,7 +131,10 @@ def train(
         )
     from soc_anomaly.detectors.registry import detector_for_rows
     from soc_anomaly.model import AnomalyModel
+    from soc_anomaly.model.signing import resolve_key
 
+    # Before the fit: a bad key must not cost a training run.
+    signing_key = resolve_key(signing_key_file)
     model = AnomalyModel(
         detector=name,
         features=features,
@@ -179,11 +190,11 @@ def train(
     with step(f"Fitting {model.detector} on {features} features of {n_train:,} normal events"):
         model.fit(events, users=users)
     with step(f"Saving the bundle to {model_dir}"):
-        model.save(model_dir)
-    _print_summary(model, source, model_dir)
+        model.save(model_dir, signing_key)
+    _print_summary(model, source, model_dir, signed=signing_key is not None)
 
 
-def _print_summary(model: AnomalyModel, source: str, model_dir: Path) -> None:
+def _print_summary(model: AnomalyModel, source: str, model_dir: Path, *, signed: bool) -> None:
     """What was trained, on what, and how to score with it: lines under 100 columns."""
     window = model.training_
     out.print(
@@ -195,7 +206,8 @@ def _print_summary(model: AnomalyModel, source: str, model_dir: Path) -> None:
     if window.get("start"):
         out.print(f"  window: {window['start']} to {window['end']}")
     out.print(f"  alert threshold: p{model.threshold_percentile:g} of the normal training scores")
-    out.print(f"Saved the model to {model_dir} (model.skops, manifest.json)")
+    files = "model.skops, manifest.json, manifest.sig" if signed else "model.skops, manifest.json"
+    out.print(f"Saved the model to {model_dir} ({files})")
     err.print(
         f"score with: soc-anomaly score --model-dir {model_dir} --input EVENTS", soft_wrap=True
     )

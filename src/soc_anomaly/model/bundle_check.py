@@ -340,8 +340,14 @@ def check_model(model: Any) -> None:
 
     if type(model) is not AnomalyModel:
         raise refuse("model", f"is a {type(model).__name__}; expected an AnomalyModel")
-    _check_types(model)
     try:
+        _check_types(model)
         _check_anomaly_model(model)
+    except ModelError:
+        raise
     except AttributeError as exc:
         raise refuse("model", f"lacks a fitted attribute ({exc})") from None
+    except Exception as exc:  # content of a form no check expected (a str for an array, ...)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise refuse("model", f"has content of an unexpected form ({type(exc).__name__}: "
+                     f"{first[:200]})") from None  # fmt: skip
