@@ -11,6 +11,14 @@ one string, the same list written as a JSON array (``["...", "..."]``, ``[]``
 for an event that does not alert): JSON escapes quotes, backslashes and
 control characters, so no event value quoted in a sentence can forge a
 separator, and ``json.loads`` gives the list back.
+
+Event values are data, never spreadsheet formulas or terminal commands: CSV
+text fields are escaped as :mod:`soc_anomaly.model.safe_csv` describes (a
+formula start prefixed with ``'``, control characters as ``\\uXXXX``) unless
+``raw_csv`` is set, and a carriage return in a value is always quoted. JSON
+output (JSON Lines, OCSF) escapes every control character, DEL, the C1
+controls and the bidirectional overrides. Text that cannot be encoded as
+UTF-8 (a lone surrogate) is written with a backslash escape instead.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import pandas as pd
 from soc_anomaly.data.io import atomic_write
 from soc_anomaly.errors import DataError, SocAnomalyError
 from soc_anomaly.model.findings import findings
+from soc_anomaly.model.safe_csv import csv_text, safe_json_text
 
 __all__ = ["OUTPUT_FORMATS", "RESULT_COLUMNS", "ScoredWriter", "csv_reasons", "output_format"]
 
@@ -75,12 +84,18 @@ class ScoredWriter:
         Output format.
     manifest : mapping
         The model's manifest (names the analytic of OCSF findings).
+    raw_csv : bool, default=False
+        CSV only: write text values as they are, not escaped for spreadsheets
+        and terminals (a carriage return is still quoted).
     """
 
-    def __init__(self, path: str, fmt: str, manifest: Mapping[str, Any]) -> None:
+    def __init__(
+        self, path: str, fmt: str, manifest: Mapping[str, Any], *, raw_csv: bool = False
+    ) -> None:
         self.path = path
         self.fmt = fmt
         self.manifest = manifest
+        self.raw_csv = raw_csv
         self.written = 0
         self._stack = contextlib.ExitStack()
         self._fh: IO[bytes] | None = None
@@ -167,7 +182,7 @@ class ScoredWriter:
                 json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n"
                 for r in findings(events, scored, self.manifest)
             )
-            self._emit(text.encode())
+            self._emit(_encode(safe_json_text(text)))
             self.written += text.count("\n")
             return
         if self.fmt == "parquet":
@@ -176,12 +191,14 @@ class ScoredWriter:
             if len(frame) or not self._header_done:
                 if "reasons" in frame.columns:
                     frame = frame.assign(reasons=csv_reasons(frame["reasons"]))
-                self._emit(frame.to_csv(index=False, header=not self._header_done).encode())
+                text = csv_text(frame, header=not self._header_done, raw=self.raw_csv)
+                self._emit(_encode(text))
                 self._header_done = True
         else:
             if len(frame):
                 text = frame.to_json(orient="records", lines=True, date_format="iso")
-                self._emit((text if text.endswith("\n") else text + "\n").encode())
+                text = safe_json_text(text if text.endswith("\n") else text + "\n")
+                self._emit(_encode(text))
         self.written += len(frame)
 
     def _write_parquet(self, frame: pd.DataFrame) -> None:
@@ -209,6 +226,11 @@ class ScoredWriter:
         self._fh.write(data)
         if self.path == "-":
             self._fh.flush()
+
+
+def _encode(text: str) -> bytes:
+    """UTF-8, a lone surrogate (from a JSON ``\\ud800``) written as ``\\ud800``."""
+    return text.encode("utf-8", errors="backslashreplace")
 
 
 def _stable_types(frame: pd.DataFrame) -> pd.DataFrame:
