@@ -86,6 +86,16 @@ def score(
             "alert). Default: by the file ending, jsonl on standard output.",
         ),
     ] = None,
+    raw_csv: Annotated[
+        bool,
+        typer.Option(
+            "--raw-csv",
+            help="CSV output: write text values as they are. By default a value starting "
+            "with = + - @ (or a tab or carriage return) is prefixed with ' so that a "
+            "spreadsheet shows it as text, and control characters (NUL, ESC, ...) are "
+            r"written as \uXXXX; a carriage return is quoted either way.",
+        ),
+    ] = False,
     alerts_only: Annotated[
         bool, typer.Option("--alerts-only", help="Write alerting events only.")
     ] = False,
@@ -180,6 +190,8 @@ def score(
         out_fmt = output_format("x.parquet", output_fmt)
     else:
         out_fmt = output_format(output_path, output_fmt)
+    if raw_csv and out_fmt != "csv":
+        raise ParameterError(f"--raw-csv applies to CSV output; the output format is {out_fmt}")
     from soc_anomaly.model.bundle import load_bundle
     from soc_anomaly.model.signing import resolve_key
 
@@ -201,6 +213,7 @@ def score(
             alerts_only=alerts_only,
             label_col=label_col,
             reasons=reasons,
+            raw_csv=raw_csv,
         )
         _report(summary, output_path, out_fmt, manifest, quiet)
     else:
@@ -224,6 +237,7 @@ def score(
             reasons=reasons,
             quiet=quiet,
             report=report,
+            raw_csv=raw_csv,
         )
         return
     warning = training_overlap(
@@ -267,6 +281,7 @@ def _score_local(
     reasons: int,
     quiet: bool,
     report: Path | None,
+    raw_csv: bool = False,
 ) -> None:
     """Score the input on this machine, stream by stream, and say what was done."""
     from soc_anomaly.data.event_stream import read_event_chunks, read_source_chunks
@@ -303,7 +318,7 @@ def _score_local(
 
             # Bounded memory: the report keeps the top alerts and a histogram, not the events.
             collector = ScoreReportCollector(label_col=label_col)
-        with ScoredWriter(output_path, out_fmt, manifest) as writer:
+        with ScoredWriter(output_path, out_fmt, manifest, raw_csv=raw_csv) as writer:
             summary = score_stream(
                 model,
                 chunks,

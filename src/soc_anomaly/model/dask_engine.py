@@ -156,6 +156,7 @@ def _score_part(
     alerts_only: bool,
     label_col: str | None,
     reasons: int,
+    raw_csv: bool = False,
 ) -> dict[str, Any]:
     from soc_anomaly.data.event_stream import EventChunk, parse_times
     from soc_anomaly.model.scoring import ScoredWriter, score_stream
@@ -163,7 +164,7 @@ def _score_part(
 
     model = _model(model_dir, sha256)
     events = parse_times(pd.read_parquet(file))
-    with ScoredWriter(part, fmt, manifest) as writer:
+    with ScoredWriter(part, fmt, manifest, raw_csv=raw_csv) as writer:
         scorer = StreamScorer(model, reasons=reasons)
         scorer.prime(history)
         summary = score_stream(
@@ -196,6 +197,7 @@ def score_dask(
     alerts_only: bool = False,
     label_col: str | None = None,
     reasons: int = 5,
+    raw_csv: bool = False,
 ) -> ScoreSummary:
     """Score a partitioned Parquet dataset on a Dask cluster (see the module docstring).
 
@@ -213,6 +215,9 @@ def score_dask(
         A scheduler address, or ``local`` for a 2-worker cluster on this machine.
     columns, alerts_only, label_col, reasons
         As for :func:`soc_anomaly.model.scoring.score_stream`.
+    raw_csv : bool, default=False
+        CSV parts: text values as they are (see
+        :class:`~soc_anomaly.model.writers.ScoredWriter`).
 
     Returns
     -------
@@ -255,6 +260,7 @@ def score_dask(
                     alerts_only,
                     label_col,
                     reasons,
+                    raw_csv,
                     pure=False,
                 )
                 for i, (f, h) in enumerate(zip(files, histories, strict=True))
