@@ -22,6 +22,10 @@ DEFAULT_PORT = 8000
 #: The same defaults as :func:`soc_anomaly.service.create_app` (not imported: it needs FastAPI).
 DEFAULT_MAX_EVENTS = 10_000
 DEFAULT_MAX_BYTES = 10_000_000
+DEFAULT_READ_TIMEOUT = 10.0
+DEFAULT_MAX_QUEUED = 16
+#: Most connections open at once; a request on one more is answered 503.
+DEFAULT_MAX_CONNECTIONS = 64
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -59,6 +63,37 @@ def serve(
     max_bytes: Annotated[
         int, typer.Option("--max-bytes", help="Most bytes in one request body (more: 413).")
     ] = DEFAULT_MAX_BYTES,
+    read_timeout: Annotated[
+        float,
+        typer.Option(
+            "--read-timeout",
+            help="Seconds a request's headers have from its first byte, and its body from the "
+            "headers (later: 408 and the connection closed).",
+        ),
+    ] = DEFAULT_READ_TIMEOUT,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            "--max-connections",
+            help="Most connections open at once (a request on one more: 503 with Retry-After).",
+        ),
+    ] = DEFAULT_MAX_CONNECTIONS,
+    max_queued: Annotated[
+        int,
+        typer.Option(
+            "--max-queued",
+            help="Scoring requests that may wait for one of the 2 scoring threads (one more: "
+            "503 with Retry-After).",
+        ),
+    ] = DEFAULT_MAX_QUEUED,
+    api_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--api-key-file",
+            help="File of API keys, one a line; /v1/* then needs one (Authorization: Bearer KEY "
+            "or X-API-Key: KEY). Also SOC_ANOMALY_API_KEY (one key).",
+        ),
+    ] = None,
 ) -> None:
     """Serve a saved model over HTTP: POST /v1/score, GET /v1/model, GET /healthz.
 
@@ -72,22 +107,47 @@ def serve(
     check_positive_int("--max-events", max_events)
     check_positive_int("--max-bytes", max_bytes)
     check_range("--port", port, 0, 65535, low_inclusive=True, high_inclusive=True)
+    check_range("--read-timeout", read_timeout, 0, 86_400, high_inclusive=True)
+    check_positive_int("--max-connections", max_connections)
+    check_range("--max-queued", max_queued, 0, 1_000_000, low_inclusive=True)
     import uvicorn
 
     from soc_anomaly.service import create_app
+    from soc_anomaly.service.auth import read_api_keys
+    from soc_anomaly.service.guard import MAX_HEADER_BYTES
+    from soc_anomaly.service.protocol import guarded_protocol
+
+    api_keys = read_api_keys(api_key_file)
 
     # The model is loaded before the port is taken or uvicorn starts, so a bad
     # bundle is one line and exit 2, not a server that fails its first request.
-    app = create_app(model_dir, max_events=max_events, max_bytes=max_bytes)
+    app = create_app(
+        model_dir,
+        max_events=max_events,
+        max_bytes=max_bytes,
+        read_timeout=read_timeout,
+        max_queued=max_queued,
+        api_keys=api_keys,
+    )
     sock = _listen(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     err.print(
         f"Serving {model_dir} on http://{shown}:{bound_port} (POST /v1/score, GET /v1/model, "
-        f"GET /healthz; at most {max_events:,} events and {max_bytes:,} bytes per request)",
+        f"GET /healthz; at most {max_events:,} events and {max_bytes:,} bytes per request, "
+        f"{max_connections} connections, {max_queued} queued requests; read timeout "
+        f"{read_timeout:g} s; API key {'required' if api_keys else 'not required'})",
         soft_wrap=True,
         highlight=False,
     )
-    config = uvicorn.Config(app, log_level="info", timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+        # uvicorn's own limit_concurrency stays off: the protocol counts connections
+        # and answers 503 with Retry-After in the service's words.
+        http=guarded_protocol(read_timeout, max_connections),
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+    )
     with sock:
         uvicorn.Server(config).run(sockets=[sock])

@@ -33,6 +33,16 @@ score``, which carries each account's recent history from chunk to chunk.
 
 Limits and errors
 -----------------
+A request waits neither for slow clients nor in an unbounded queue: its body
+must arrive within ``read_timeout`` seconds of its headers (else 408), and
+once ``SCORING_THREADS + max_queued`` scoring requests are in progress
+(being read, waiting or scored) the next one is refused at once with 503 and
+``Retry-After`` (:mod:`soc_anomaly.service.guard`; the header deadline and the
+connection limit are the server's, :mod:`soc_anomaly.service.protocol`). When
+API keys are given, every ``/v1/*`` request needs one (401 otherwise;
+:mod:`soc_anomaly.service.auth`). ``/docs`` and ``/redoc`` load their scripts
+from the service itself (:mod:`soc_anomaly.service.docs`).
+
 A body over ``max_bytes`` (by its Content-Length, or by the bytes actually
 received when there is none) or with more than ``max_events`` events is
 refused with 413 before it is scored. Every other bad body is refused with one
@@ -47,45 +57,45 @@ on the server and answered with a one-line 500, never a traceback.
 from __future__ import annotations
 
 import logging
-import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio
 import anyio.to_thread
-import pandas as pd
-import pydantic_core
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import Field, RootModel, ValidationError
 
 from soc_anomaly import __version__
-from soc_anomaly.data.event_stream import parse_times
-from soc_anomaly.data.ocsf_input import is_ocsf_record, ocsf_to_events
-from soc_anomaly.errors import SocAnomalyError, check_positive_int
+from soc_anomaly.errors import check_positive_int, check_range
 from soc_anomaly.model import AnomalyModel, read_manifest
 from soc_anomaly.model.findings import findings, reason_list
-from soc_anomaly.model.scoring import training_overlap
-from soc_anomaly.service.guard import (
-    _as_record,
-    _detail_response,
-    _Guard,
-    _kind,
-    _reject,
-    _show,
+from soc_anomaly.service.batch import (
+    _batch_model,
+    _event_id,
+    _events_frame,
+    _overlap,
+    _parse_batch,
+    _score,
 )
+from soc_anomaly.service.docs import service_app
+from soc_anomaly.service.guard import _detail_response, _Guard
 from soc_anomaly.service.schemas import (
     EXAMPLE_EVENT,
-    EXPECTED,
-    FLAT_EVENTS,
     Detail,
     FindingsResponse,
     Health,
     ScoreResponse,
 )
 
-__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_EVENTS", "create_app"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_EVENTS",
+    "DEFAULT_MAX_QUEUED",
+    "DEFAULT_READ_TIMEOUT",
+    "create_app",
+]
 
 #: Most events in one request.
 DEFAULT_MAX_EVENTS = 10_000
@@ -95,139 +105,12 @@ DEFAULT_MAX_BYTES = 10_000_000
 #: Scoring holds the GIL most of the time, so more threads than this add memory
 #: (a parsed batch each), not speed.
 SCORING_THREADS = 2
+#: Scoring requests that may wait for a thread (their bodies in memory); one more is a 503.
+DEFAULT_MAX_QUEUED = 16
+#: Seconds a request's body has to arrive, from its headers (and its headers from its first byte).
+DEFAULT_READ_TIMEOUT = 10.0
 
 logger = logging.getLogger(__name__)
-
-# --- reading a batch ----------------------------------------------------------------------------
-
-
-def _batch_model(max_events: int) -> type[RootModel[list[dict[str, Any]]]]:
-    """The body's pydantic model: an array of 1 to ``max_events`` JSON objects."""
-
-    class EventBatch(RootModel[list[dict[str, Any]]]):
-        root: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=max_events)]
-
-    return EventBatch
-
-
-def _parse_batch(
-    body: bytes, batch: type[RootModel[list[dict[str, Any]]]], max_events: int
-) -> list[dict[str, Any]]:
-    """The body's records; HTTP errors for a body that is not a non-empty array of objects."""
-    if not body.strip():
-        raise _reject(400, "the body is empty; expected a JSON array of events")
-    try:
-        value = pydantic_core.from_json(body, allow_inf_nan=False)
-    except ValueError as exc:
-        raise _reject(
-            400, f"the body is not valid JSON ({exc}); expected a JSON array of events"
-        ) from None
-    try:
-        return batch.model_validate(value).root
-    except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-    kind, loc = error["type"], error["loc"]
-    if kind == "too_long":
-        raise _reject(
-            413,
-            f"{len(value):,} events in one request; at most {max_events:,} (split the events "
-            "over several requests)",
-        )
-    if kind == "too_short":
-        raise _reject(422, f"the array is empty; expected 1 to {max_events:,} events")
-    if kind == "list_type":
-        raise _reject(422, f"the body is {_kind(value)}; expected a JSON array of events")
-    if kind == "dict_type" and loc and isinstance(loc[0], int):
-        raise _reject(
-            422,
-            f"record {loc[0] + 1} is {_kind(value[loc[0]])}; expected an object (a flat event "
-            "or an OCSF record)",
-        )
-    raise _reject(422, f"{'.'.join(map(str, loc)) or 'the body'}: {error['msg']}")
-
-
-def _flat_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """Raw events of flat records, their column types checked."""
-    try:
-        FLAT_EVENTS.validate_python(records)
-    except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        position, column = int(error["loc"][0]), str(error["loc"][1])
-        value = records[position].get(column)
-        raise _reject(
-            422,
-            f"record {position + 1}: {column} is {_kind(value)} {_show(value)}; expected "
-            f"{EXPECTED.get(column, 'a JSON value')}",
-        ) from None
-    # A column of times is parsed one way, as text or as numbers, not both.
-    text_time = [isinstance(r.get("time"), str) for r in records if r.get("time") is not None]
-    if any(text_time) and not all(text_time):
-        other = next(i for i, t in enumerate(text_time) if t != text_time[0])
-        position = [i for i, r in enumerate(records) if r.get("time") is not None][other]
-        forms = ("epoch milliseconds", "ISO 8601 text")
-        raise _reject(
-            422,
-            f"record {position + 1}: time is {forms[text_time[other]]} but earlier times are "
-            f"{forms[text_time[0]]}; expected one form of time per request",
-        )
-    try:
-        return parse_times(pd.DataFrame.from_records(records))
-    except SocAnomalyError as exc:
-        raise _reject(422, _as_record(str(exc))) from None
-
-
-def _ocsf_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """Raw events of OCSF records; a record that cannot be read is named."""
-    try:
-        return ocsf_to_events(records, lines=list(range(1, len(records) + 1)))
-    except SocAnomalyError as exc:
-        raise _reject(422, _as_record(str(exc))) from None
-
-
-def _events_frame(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, bool]:
-    """The raw events table of a batch, and whether it was sent as OCSF records."""
-    ocsf = [is_ocsf_record(r) for r in records]
-    if any(ocsf) and not all(ocsf):
-        first = ocsf[0]
-        other = next(i for i, o in enumerate(ocsf) if o != first)
-        kinds = ("a flat event", "an OCSF record")
-        raise _reject(
-            422,
-            f"record {other + 1} is {kinds[not first]} but record 1 is {kinds[first]}; expected "
-            "one kind per request",
-        )
-    if ocsf[0]:
-        return _ocsf_frame(records), True
-    return _flat_frame(records), False
-
-
-def _event_id(record: dict[str, Any], ocsf: bool) -> str | int | float | None:
-    """The id the client gave the event, echoed as sent (when JSON can hold it)."""
-    value = record.get("event_id")
-    if ocsf:
-        meta = record.get("metadata")
-        value = meta.get("uid") if isinstance(meta, dict) else None
-    if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
-        return str(value)
-    if value is None or isinstance(value, str | int | float):
-        return value
-    return str(value)
-
-
-def _score(model: AnomalyModel, frame: pd.DataFrame) -> pd.DataFrame:
-    try:
-        return model.score(frame)
-    except SocAnomalyError as exc:
-        raise _reject(422, _as_record(str(exc))) from None
-
-
-def _overlap(model: AnomalyModel, frame: pd.DataFrame) -> str | None:
-    """The warning when the batch's times overlap the model's training window."""
-    times = frame["time"] if "time" in frame.columns else None
-    if times is None or not len(times) or not pd.api.types.is_datetime64_any_dtype(times):
-        return None
-    return training_overlap(getattr(model, "training_", None), times.min(), times.max())
-
 
 # --- the app ------------------------------------------------------------------------------------
 
@@ -236,6 +119,10 @@ def create_app(
     model_dir: str | Path,
     max_events: int = DEFAULT_MAX_EVENTS,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    *,
+    read_timeout: float | None = DEFAULT_READ_TIMEOUT,
+    max_queued: int = DEFAULT_MAX_QUEUED,
+    api_keys: Sequence[bytes] = (),
 ) -> FastAPI:
     """The scoring service of one saved model.
 
@@ -248,6 +135,17 @@ def create_app(
         Most events in one request; more is a 413.
     max_bytes : int, default=10_000_000
         Most bytes in one request body; more is a 413, checked before parsing.
+    read_timeout : float or None, default=10.0
+        Seconds a request's body has to arrive once its headers are in; later
+        is a 408. None for no deadline.
+    max_queued : int, default=16
+        Scoring requests that may wait for one of the ``SCORING_THREADS``
+        scoring threads; past ``SCORING_THREADS + max_queued`` requests in
+        progress the next is refused at once with 503 and ``Retry-After``.
+    api_keys : sequence of bytes, default=()
+        When given (:func:`soc_anomaly.service.auth.read_api_keys`), every
+        ``/v1/*`` request must carry one of them; ``/healthz`` and the docs
+        stay open.
 
     Returns
     -------
@@ -263,6 +161,9 @@ def create_app(
     """
     check_positive_int("max_events", max_events)
     check_positive_int("max_bytes", max_bytes)
+    if read_timeout is not None:
+        check_range("read_timeout", read_timeout, 0, 86_400, high_inclusive=True)
+    check_range("max_queued", max_queued, 0, 1_000_000, low_inclusive=True)
     model = AnomalyModel.load(model_dir)
     manifest = read_manifest(model_dir)
     model_id = str(manifest.get("model_sha256", ""))[:16]
@@ -281,7 +182,9 @@ def create_app(
         for code, text in (
             (400, "The body is not JSON."),
             (413, f"The body is over {max_bytes:,} bytes or holds over {max_events:,} events."),
+            (408, "The body did not all arrive in time."),
             (422, "The body is not an array of events, or an event cannot be scored."),
+            (503, "Too many requests in progress; retry after Retry-After seconds."),
         )
     }
     body_schema = batch.model_json_schema()
@@ -292,7 +195,8 @@ def create_app(
     limiter: anyio.CapacityLimiter | None = None
     warned: list[bool] = []
 
-    app = FastAPI(
+    app = service_app(
+        secured=bool(api_keys),
         title="soc-anomaly scoring service",
         version=__version__,
         description=(
@@ -382,5 +286,11 @@ def create_app(
         """``{"status": "ok"}`` with the model's id and the service's limits."""
         return JSONResponse(health)
 
-    app.add_middleware(_Guard, max_bytes=max_bytes)
+    app.add_middleware(
+        _Guard,
+        max_bytes=max_bytes,
+        read_timeout=read_timeout,
+        max_pending=SCORING_THREADS + max_queued,
+        api_keys=tuple(api_keys),
+    )
     return app
