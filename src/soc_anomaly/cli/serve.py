@@ -94,6 +94,15 @@ def serve(
             "or X-API-Key: KEY). Also SOC_ANOMALY_API_KEY (one key).",
         ),
     ] = None,
+    signing_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--signing-key-file",
+            help="Serve the bundle only if manifest.sig signs it with the key in this file "
+            "(HMAC-SHA256). Default: the key in $SOC_ANOMALY_SIGNING_KEY, if set; with "
+            "neither, the signature is not checked.",
+        ),
+    ] = None,
 ) -> None:
     """Serve a saved model over HTTP: POST /v1/score, GET /v1/model, GET /healthz.
 
@@ -112,12 +121,14 @@ def serve(
     check_range("--max-queued", max_queued, 0, 1_000_000, low_inclusive=True)
     import uvicorn
 
+    from soc_anomaly.model.signing import resolve_key
     from soc_anomaly.service import create_app
     from soc_anomaly.service.auth import read_api_keys
     from soc_anomaly.service.guard import MAX_HEADER_BYTES
     from soc_anomaly.service.protocol import guarded_protocol
 
     api_keys = read_api_keys(api_key_file)
+    signing_key = resolve_key(signing_key_file)
 
     # The model is loaded before the port is taken or uvicorn starts, so a bad
     # bundle is one line and exit 2, not a server that fails its first request.
@@ -128,6 +139,7 @@ def serve(
         read_timeout=read_timeout,
         max_queued=max_queued,
         api_keys=api_keys,
+        signing_key=signing_key,
     )
     sock = _listen(host, port)
     bound_host, bound_port = sock.getsockname()[:2]

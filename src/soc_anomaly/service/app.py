@@ -69,7 +69,7 @@ from fastapi.responses import JSONResponse
 
 from soc_anomaly import __version__
 from soc_anomaly.errors import check_positive_int, check_range
-from soc_anomaly.model import AnomalyModel, read_manifest
+from soc_anomaly.model.bundle import load_bundle
 from soc_anomaly.model.findings import findings, reason_list
 from soc_anomaly.service.batch import (
     _batch_model,
@@ -123,6 +123,7 @@ def create_app(
     read_timeout: float | None = DEFAULT_READ_TIMEOUT,
     max_queued: int = DEFAULT_MAX_QUEUED,
     api_keys: Sequence[bytes] = (),
+    signing_key: bytes | str | None = None,
 ) -> FastAPI:
     """The scoring service of one saved model.
 
@@ -146,6 +147,9 @@ def create_app(
         When given (:func:`soc_anomaly.service.auth.read_api_keys`), every
         ``/v1/*`` request must carry one of them; ``/healthz`` and the docs
         stay open.
+    signing_key : bytes or str, optional
+        Load the bundle only if its ``manifest.sig`` signs it with this key
+        (:mod:`soc_anomaly.model.signing`).
 
     Returns
     -------
@@ -164,8 +168,8 @@ def create_app(
     if read_timeout is not None:
         check_range("read_timeout", read_timeout, 0, 86_400, high_inclusive=True)
     check_range("max_queued", max_queued, 0, 1_000_000, low_inclusive=True)
-    model = AnomalyModel.load(model_dir)
-    manifest = read_manifest(model_dir)
+    # One read of the bundle: the manifest served is the one checked against the model.
+    model, manifest = load_bundle(model_dir, signing_key)
     model_id = str(manifest.get("model_sha256", ""))[:16]
     batch = _batch_model(max_events)
     health = Health(
