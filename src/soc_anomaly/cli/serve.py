@@ -160,6 +160,9 @@ def serve(
         # and answers 503 with Retry-After in the service's words.
         http=guarded_protocol(read_timeout, max_connections),
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        # No WebSocket routes: an upgrade would leave the guarded protocol (and its
+        # limits) if a WebSocket library happened to be installed.
+        ws="none",
     )
     with sock:
         uvicorn.Server(config).run(sockets=[sock])
