@@ -387,6 +387,9 @@ def _report(summary: ScoreSummary, output_path: str, fmt: str, manifest: dict, q
             f"{rate:,.0f} events/s)",
             soft_wrap=True,
         )
+    # Said even when quiet: values were changed before scoring (text cut, counts clipped).
+    for line in summary.notes.lines():
+        err.print(f"note: {line}", soft_wrap=True)
     ev = summary.evaluation
     if ev is not None:
 

@@ -10,8 +10,19 @@ Parquet needs random access, so a Parquet stream (standard input, or a
 compressed file) is read whole first. An input of 0 bytes holds no events.
 
 A ``time`` column of text (CSV, JSON) is parsed as ISO 8601 and becomes UTC
-datetimes, as in a Parquet file. A malformed JSON line fails with its line
-number, or with ``on_error="skip"`` is skipped and counted.
+datetimes, as in a Parquet file. Every chunk is bounded
+(:func:`soc_anomaly.data.event_checks.bound_events`: long text cut, impossible
+counts clipped, times out of range refused) and says what it changed in
+:attr:`EventChunk.notes`.
+
+A header (CSV, Parquet) or a first record (JSON Lines) that names none of the
+columns asked for, or a column that differs from one of them only in case, is
+an error naming the columns expected and found: an input the model cannot read
+is never scored as no events. A JSON line that cannot be read as an event
+(malformed or nested too deeply, an object or array where a single value is
+expected, an OCSF record that cannot be mapped) fails with its line number,
+or with ``on_error="skip"`` is skipped and counted; a non-empty input whose
+every line was skipped is an error.
 """
 
 from __future__ import annotations
@@ -19,13 +30,14 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
 
+from soc_anomaly.data.event_checks import InputNotes, bound_events
 from soc_anomaly.data.input_source import (
     INPUT_FORMATS,
     InputSource,
@@ -34,13 +46,14 @@ from soc_anomaly.data.input_source import (
     looks_like_ocsf,
     open_input,
 )
-from soc_anomaly.data.ocsf_input import ocsf_to_events
+from soc_anomaly.data.ocsf_input import OCSF_INPUT_PATHS, ocsf_row, ocsf_rows_to_events
 from soc_anomaly.errors import DataError
 
 __all__ = [
     "INPUT_FORMATS",
     "ON_ERROR",
     "EventChunk",
+    "check_header",
     "input_format",
     "parse_times",
     "read_event_chunks",
@@ -64,11 +77,14 @@ class EventChunk:
         not counted).
     skipped : int
         Malformed lines skipped while reading this chunk.
+    notes : InputNotes
+        What bounding the chunk changed (text cut, counts clipped, places unknown).
     """
 
     events: pd.DataFrame
     first_row: int
     skipped: int = 0
+    notes: InputNotes = field(default_factory=InputNotes)
 
 
 def parse_times(frame: pd.DataFrame, first_row: int = 0) -> pd.DataFrame:
@@ -158,7 +174,9 @@ def read_source_chunks(
         elif source.fmt == "csv":
             yield from _csv_chunks(source, path, chunk_rows, columns)
         else:
-            yield from _json_chunks(source, chunk_rows, on_error, ocsf=source.fmt == "ocsf")
+            yield from _json_chunks(
+                source, path, chunk_rows, on_error, columns, ocsf=source.fmt == "ocsf"
+            )
     except Exception as exc:
         if source.compression is None or not is_decompression_error(exc):
             raise
@@ -186,13 +204,14 @@ def _parquet_chunks(
         row = 0
         names = None
         if columns is not None:
+            check_header(parquet.schema_arrow.names, columns, path)
             have = set(parquet.schema_arrow.names)
             names = [c for c in dict.fromkeys(columns) if c in have]
         for table in _whole_chunks(
             parquet.iter_batches(batch_size=chunk_rows, columns=names), chunk_rows
         ):
-            frame = parse_times(table.to_pandas(), row)
-            yield EventChunk(frame, row)
+            frame, notes = bound_events(parse_times(table.to_pandas(), row), row)
+            yield EventChunk(frame, row, notes=notes)
             row += len(frame)
 
 
@@ -224,18 +243,26 @@ def _csv_chunks(
     source: InputSource, path: str, chunk_rows: int, columns: Sequence[str] | None
 ) -> Iterator[EventChunk]:
     wanted = None if columns is None else set(columns)
+    header: dict[str, None] = {}
+
+    def keep(name: str) -> bool:
+        header[name] = None  # pandas asks about every column: the header, as read
+        return name in wanted  # type: ignore[operator]
+
     try:
         reader = pd.read_csv(
             source.stream,
             chunksize=chunk_rows,
             low_memory=False,
-            usecols=None if wanted is None else (lambda c: c in wanted),
+            usecols=None if wanted is None else keep,
         )
         row = 0
         for frame in reader:
+            if row == 0 and columns is not None:
+                check_header(list(header), columns, path)
             # A header without rows gives one empty chunk: its columns name the output's.
-            frame = parse_times(frame.reset_index(drop=True), row)
-            yield EventChunk(frame, row)
+            frame, notes = bound_events(parse_times(frame.reset_index(drop=True), row), row)
+            yield EventChunk(frame, row, notes=notes)
             row += len(frame)
     except pd.errors.EmptyDataError:
         return  # blank lines only: no header, no events
@@ -246,52 +273,143 @@ def _csv_chunks(
 
 
 def _json_chunks(
-    source: InputSource, chunk_rows: int, on_error: str, ocsf: bool
+    source: InputSource,
+    path: str,
+    chunk_rows: int,
+    on_error: str,
+    columns: Sequence[str] | None,
+    ocsf: bool,
 ) -> Iterator[EventChunk]:
     what = "an OCSF record" if ocsf else "a JSON object"
+    # Fields whose value must be a single value: those read (a list elsewhere passes through).
+    single = set(OCSF_INPUT_PATHS) | set(columns or ())
     records: list[Any] = []
     lines: list[int] = []
-    skipped = 0
+    skipped = skipped_all = read = 0
     row = 0
     for number, raw in enumerate(source.stream, start=1):
         if not raw.strip():
             continue
         try:
-            record = json.loads(raw)
+            try:
+                record = json.loads(raw)
+            except RecursionError:
+                raise ValueError("nested too deeply") from None
             if not isinstance(record, dict):
                 raise ValueError(f"got a JSON {type(record).__name__}")
+            record = ocsf_row(record, number) if ocsf else _flat_record(record, number, single)
         except (ValueError, UnicodeDecodeError) as exc:
             if on_error == "fail":
+                if isinstance(exc, DataError):
+                    raise DataError(f"{exc} (--on-error skip skips such lines)") from None
                 raise DataError(
                     f"line {number}: malformed JSON ({_first_line(exc)}); expected {what} "
                     "per line (--on-error skip skips such lines)"
                 ) from None
             skipped += 1
+            skipped_all += 1
             continue
+        if not read and not ocsf:
+            if looks_like_ocsf(record):
+                # Read flat, an OCSF record's objects would be cells: say what it is instead.
+                raise DataError(
+                    f"line {number}: an OCSF record (class_uid and OCSF objects) read as a "
+                    "flat row; expected --input-format ocsf, or no --input-format"
+                )
+            if columns is not None:
+                check_header(list(record), columns, f"{_where(path)} (line {number})")
+        read += 1
         records.append(record)
         lines.append(number)
         if len(records) >= chunk_rows:
             yield _json_chunk(records, lines, row, skipped, ocsf)
             row += len(records)
             records, lines, skipped = [], [], 0
+    if not read and skipped_all:
+        raise DataError(
+            f"no event in {_where(path)}: all {skipped_all:,} non-blank line(s) could not be "
+            f"read and were skipped; expected {what} per line"
+        )
     if records or skipped:
         yield _json_chunk(records, lines, row, skipped, ocsf)
+
+
+def _flat_record(record: dict[str, Any], line: int, single: set[str]) -> dict[str, Any]:
+    """``record``, checked to hold a single value in every field that is read."""
+    for key, value in record.items():
+        if key in single and isinstance(value, dict | list):
+            kind = "an object" if isinstance(value, dict) else "an array"
+            raise DataError(
+                f"line {line}: {_shown_name(key)} is {kind}; expected a single value "
+                "(text, a number or null)"
+            )
+    return record
 
 
 def _json_chunk(
     records: list[Any], lines: list[int], row: int, skipped: int, ocsf: bool
 ) -> EventChunk:
     if ocsf:
-        frame = ocsf_to_events(records, lines)
+        frame = ocsf_rows_to_events(records, lines)
     else:
-        if records and looks_like_ocsf(records[0]):
-            # Read flat, an OCSF record's objects would be cells: say what it is instead.
-            raise DataError(
-                f"line {lines[0]}: an OCSF record (class_uid and OCSF objects) read as a flat "
-                "row; expected --input-format ocsf, or no --input-format"
-            )
         frame = parse_times(pd.DataFrame.from_records(records), row)
-    return EventChunk(frame, row, skipped)
+    frame, notes = bound_events(frame, row, lines)
+    return EventChunk(frame, row, skipped, notes)
+
+
+def _where(path: str) -> str:
+    return "standard input" if path == "-" else str(path)
+
+
+def _shown_name(name: object, limit: int = 40) -> str:
+    """A column name for a message: quoted if need be, shortened, on one line."""
+    text = str(name)
+    shown = text if text.isprintable() and text.strip() == text and text else repr(text)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
+def _listed(names: Sequence[object], most: int = 12) -> str:
+    shown = [_shown_name(n) for n in names[:most]]
+    more = f", ... ({len(names):,} in all)" if len(names) > most else ""
+    return (", ".join(shown) + more) if shown else "none"
+
+
+def check_header(found: Sequence[object], wanted: Sequence[str], path: str) -> None:
+    """Refuse a header that names none of ``wanted``, or a column that differs only in case.
+
+    Parameters
+    ----------
+    found : sequence
+        The input's column names (a CSV or Parquet header, a first JSON record's keys).
+    wanted : sequence of str
+        The columns a run reads.
+    path : str
+        The input, named in the message (``-``: standard input).
+
+    Raises
+    ------
+    soc_anomaly.errors.DataError
+        Naming the columns expected and found (both trimmed to a dozen).
+    """
+    wanted = list(dict.fromkeys(wanted))
+    names = {str(n) for n in found}
+    near = [
+        (str(n), str(n).lower())
+        for n in found
+        if str(n) not in wanted and str(n).lower() in wanted and str(n).lower() not in names
+    ]
+    if near:
+        name, meant = near[0]
+        raise DataError(
+            f"{_where(path)}: column {_shown_name(name)} differs from {meant} only in case; "
+            f"column names are case-sensitive (rename {len(near)} such column(s): "
+            f"{_listed([n for n, _ in near])})"
+        )
+    if found and not names.intersection(wanted):
+        raise DataError(
+            f"{_where(path)}: the header names none of the columns read (is it missing?); "
+            f"expected {_listed(wanted)}; found {_listed(list(found))}"
+        )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -238,8 +238,8 @@ def _first_record(head: bytes) -> Any:
         if line.strip():
             try:
                 return json.loads(line)
-            except (ValueError, UnicodeDecodeError):
-                return None
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                return None  # the reader names the line
     return None
 
 

@@ -66,7 +66,14 @@ from soc_anomaly.data.ocsf_mapping import (
 )
 from soc_anomaly.errors import DataError
 
-__all__ = ["INPUT_CLASSES", "OCSF_INPUT_PATHS", "is_ocsf_record", "ocsf_to_events"]
+__all__ = [
+    "INPUT_CLASSES",
+    "OCSF_INPUT_PATHS",
+    "is_ocsf_record",
+    "ocsf_row",
+    "ocsf_rows_to_events",
+    "ocsf_to_events",
+]
 
 #: The OCSF classes read as events.
 INPUT_CLASSES: tuple[int, ...] = (AUTHENTICATION_CLASS_UID, NETWORK_ACTIVITY_CLASS_UID)
@@ -154,7 +161,19 @@ def _is_number(value: Any) -> bool:
         return False
 
 
-def _row(record: Any, line: int) -> dict[str, Any]:
+def ocsf_row(record: Any, line: int) -> dict[str, Any]:
+    """One OCSF record's raw columns (see the module notes), checked.
+
+    The streaming readers map each record as it is read (the nested record is
+    not kept), so a record that cannot be mapped can be skipped alone.
+
+    Raises
+    ------
+    soc_anomaly.errors.DataError
+        For a record that is not an object, of another class, without a time
+        or an account, or with an object or array where a value is expected;
+        the message names ``line``.
+    """
     if not isinstance(record, dict):
         raise DataError(
             f"line {line}: expected an OCSF record (a JSON object); got {type(record).__name__}"
@@ -181,6 +200,8 @@ def _row(record: Any, line: int) -> dict[str, Any]:
     for col, (id_path, captions) in _CAPTIONS.items():
         if row[col] is None:
             ident = _get(record, tuple(id_path.split(".")))
+            if isinstance(ident, dict | list):
+                raise DataError(f"line {line}: {id_path} is not a single value; expected an id")
             row[col] = captions.get(ident, "Other" if ident is not None else None)
     if row["time"] is None:
         raise DataError(f"line {line}: the OCSF record has no time; expected epoch ms in 'time'")
@@ -216,8 +237,13 @@ def ocsf_to_events(records: Sequence[Any], lines: Sequence[int] | None = None) -
     """
     if lines is None:
         lines = range(1, len(records) + 1)
-    rows = [_row(r, line) for r, line in zip(records, lines, strict=True)]
-    frame = pd.DataFrame(rows, columns=list(OCSF_INPUT_PATHS))
+    rows = [ocsf_row(r, line) for r, line in zip(records, lines, strict=True)]
+    return ocsf_rows_to_events(rows, lines)
+
+
+def ocsf_rows_to_events(rows: Sequence[dict[str, Any]], lines: Sequence[int]) -> pd.DataFrame:
+    """Raw events of rows mapped by :func:`ocsf_row` (see :func:`ocsf_to_events`)."""
+    frame = pd.DataFrame(list(rows), columns=list(OCSF_INPUT_PATHS))
     frame["class_uid"] = frame["class_uid"].astype(np.int64)
     frame["time"] = _times(frame["time"], lines)
     for col in _NUMERIC:

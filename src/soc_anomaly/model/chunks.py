@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_datetime64_any_dtype, is_integer_dtype
 
+from soc_anomaly.data.event_checks import bound_events
 from soc_anomaly.data.event_stream import parse_times
 from soc_anomaly.errors import DataError, ParameterError
 from soc_anomaly.evaluation.explain import explain_top
@@ -139,6 +140,11 @@ def prepare_chunk(
     context_columns = carried = None
     if isinstance(featurizer, EntityFeatures):
         events = complete_raw_events(events)
+    if featurizer is not None:
+        # The service and the Python API read events without the streaming readers:
+        # bounded here too (a second pass over streamed chunks changes nothing).
+        events, _ = bound_events(events)
+    if isinstance(featurizer, EntityFeatures):
         feats, context_columns, carried = featurizer.transform_stream(events, context)
     elif featurizer is not None:
         feats = featurizer.transform(events)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from soc_anomaly.data.event_checks import InputNotes
 from soc_anomaly.data.event_stream import EventChunk
 from soc_anomaly.errors import DataError
 from soc_anomaly.model.fitted import AnomalyModel
@@ -87,6 +88,9 @@ class ScoreSummary:
     evaluation : dict or None
         With labels: attacks, true positives, precision, recall, ROC AUC and
         PR AUC of the scores.
+    notes : InputNotes
+        What bounding the events changed (text cut, counts clipped, places
+        unknown): :meth:`InputNotes.lines` says it in one line per kind.
     """
 
     events: int = 0
@@ -98,6 +102,7 @@ class ScoreSummary:
     last_time: pd.Timestamp | None = None
     evaluation: dict[str, float | int | None] | None = None
     labels: np.ndarray | None = field(default=None, repr=False)
+    notes: InputNotes = field(default_factory=InputNotes)
 
 
 def _output_frame(
@@ -233,6 +238,7 @@ def score_stream(
 
     def record(events: pd.DataFrame, scored: pd.DataFrame, chunk: EventChunk) -> None:
         summary.skipped += chunk.skipped
+        summary.notes.add(chunk.notes)
         keep = _kept_columns(events, columns)
         writer.write(_output_frame(events, scored, keep, alerts_only), events, scored)
         summary.events += len(events)
