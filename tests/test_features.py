@@ -355,9 +355,10 @@ def test_sentences_name_speed_city_and_device(fitted: EntityFeatures) -> None:
     assert all(isinstance(s, FeatureSentence) for s in sentences)
     texts = [s.text for s in sentences]
     travel = next(t for t in texts if "km/h" in t)
-    assert "London" in travel and "25 min earlier" in travel
-    assert any("first event from this device (DEV-9)" in t for t in texts)
-    assert any("first logon from US" in t for t in texts)
+    # Event values are quoted: a value cannot end its sentence or forge another.
+    assert '"London", 25 min earlier' in travel
+    assert any('first event from this device ("DEV-9")' in t for t in texts)
+    assert any('first logon from "US"' in t for t in texts)
     devs = [s.deviation for s in sentences]
     assert devs == sorted(devs, reverse=True) and min(devs) > 0
     # Without the history the city is omitted, the rest is the same.
@@ -397,7 +398,7 @@ def test_sentences_of_new_destinations_over_24_hours(fitted: EntityFeatures) -> 
     assert said[10]["new_dst_bytes_out_24h"].startswith("300 B sent")
     # An event that is itself a first contact says so; the count is of the same family and
     # gives way to it.
-    assert said[6]["new_dst_host"] == "first contact with new3.example for this user"
+    assert said[6]["new_dst_host"] == 'first contact with "new3.example" for this user'
     assert "new_dst_hosts_24h" not in said[6]
     # Nothing sent to new destinations in the window: no byte sentence.
     assert "new_dst_bytes_out_24h" not in said[8]

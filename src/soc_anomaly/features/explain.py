@@ -9,6 +9,7 @@ holds (the previous logon's city, the rhythm of a beacon).
 
 from __future__ import annotations
 
+import json
 from string import Formatter
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,7 @@ from soc_anomaly.features.travel import previous_login
 if TYPE_CHECKING:
     from soc_anomaly.features.transformer import EntityFeatures
 
-__all__ = ["explain_rows", "feature_deviations", "format_bytes", "format_duration"]
+__all__ = ["explain_rows", "feature_deviations", "format_bytes", "format_duration", "quote"]
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _NAMES = list(FEATURES)
@@ -60,6 +61,29 @@ _QUOTING = {
     )
     for field in _QUOTED
 }
+
+
+def quote(value: object) -> str:
+    r"""An event value as it appears in a sentence: in double quotes, escaped as JSON does.
+
+    Values are data an attacker can type; quoted, a value cannot end the
+    sentence that names it or forge another one (``"; "`` or a line break stays
+    inside the quotes). Quotes, backslashes, control and other invisible
+    characters (bidirectional overrides, zero-width spaces, separators) are
+    escaped (``\"``, ``\n``, ``\u202e``), so what is read is what the value holds.
+
+    Examples
+    --------
+    >>> print(quote("10.0.0.1"))
+    "10.0.0.1"
+    >>> print(quote('1.2.3.4; the account "root" has no history\n'))
+    "1.2.3.4; the account \"root\" has no history\n"
+    """
+    text = json.dumps(str(value), ensure_ascii=False)
+    if text.isprintable():
+        return text
+    # ensure_ascii=True gives JSON's own escape (a surrogate pair beyond U+FFFF).
+    return "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in text)
 
 
 def format_bytes(n: float) -> str:
@@ -231,20 +255,21 @@ def explain_rows(
         for j in chosen:
             name, v = _NAMES[j], float(values[i, j])
             dept = peers.departments[group[i]] if group[i] < peers.population else None
+            # Event values are quoted (a sentence a value cannot end or forge).
             fields: dict[str, Any] = {
                 "value": v,
-                "user": text["user"][i],
-                "country": text["src_country"][i],
-                "device": text["device_id"][i],
-                "src_ip": text["src_ip"][i],
-                "dst_host": text["dst_host"][i],
+                "user": quote(text["user"][i]),
+                "country": quote(text["src_country"][i]),
+                "device": quote(text["device_id"][i]),
+                "src_ip": quote(text["src_ip"][i]),
+                "dst_host": quote(text["dst_host"][i]),
                 "hour": int(hour[i]),
                 "weekday": _WEEKDAYS[int(weekday[i])],
                 "odds": 10.0 ** min(v, 300.0),
                 "dept": dept or "population",
                 "users": int(dst_users[i]),
                 "peers": f"{int(group_size[i]):,} {dept + ' ' if dept else ''}users",
-                "where": f"{cities[i]}, " if cities[i] else "",
+                "where": f"{quote(cities[i])}, " if cities[i] else "",
                 "ago": format_duration(float(values[i, _NAMES.index("hours_since_prev_login")])),
                 "rhythm": "",
                 "s": "" if v == 1 else "s",
@@ -274,7 +299,7 @@ def explain_rows(
                 fields["rhythm"] = rhythm[i]
             elif name == "beacon_regularity" and evh is not None:
                 fields["rhythm"] = _rhythm(
-                    evh, int(hpos[i]), fields["user"], fields["dst_host"], est.beacon_intervals
+                    evh, int(hpos[i]), text["user"][i], text["dst_host"][i], est.beacon_intervals
                 )
             sentence = FEATURES[name].template.format(**fields)
             sentences.append(FeatureSentence(name, v, float(dev[i, j]), sentence))

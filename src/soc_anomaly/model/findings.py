@@ -4,8 +4,9 @@ One finding per alerting event:
 
 * ``finding_info``: ``uid`` (the model's short hash and the event's id, so the
   same alert from the same model always has the same uid), ``title``
-  ("Anomalous logon by alice" or "Anomalous connection by alice to host"),
-  ``desc`` (the reasons), ``types`` ``["Anomaly"]``, ``analytic`` of type
+  ('Anomalous logon by "alice"' or 'Anomalous connection by "alice" to "host"':
+  event values quoted as in the reasons, :func:`soc_anomaly.features.explain.quote`),
+  ``desc`` (the reasons joined by ``"; "``), ``types`` ``["Anomaly"]``, ``analytic`` of type
   Learning (``type_id`` 4) naming the detector, its feature set and the
   package version, and ``related_events`` with the source event's uid and type;
 * ``severity_id`` from the calibrated score (how anomalous against normal
@@ -35,6 +36,7 @@ from soc_anomaly.data.ocsf_mapping import (
     NETWORK_ACTIVITY_CLASS_UID,
     OCSF_VERSION,
 )
+from soc_anomaly.features.explain import quote
 
 __all__ = [
     "DETECTION_FINDING_CLASS_UID",
@@ -118,13 +120,31 @@ def reason_list(value: Any) -> list[str]:
     """An event's reasons as a list of sentences.
 
     :meth:`AnomalyModel.score` gives a list; text (a frame of an earlier
-    version, sentences joined by ``"; "``) is split.
+    version, sentences joined by ``"; "``) is split, but never inside a quoted
+    event value (:func:`soc_anomaly.features.explain.quote`).
     """
     if isinstance(value, str):
-        return [r for r in value.split("; ") if r]
+        return [r for r in _split_reasons(value) if r]
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return []
     return [str(r) for r in value]
+
+
+def _split_reasons(text: str) -> list[str]:
+    """``text`` split at each ``"; "`` outside double quotes (backslash escapes honoured)."""
+    parts, start, quoted, escaped = [], 0, False, False
+    for i, c in enumerate(text):
+        if escaped:
+            escaped = False
+        elif c == "\\" and quoted:
+            escaped = True
+        elif c == '"':
+            quoted = not quoted
+        elif not quoted and text.startswith("; ", i):
+            parts.append(text[start:i])
+            start = i + 2
+    parts.append(text[start:])
+    return parts
 
 
 def findings(
@@ -159,8 +179,8 @@ def findings(
         when = _time_ms(row["time"]) if "time" in row else 0
         reasons = reason_list(s["reasons"])
         what = "logon" if cls == AUTHENTICATION_CLASS_UID else "connection"
-        title = f"Anomalous {what} by {user}" + (
-            f" to {dst}" if cls == NETWORK_ACTIVITY_CLASS_UID and dst else ""
+        title = f"Anomalous {what} by {quote(user)}" + (
+            f" to {quote(dst)}" if cls == NETWORK_ACTIVITY_CLASS_UID and dst else ""
         )
         related = {"uid": str(uid), "type_uid": _ACTIVITY.get(cls)} if uid is not None else None
         record = {
