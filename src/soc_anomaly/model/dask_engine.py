@@ -125,10 +125,14 @@ def write_time_partitions(events: pd.DataFrame, folder: str | Path, freq: str = 
 
 @functools.lru_cache(maxsize=4)
 def _model(model_dir: str, sha256: str) -> Any:
-    """The bundle, loaded once per worker process (keyed by its hash)."""
-    from soc_anomaly.model import AnomalyModel
+    """The bundle, loaded once per worker process (keyed by its hash).
 
-    return AnomalyModel.load(model_dir)
+    Only a model file of that hash loads: the one the command checked (and whose
+    signature it verified when given a key) before the workers started.
+    """
+    from soc_anomaly.model import load_model
+
+    return load_model(model_dir, model_sha256=sha256)
 
 
 def _carry(model_dir: str, sha256: str, file: str) -> Any:
