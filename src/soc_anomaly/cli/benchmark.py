@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from soc_anomaly.cli._console import err, out, step
+from soc_anomaly.cli._console import out, step
 from soc_anomaly.errors import ParameterError, check_positive_int
 
 if TYPE_CHECKING:
@@ -101,7 +101,8 @@ def benchmark(
         )
     except KeyboardInterrupt:
         if output is not None and finished:
-            err.print(f"Interrupted: {output} keeps the {finished} finished rows")
+            # The command line prints this message as its one interrupted line.
+            raise KeyboardInterrupt(f"{output} keeps the {finished} finished rows") from None
         raise
     print_table(table, seeds)
     if output is not None:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from soc_anomaly.cli._console import err, step
+from soc_anomaly.cli._console import step
 from soc_anomaly.cli._options import split_feature_cols
 from soc_anomaly.config import (
     DEFAULT_ALERTS_PER_DAY,
@@ -231,15 +231,12 @@ def detect(
 
         # Before the run, which may take minutes: a bad path fails in a second.
         check_report_path(report)
-    from soc_anomaly.experiment.checkpoint import RunInterrupted, sigterm_interrupts
+    from soc_anomaly.experiment.checkpoint import sigterm_interrupts
 
-    try:
-        with sigterm_interrupts():
-            result = run_detection(config, step=step)
-    except RunInterrupted as exc:
-        # Finished detectors were written when the run stopped: say where before exiting.
-        err.print(f"interrupted: {exc}", soft_wrap=True)
-        raise
+    # Stopped, the run writes its finished detectors and raises RunInterrupted, whose
+    # message (where they are) the command line prints as its one line.
+    with sigterm_interrupts():
+        result = run_detection(config, step=step)
     print_report(result, verbose=verbose)
     if report is not None:
         from soc_anomaly.reporting.html_report import write_detect_report

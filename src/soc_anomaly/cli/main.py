@@ -4,15 +4,25 @@
 non-standalone mode so that *every* user error, whether click's own (a bad
 flag value) or the toolkit's (a bad file), is printed the same way: one line
 on stderr, exit code 2, no traceback.
+
+An interrupt is one line too. Ctrl-C (SIGINT) and, while :func:`main` runs,
+SIGTERM raise ``KeyboardInterrupt`` (:mod:`soc_anomaly.interrupts`), so every
+command cleans up the same way: temporary files removed, nothing half-written
+renamed into place, finished results written where a command keeps them. The
+line is ``interrupted: ...`` or ``interrupted (SIGTERM): ...``, followed by
+what the command kept when it says so (the interrupt's message), and the exit
+code is 128 + the signal number: 130 or 143.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from soc_anomaly.cli.benchmark import benchmark
 from soc_anomaly.cli.detect import detect
@@ -22,8 +32,29 @@ from soc_anomaly.cli.score import score
 from soc_anomaly.cli.serve import serve
 from soc_anomaly.cli.train import train
 from soc_anomaly.errors import SocAnomalyError
+from soc_anomaly.interrupts import interrupt_signal, raise_on_sigterm
+
+
+class _Interrupted(Exception):
+    """A command's interrupt, carried past Typer (which would return 130 and drop it)."""
+
+    def __init__(self, interrupt: KeyboardInterrupt) -> None:
+        super().__init__(str(interrupt))
+        self.interrupt = interrupt
+
+
+class _Group(TyperGroup):
+    """The command group; an interrupt inside a command reaches :func:`main` whole."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise _Interrupted(exc) from exc
+
 
 app = typer.Typer(
+    cls=_Group,
     name="soc-anomaly",
     help=(
         "Build, evaluate and explain unsupervised anomaly detectors for security "
@@ -81,15 +112,19 @@ def main(argv: Sequence[str] | None = None, prog_name: str = "soc-anomaly") -> i
     Returns
     -------
     int
-        0 on success, 2 on bad input, 130 when interrupted.
+        0 on success, 2 on bad input, 130 when interrupted by SIGINT (Ctrl-C),
+        143 by SIGTERM.
     """
     command = typer.main.get_command(app)
     try:
-        rv = command.main(
-            args=list(sys.argv[1:] if argv is None else argv),
-            prog_name=prog_name,
-            standalone_mode=False,
-        )
+        with raise_on_sigterm():
+            rv = command.main(
+                args=list(sys.argv[1:] if argv is None else argv),
+                prog_name=prog_name,
+                standalone_mode=False,
+            )
+    except _Interrupted as exc:
+        return _interrupted(exc.interrupt)
     except SocAnomalyError as exc:
         typer.echo(f"error: {_one_line(str(exc))}", err=True)
         return 2
@@ -107,6 +142,15 @@ def main(argv: Sequence[str] | None = None, prog_name: str = "soc-anomaly") -> i
         typer.echo(f"error: {_one_line(exc.format_message())}", err=True)
         return int(exc.exit_code)
     return rv if isinstance(rv, int) else 0
+
+
+def _interrupted(interrupt: KeyboardInterrupt) -> int:
+    """Say in one line that the run was interrupted (and what it kept); the exit code."""
+    signum = interrupt_signal(interrupt)
+    which = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
+    detail = _one_line(str(interrupt))
+    typer.echo(f"interrupted{which}{': ' + detail if detail else ''}", err=True)
+    return 128 + signum
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,17 +22,15 @@ seeds once each is complete.
 from __future__ import annotations
 
 import contextlib
-import signal
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from types import FrameType
 
 from soc_anomaly.data.io import write_json
 from soc_anomaly.experiment.config import DetectConfig
 from soc_anomaly.experiment.results import DetectionResult, SeedRun
+from soc_anomaly.interrupts import raise_on_sigterm
 
 __all__ = [
     "PARTIAL_NOTE",
@@ -143,22 +141,14 @@ class Checkpoint:
         self._last_write = time.monotonic()
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 @contextlib.contextmanager
 def sigterm_interrupts() -> Iterator[None]:
     """Inside the block, SIGTERM stops the run as Ctrl-C does (so it says where results are).
 
-    Only the main thread can set a signal handler; elsewhere nothing changes
-    (SIGTERM then ends the process at once, and the results written so far stay).
+    It raises :class:`soc_anomaly.interrupts.Terminated`, a ``KeyboardInterrupt``
+    (see :func:`soc_anomaly.interrupts.raise_on_sigterm`). Only the main thread
+    can set a signal handler; elsewhere nothing changes (SIGTERM then ends the
+    process at once, and the results written so far stay).
     """
-    if threading.current_thread() is not threading.main_thread():
+    with raise_on_sigterm():
         yield
-        return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -138,6 +138,18 @@ class ScoredWriter:
             raise SocAnomalyError(f"cannot write {self.path}: {failure.strerror or failure}")
         if failure is not None:
             raise failure
+        if isinstance(exc, KeyboardInterrupt) and not str(exc):
+            # Ctrl-C or SIGTERM: say what the output holds (the command line prints
+            # it as its one line); the original interrupt stays the cause.
+            raise KeyboardInterrupt(self._interrupted_detail()) from exc
+
+    def _interrupted_detail(self) -> str:
+        if self.path != "-":
+            return f"nothing written to {self.path}"
+        if self.fmt == "parquet" or not self.written:
+            return "nothing written to standard output"
+        what = "findings" if self.fmt == "ocsf" else "rows"
+        return f"{self.written:,} complete {what} written to standard output before it stopped"
 
     def _finish(self) -> None:
         if self.fmt == "parquet":
