@@ -255,7 +255,9 @@ def _read_manifest(
 def _read_bounded(path: Path, limit: int, what: str) -> bytes:
     try:
         with open(path, "rb") as f:
-            data = f.read(limit + 1)
+            # read(n) allocates n bytes up front: ask for the file's size, not the limit.
+            size = path.stat().st_size
+            data = f.read(min(size, limit) + 1)
     except OSError as exc:
         raise ModelError(f"{path} cannot be read: {exc.strerror}; expected {what}") from None
     if len(data) > limit:
