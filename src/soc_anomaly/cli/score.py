@@ -121,7 +121,12 @@ def score(
     ] = None,
     on_error: Annotated[
         str,
-        typer.Option("--on-error", help="A malformed JSON line: fail (default) or skip."),
+        typer.Option(
+            "--on-error",
+            help="A JSON line that is no event (malformed, nested too deeply, an object where "
+            "a value is expected, an OCSF record that cannot be mapped): fail (default) or "
+            "skip and count it.",
+        ),
     ] = "fail",
     chunk_rows: Annotated[
         int, typer.Option("--chunk-rows", help="Events read and scored at a time.")
