@@ -17,9 +17,10 @@ import pandas as pd
 import pytest
 from cli_helpers import assert_one_line_error, run_cli
 
+from soc_anomaly.data.event_checks import MAX_TEXT_CHARS
 from soc_anomaly.model.safe_csv import csv_text, spreadsheet_cell
 
-LONG = "L" * 10_000
+LONG = "L" * 10_000  # scoring keeps the first MAX_TEXT_CHARS (data/event_checks.py)
 # (value written, value read back from the default, escaped, output)
 HOSTILE = [
     ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
@@ -36,7 +37,7 @@ HOSTILE = [
     ('quo"te,comma', 'quo"te,comma'),
     ("-12.5", "-12.5"),  # a number in a text column: no formula, left alone
     ("bidi\u202eevil", "bidi\\u202eevil"),
-    (LONG, LONG),
+    (LONG, LONG[:MAX_TEXT_CHARS]),
     ("alice", "alice"),
 ]
 
@@ -72,7 +73,7 @@ def test_hostile_values_come_back_as_the_rows_written(
     src, ids = hostile_input
     out = tmp_path / "out.csv"
     _score(capsys, scoring_world.model_dir, src, out, *(["--raw-csv"] if raw else []))
-    expected = [value if raw else escaped for value, escaped in HOSTILE]
+    expected = [(value if raw else escaped)[:MAX_TEXT_CHARS] for value, escaped in HOSTILE]
     frame, rows = _read_both(out)
     assert frame["event_id"].tolist() == ids
     assert frame["user"].tolist() == expected
@@ -109,7 +110,7 @@ def test_standard_output_carries_no_terminal_control(capsysbinary, scoring_world
         assert b"\x00" not in out and b"\x1b" not in out and b"\xe2\x80\xae" not in out
     # The JSON Lines still decode to the values as they were.
     users = [json.loads(line)["user"] for line in out.decode().splitlines()]
-    assert users == [value for value, _ in HOSTILE]
+    assert users == [value[:MAX_TEXT_CHARS] for value, _ in HOSTILE]
 
 
 def test_raw_csv_needs_csv_output(capsys, scoring_world, hostile_input, tmp_path):

@@ -147,3 +147,27 @@ def test_the_signal_is_found_behind_a_message_that_says_what_was_kept() -> None:
     except KeyboardInterrupt as exc:
         assert interrupt_signal(exc) == signal.SIGTERM
     assert interrupt_signal(KeyboardInterrupt()) == signal.SIGINT
+
+
+def test_nothing_is_renamed_into_place_when_a_late_step_fails(
+    scoring_world, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The HTML report is the last thing score makes: its failure must not leave
+    # the output (or the report) in place, nor a temporary file.
+    from soc_anomaly.cli import main
+    from soc_anomaly.reporting import score_report
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the report failed")
+
+    monkeypatch.setattr(score_report, "score_report_html", broken)
+    src = tmp_path / "in" / "events.csv"
+    src.parent.mkdir()
+    scoring_world.later.head(50).to_csv(src, index=False)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    argv = ["score", "--model-dir", str(scoring_world.model_dir), "--input", str(src), "--quiet"]
+    argv += ["--output", str(out_dir / "scored.csv"), "--report", str(out_dir / "report.html")]
+    with pytest.raises(RuntimeError, match="the report failed"):
+        main(argv)
+    assert list(out_dir.iterdir()) == []

@@ -6,6 +6,7 @@ command, so ``soc-anomaly -h`` does not load them.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from soc_anomaly.cli._console import err
-from soc_anomaly.errors import ParameterError, check_positive_int
+from soc_anomaly.errors import ParameterError, SocAnomalyError, check_positive_int
 
 if TYPE_CHECKING:
     from soc_anomaly.model.scoring import ScoreSummary
@@ -314,15 +315,21 @@ def _score_local(
             chunks = read_event_chunks(history, None, chunk_rows, on_error, wanted)
             scorer.prime(history_context(model, (c.events for c in chunks)))
     collector = None
-    with open_input(input_path, input_fmt) as source:
+    # Nothing is renamed into place before everything that can fail has run: the
+    # report is written to its temporary file and the closing lines are checked
+    # inside the output's block; the output is renamed when it ends, the report after.
+    with contextlib.ExitStack() as stack, open_input(input_path, input_fmt) as source:
         if source.note:
             err.print(f"note: {source.note}", soft_wrap=True)
         chunks = read_source_chunks(source, input_path, chunk_rows, on_error, wanted)
+        report_tmp = None
         if report is not None:
+            from soc_anomaly.data.io import atomic_write
             from soc_anomaly.reporting.score_report import ScoreReportCollector
 
             # Bounded memory: the report keeps the top alerts and a histogram, not the events.
             collector = ScoreReportCollector(label_col=label_col)
+            report_tmp = stack.enter_context(atomic_write(report))
         with ScoredWriter(output_path, out_fmt, manifest, raw_csv=raw_csv) as writer:
             summary = score_stream(
                 model,
@@ -336,29 +343,32 @@ def _score_local(
                 scorer=scorer,
                 observe=collector,
             )
-        in_fmt = source.fmt
+            warning = training_overlap(
+                getattr(model, "training_", None), summary.first_time, summary.last_time
+            )
+            if report_tmp is not None and collector is not None:
+                from soc_anomaly.reporting.score_report import ScoreRunInfo, score_report_html
+
+                info = ScoreRunInfo(
+                    model_dir=model_dir,
+                    input_path=input_path,
+                    input_format=source.fmt,
+                    output_path=output_path,
+                    output_format=out_fmt,
+                    alerts_only=alerts_only,
+                    label_col=label_col,
+                    chunk_rows=chunk_rows,
+                )
+                page = score_report_html(collector, summary, manifest, info)
+                try:
+                    report_tmp.write_text(page, encoding="utf-8")
+                except OSError as exc:
+                    raise SocAnomalyError(f"cannot write {report}: {exc.strerror or exc}") from None
     _report(summary, output_path, out_fmt, manifest, quiet)
-    warning = training_overlap(
-        getattr(model, "training_", None), summary.first_time, summary.last_time
-    )
     if warning:
         err.print(f"warning: {warning}", soft_wrap=True)
-    if report is not None and collector is not None:
-        from soc_anomaly.reporting.score_report import ScoreRunInfo, write_score_report
-
-        info = ScoreRunInfo(
-            model_dir=model_dir,
-            input_path=input_path,
-            input_format=in_fmt,
-            output_path=output_path,
-            output_format=out_fmt,
-            alerts_only=alerts_only,
-            label_col=label_col,
-            chunk_rows=chunk_rows,
-        )
-        write_score_report(report, collector, summary, manifest, info)
-        if not quiet:
-            err.print(f"Wrote the report to {report}", soft_wrap=True)
+    if report is not None and not quiet:
+        err.print(f"Wrote the report to {report}", soft_wrap=True)
 
 
 def _resolved(path: str) -> Path | None:

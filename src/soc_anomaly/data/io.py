@@ -133,7 +133,14 @@ def atomic_write(path: Path) -> Iterator[Path]:
     Yields
     ------
     pathlib.Path
-        Where to write. It is removed if the block raises.
+        Where to write. It is removed if the block raises (an interrupt
+        included), and then ``path`` is left as it was.
+
+    Raises
+    ------
+    soc_anomaly.errors.SocAnomalyError
+        If the temporary file cannot be made or renamed (one line naming
+        ``path``); an exception of the block passes through unchanged.
     """
     path = Path(path)
     try:
@@ -144,10 +151,17 @@ def atomic_write(path: Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    try:
         # mkstemp creates the file private (0600); give the result the
         # permissions any new file would get, or keep those of the file replaced.
         os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else _default_mode())
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SocAnomalyError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
