@@ -111,28 +111,29 @@ def spreadsheet_cell(text: str) -> str:
 
 def _joined_text(values: np.ndarray) -> str:
     """The ``str`` values of an object array joined by newlines (others left out)."""
-    kept = values[~pd.isna(values)]
     try:
-        return "\n".join(kept)
-    except TypeError:  # numbers or other objects among the text
-        return "\n".join(v for v in kept if isinstance(v, str))
+        return "\n".join(values)
+    except TypeError:  # missing values, numbers or other objects among the text
+        return "\n".join(v for v in values if isinstance(v, str))
 
 
-def _safe_column(col: pd.Series) -> pd.Series:
-    """``col`` with :func:`spreadsheet_cell` applied to its text values.
+def _text_column(col: pd.Series, raw: bool) -> tuple[pd.Series, bool]:
+    """``col`` (its text values through :func:`spreadsheet_cell` unless ``raw``),
+    and whether a value holds a carriage return.
 
-    The column's text is searched at once (in C) and rebuilt value by value
-    only when something is found, so ordinary columns cost one regex scan.
+    The column's text is joined and searched at once (in C) and rebuilt value
+    by value only when something is found, so an ordinary column costs one join
+    and one regex scan.
     """
     values = col.to_numpy(dtype=object)
-    if _SUSPECT.search(_joined_text(values)) is None:
-        return col
-    out = np.array([spreadsheet_cell(v) if isinstance(v, str) else v for v in values], dtype=object)
-    return pd.Series(out, index=col.index, name=col.name)
-
-
-def _has_carriage_return(col: pd.Series) -> bool:
-    return "\r" in _joined_text(col.to_numpy(dtype=object))
+    joined = _joined_text(values)
+    if not raw and _SUSPECT.search(joined) is not None:
+        values = np.array(
+            [spreadsheet_cell(v) if isinstance(v, str) else v for v in values], dtype=object
+        )
+        col = pd.Series(values, index=col.index, name=col.name)
+    # A carriage return survives escaping (it is kept, and quoted).
+    return col, "\r" in joined
 
 
 def _is_text(col: pd.Series) -> bool:
@@ -159,15 +160,17 @@ def csv_text(frame: pd.DataFrame, *, header: bool, raw: bool = False) -> str:
         return, every text field of the chunk is quoted, so that the value
         stays in its cell for every reader.
     """
+    frame = frame.copy(deep=False)
+    quote_all_text = False
+    for i, (_, col) in enumerate(frame.items()):
+        if _is_text(col):  # by position: column names need not be unique
+            new, has_cr = _text_column(col, raw)
+            quote_all_text = quote_all_text or has_cr
+            if new is not col:
+                frame.isetitem(i, new)
     if not raw:
-        frame = frame.copy(deep=False)
-        for i, (_, col) in enumerate(frame.items()):
-            if _is_text(col):  # by position: column names need not be unique
-                frame.isetitem(i, _safe_column(col))
         frame.columns = [_safe_name(c) for c in frame.columns]
-    quote_all_text = any(isinstance(c, str) and "\r" in c for c in frame.columns) or any(
-        _has_carriage_return(col) for _, col in frame.items() if _is_text(col)
-    )
+    quote_all_text = quote_all_text or any(isinstance(c, str) and "\r" in c for c in frame.columns)
     return frame.to_csv(
         index=False,
         header=header,
