@@ -20,6 +20,8 @@ API), so the features never see:
   from :data:`END_OF_TIME` (2100-01-01) on is an error naming the event.
 
 :class:`InputNotes` counts what was changed, and says it in one line per kind.
+:func:`check_header` refuses a header (or first JSON record) that names none of
+the columns read, or a column that differs from one of them only in case.
 """
 
 from __future__ import annotations
@@ -41,7 +43,10 @@ __all__ = [
     "MAX_TEXT_CHARS",
     "InputNotes",
     "bound_events",
+    "check_header",
+    "show_name",
     "show_value",
+    "where_input",
 ]
 
 #: Most characters of one text value; longer values are cut to this and counted.
@@ -290,3 +295,62 @@ def _longest(column: pd.Series) -> int:
     if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "mixed", "mixed-integer"):
         return 0  # no text at all (e.g. booleans with nulls): no string is looked at
     return max((len(v) for v in values if isinstance(v, str)), default=0)
+
+
+# --- headers: an input the model cannot read is an error, never no events ---------------------
+
+
+def where_input(path: str) -> str:
+    """An input as messages name it (``-``: standard input)."""
+    return "standard input" if path == "-" else str(path)
+
+
+def show_name(name: object, limit: int = 40) -> str:
+    """A column name for a message: quoted if need be, shortened, on one line."""
+    text = str(name)
+    shown = text if text.isprintable() and text.strip() == text and text else repr(text)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
+def _listed(names: Sequence[object], most: int = 12) -> str:
+    shown = [show_name(n) for n in names[:most]]
+    more = f", ... ({len(names):,} in all)" if len(names) > most else ""
+    return (", ".join(shown) + more) if shown else "none"
+
+
+def check_header(found: Sequence[object], wanted: Sequence[str], path: str) -> None:
+    """Refuse a header that names none of ``wanted``, or a column that differs only in case.
+
+    Parameters
+    ----------
+    found : sequence
+        The input's column names (a CSV or Parquet header, a first JSON record's keys).
+    wanted : sequence of str
+        The columns a run reads.
+    path : str
+        The input, named in the message (``-``: standard input).
+
+    Raises
+    ------
+    soc_anomaly.errors.DataError
+        Naming the columns expected and found (both trimmed to a dozen).
+    """
+    wanted = list(dict.fromkeys(wanted))
+    names = {str(n) for n in found}
+    near = [
+        (str(n), str(n).lower())
+        for n in found
+        if str(n) not in wanted and str(n).lower() in wanted and str(n).lower() not in names
+    ]
+    if near:
+        name, meant = near[0]
+        raise DataError(
+            f"{where_input(path)}: column {show_name(name)} differs from {meant} only in case; "
+            f"column names are case-sensitive (rename {len(near)} such column(s): "
+            f"{_listed([n for n, _ in near])})"
+        )
+    if found and not names.intersection(wanted):
+        raise DataError(
+            f"{where_input(path)}: the header names none of the columns read (is it missing?); "
+            f"expected {_listed(wanted)}; found {_listed(list(found))}"
+        )

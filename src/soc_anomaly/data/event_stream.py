@@ -37,7 +37,13 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
 
-from soc_anomaly.data.event_checks import InputNotes, bound_events
+from soc_anomaly.data.event_checks import (
+    InputNotes,
+    bound_events,
+    check_header,
+    show_name,
+    where_input,
+)
 from soc_anomaly.data.input_source import (
     INPUT_FORMATS,
     InputSource,
@@ -53,7 +59,6 @@ __all__ = [
     "INPUT_FORMATS",
     "ON_ERROR",
     "EventChunk",
-    "check_header",
     "input_format",
     "parse_times",
     "read_event_chunks",
@@ -317,7 +322,7 @@ def _json_chunks(
                     "flat row; expected --input-format ocsf, or no --input-format"
                 )
             if columns is not None:
-                check_header(list(record), columns, f"{_where(path)} (line {number})")
+                check_header(list(record), columns, f"{where_input(path)} (line {number})")
         read += 1
         records.append(record)
         lines.append(number)
@@ -327,7 +332,7 @@ def _json_chunks(
             records, lines, skipped = [], [], 0
     if not read and skipped_all:
         raise DataError(
-            f"no event in {_where(path)}: all {skipped_all:,} non-blank line(s) could not be "
+            f"no event in {where_input(path)}: all {skipped_all:,} non-blank line(s) could not be "
             f"read and were skipped; expected {what} per line"
         )
     if records or skipped:
@@ -340,7 +345,7 @@ def _flat_record(record: dict[str, Any], line: int, single: set[str]) -> dict[st
         if key in single and isinstance(value, dict | list):
             kind = "an object" if isinstance(value, dict) else "an array"
             raise DataError(
-                f"line {line}: {_shown_name(key)} is {kind}; expected a single value "
+                f"line {line}: {show_name(key)} is {kind}; expected a single value "
                 "(text, a number or null)"
             )
     return record
@@ -355,61 +360,6 @@ def _json_chunk(
         frame = parse_times(pd.DataFrame.from_records(records), row)
     frame, notes = bound_events(frame, row, lines)
     return EventChunk(frame, row, skipped, notes)
-
-
-def _where(path: str) -> str:
-    return "standard input" if path == "-" else str(path)
-
-
-def _shown_name(name: object, limit: int = 40) -> str:
-    """A column name for a message: quoted if need be, shortened, on one line."""
-    text = str(name)
-    shown = text if text.isprintable() and text.strip() == text and text else repr(text)
-    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
-
-
-def _listed(names: Sequence[object], most: int = 12) -> str:
-    shown = [_shown_name(n) for n in names[:most]]
-    more = f", ... ({len(names):,} in all)" if len(names) > most else ""
-    return (", ".join(shown) + more) if shown else "none"
-
-
-def check_header(found: Sequence[object], wanted: Sequence[str], path: str) -> None:
-    """Refuse a header that names none of ``wanted``, or a column that differs only in case.
-
-    Parameters
-    ----------
-    found : sequence
-        The input's column names (a CSV or Parquet header, a first JSON record's keys).
-    wanted : sequence of str
-        The columns a run reads.
-    path : str
-        The input, named in the message (``-``: standard input).
-
-    Raises
-    ------
-    soc_anomaly.errors.DataError
-        Naming the columns expected and found (both trimmed to a dozen).
-    """
-    wanted = list(dict.fromkeys(wanted))
-    names = {str(n) for n in found}
-    near = [
-        (str(n), str(n).lower())
-        for n in found
-        if str(n) not in wanted and str(n).lower() in wanted and str(n).lower() not in names
-    ]
-    if near:
-        name, meant = near[0]
-        raise DataError(
-            f"{_where(path)}: column {_shown_name(name)} differs from {meant} only in case; "
-            f"column names are case-sensitive (rename {len(near)} such column(s): "
-            f"{_listed([n for n, _ in near])})"
-        )
-    if found and not names.intersection(wanted):
-        raise DataError(
-            f"{_where(path)}: the header names none of the columns read (is it missing?); "
-            f"expected {_listed(wanted)}; found {_listed(list(found))}"
-        )
 
 
 def _first_line(exc: BaseException) -> str:
