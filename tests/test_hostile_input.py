@@ -285,3 +285,16 @@ def test_the_python_api_bounds_events_the_same_way(scoring_world, head) -> None:
     assert clean.loc[3, "bytes_out"] == 0.0 and len(clean.loc[4, "src_ip"]) == MAX_TEXT_CHARS
     scored = model.score(frame)
     assert np.allclose(scored["raw_score"], model.score(clean)["raw_score"])
+
+
+def test_training_cuts_long_text_before_building_its_vocabularies(scoring_world) -> None:
+    from soc_anomaly.model import AnomalyModel
+
+    events = scoring_world.later.head(400).copy()
+    events["user"] = events["user"].astype(object)
+    events.loc[[5, 9], "user"] = ["u" * 200_000, "v" * 200_000]  # two distinct long names
+    model = AnomalyModel(detector="iforest", features="entity", random_state=0).fit(events)
+    vocab = model.featurizer_.vocab_["user"]
+    # Fixed-width vocabularies are as wide as their longest value: the cut keeps them small.
+    assert vocab.dtype.itemsize <= 4 * MAX_TEXT_CHARS
+    assert {"u" * MAX_TEXT_CHARS, "v" * MAX_TEXT_CHARS} <= set(vocab.tolist())

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from soc_anomaly.config import FEATURE_KINDS
+from soc_anomaly.data.event_checks import bound_events
 from soc_anomaly.data.moments import column_mean_std
 from soc_anomaly.data.schema import resolve_feature_cols
 from soc_anomaly.data.split import signed_log1p
@@ -29,12 +30,7 @@ from soc_anomaly.evaluation.thresholds import by_normal_percentile
 from soc_anomaly.features.carry import StreamContext, next_context
 from soc_anomaly.features.seed_columns import SeedColumns
 from soc_anomaly.model.bundle import training_record
-from soc_anomaly.model.chunks import (
-    PreparedChunk,
-    complete_raw_events,
-    finish_chunk,
-    prepare_chunk,
-)
+from soc_anomaly.model.chunks import PreparedChunk, complete_raw_events, finish_chunk, prepare_chunk
 
 __all__ = ["FEATURE_KINDS", "AnomalyModel", "PreparedChunk"]
 
@@ -200,15 +196,16 @@ class AnomalyModel:
             cols = resolve_feature_cols(train, self.label_col, self.feature_cols)
             self.fit_features(train[list(cols)])
         else:
-            raw = train
+            # Read as score reads events: long text cut, impossible counts clipped.
+            raw, _ = bound_events(train)
             if self.features == "entity":
                 from soc_anomaly.features import EntityFeatures
 
                 # Columns of the other event kind, or optional ones, are unknown where absent.
-                raw = complete_raw_events(train)
+                raw = complete_raw_events(raw)
                 featurizer: Any = EntityFeatures().fit(raw, users=users)
             else:
-                featurizer = SeedColumns().fit(train)
+                featurizer = SeedColumns().fit(raw)
             self.fit_features(featurizer.transform(raw), featurizer)
             # The events as given (text times parsed), not the columns added as unknown.
             train = raw[list(train.columns)] if raw is not train else train
