@@ -7,18 +7,14 @@ command, so ``soc-anomaly -h`` does not load them.
 from __future__ import annotations
 
 import contextlib
-import sys
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from soc_anomaly.cli._console import err
+from soc_anomaly.cli._score_lines import Progress, final_lines
 from soc_anomaly.errors import ParameterError, SocAnomalyError, check_positive_int
-
-if TYPE_CHECKING:
-    from soc_anomaly.model.scoring import ScoreSummary
 
 ENGINES = ("local", "dask")
 DEFAULT_CHUNK_ROWS = 1_000_000
@@ -34,26 +30,6 @@ def _columns(text: str | None) -> list[str]:
     if text.strip() == "all":
         return ["*"]
     return [c.strip() for c in text.split(",") if c.strip()]
-
-
-class _Progress:
-    """A line on stderr at most every two seconds (and never when quiet)."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.last = 0.0
-
-    def __call__(self, summary: ScoreSummary) -> None:
-        now = time.perf_counter()
-        if self.quiet or now - self.last < 2.0:
-            return
-        self.last = now
-        rate = summary.events / summary.seconds if summary.seconds else 0.0
-        err.print(
-            f"scored {summary.events:,} events, {summary.alerts:,} alerts "
-            f"({summary.seconds:.1f} s, {rate:,.0f} events/s)",
-            soft_wrap=True,
-        )
 
 
 def score(
@@ -221,7 +197,7 @@ def score(
             reasons=reasons,
             raw_csv=raw_csv,
         )
-        _report(summary, output_path, out_fmt, manifest, quiet)
+        final_lines(summary, output_path, out_fmt, manifest, quiet)
     else:
         if scheduler is not None:
             raise ParameterError("--scheduler needs --engine dask")
@@ -339,7 +315,7 @@ def _score_local(
                 alerts_only=alerts_only,
                 label_col=label_col,
                 reasons=reasons,
-                progress=_Progress(quiet),
+                progress=Progress(quiet),
                 scorer=scorer,
                 observe=collector,
             )
@@ -364,7 +340,7 @@ def _score_local(
                     report_tmp.write_text(page, encoding="utf-8")
                 except OSError as exc:
                     raise SocAnomalyError(f"cannot write {report}: {exc.strerror or exc}") from None
-    _report(summary, output_path, out_fmt, manifest, quiet)
+    final_lines(summary, output_path, out_fmt, manifest, quiet)
     if warning:
         err.print(f"warning: {warning}", soft_wrap=True)
     if report is not None and not quiet:
@@ -373,51 +349,3 @@ def _score_local(
 
 def _resolved(path: str) -> Path | None:
     return None if path == "-" else Path(path).resolve()
-
-
-def _report(summary: ScoreSummary, output_path: str, fmt: str, manifest: dict, quiet: bool) -> None:
-    where = "standard output" if output_path == "-" else output_path
-    what = "findings" if fmt == "ocsf" else "rows"
-    if summary.events == 0:
-        # Said even when quiet: an empty result is easy to mistake for a failure.
-        kind = {"csv": "with its header", "parquet": "with its schema"}.get(fmt, "(no line)")
-        held = (
-            f"skipped {summary.skipped:,} malformed line(s)"
-            if summary.skipped
-            else "the input holds none"
-        )
-        err.print(
-            f"Scored 0 events ({held}); wrote an empty {fmt} output {kind} to {where}",
-            soft_wrap=True,
-        )
-        sys.stderr.flush()
-        return
-    skipped = f", skipped {summary.skipped:,} malformed line(s)" if summary.skipped else ""
-    rate = summary.events / summary.seconds if summary.seconds else 0.0
-    if not quiet or summary.skipped:
-        err.print(
-            f"Scored {summary.events:,} events with {manifest['detector']['name']} "
-            f"({manifest['features']} features): {summary.alerts:,} alerts; wrote "
-            f"{summary.written:,} {what} to {where}{skipped} ({summary.seconds:.1f} s, "
-            f"{rate:,.0f} events/s)",
-            soft_wrap=True,
-        )
-    # Said even when quiet: values were changed before scoring (text cut, counts clipped).
-    for line in summary.notes.lines():
-        err.print(f"note: {line}", soft_wrap=True)
-    ev = summary.evaluation
-    if ev is not None:
-
-        def pct(v: float | int | None) -> str:
-            return "n/a" if v is None else f"{100 * float(v):.1f}%"
-
-        def auc(v: float | int | None) -> str:
-            return "n/a" if v is None else f"{float(v):.3f}"
-
-        err.print(
-            f"Against the labels: {ev['attacks']:,} attack events, {ev['true_positives']:,} "
-            f"alerted; precision {pct(ev['precision'])}, recall {pct(ev['recall'])}, "
-            f"ROC AUC {auc(ev['roc_auc'])}, PR AUC {auc(ev['pr_auc'])}",
-            soft_wrap=True,
-        )
-    sys.stderr.flush()
