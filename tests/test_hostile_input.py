@@ -298,3 +298,27 @@ def test_training_cuts_long_text_before_building_its_vocabularies(scoring_world)
     # Fixed-width vocabularies are as wide as their longest value: the cut keeps them small.
     assert vocab.dtype.itemsize <= 4 * MAX_TEXT_CHARS
     assert {"u" * MAX_TEXT_CHARS, "v" * MAX_TEXT_CHARS} <= set(vocab.tolist())
+
+
+def test_the_service_says_which_values_it_changed(scoring_world, head) -> None:
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from soc_anomaly.service import create_app
+
+    frame = head.head(30).copy()
+    frame["user"] = frame["user"].astype(object)
+    frame.loc[4, "user"] = "x" * 5000
+    frame["bytes_out"] = frame["bytes_out"].astype(float)
+    frame.loc[7, "bytes_out"] = -5.0
+    body = json.loads(frame.to_json(orient="records", date_format="iso"))
+    answer = TestClient(create_app(scoring_world.model_dir)).post("/v1/score", json=body)
+    assert answer.status_code == 200, answer.text
+    warning = answer.json()["warning"]
+    assert "cut 1 text value(s) longer than 1,024 characters" in warning
+    assert "(first: record 5, user)" in warning  # the array's 5th element, as in its errors
+    assert "clipped 1 negative" in warning and "\n" not in warning
+    # Clean records carry no warning.
+    clean = json.loads(head.head(30).to_json(orient="records", date_format="iso"))
+    answer = TestClient(create_app(scoring_world.model_dir)).post("/v1/score", json=clean)
+    assert "warning" not in answer.json() or answer.json()["warning"] is None

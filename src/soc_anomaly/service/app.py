@@ -250,7 +250,7 @@ def create_app(
     def _answer(body: bytes, fmt: str) -> JSONResponse:
         records = _parse_batch(body, batch, max_events)
         frame, ocsf = _events_frame(records)
-        scored = _score(model, frame)
+        frame, scored, changed = _score(model, frame)
         alerts = scored["alert"].to_numpy(dtype=bool)
         head: dict[str, Any] = {
             "model": model_id,
@@ -258,12 +258,12 @@ def create_app(
             "alerts": int(alerts.sum()),
         }
         warning = _overlap(model, frame)
-        if warning:
-            head["warning"] = warning
-            if not warned:
-                # Logged once per process; every answer concerned carries it.
-                logger.warning("%s", warning)
-                warned.append(True)
+        if warning and not warned:
+            # Logged once per process; every answer concerned carries it.
+            logger.warning("%s", warning)
+            warned.append(True)
+        if warning or changed:
+            head["warning"] = "; ".join(filter(None, [warning, *changed]))
         if fmt == "ocsf":
             return JSONResponse({**head, "findings": list(findings(frame, scored, manifest))})
         scores = scored["score"].to_numpy(dtype=float).tolist()

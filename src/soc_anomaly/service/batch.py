@@ -7,12 +7,14 @@ Every failure is an HTTP error with one line (:func:`soc_anomaly.service.guard._
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Any
 
 import pandas as pd
 import pydantic_core
 from pydantic import Field, RootModel, ValidationError
 
+from soc_anomaly.data.event_checks import bound_events
 from soc_anomaly.data.event_stream import parse_times
 from soc_anomaly.data.ocsf_input import is_ocsf_record, ocsf_to_events
 from soc_anomaly.errors import SocAnomalyError
@@ -137,9 +139,20 @@ def _event_id(record: dict[str, Any], ocsf: bool) -> str | int | float | None:
     return str(value)
 
 
-def _score(model: AnomalyModel, frame: pd.DataFrame) -> pd.DataFrame:
+#: How the shared readers name an event; the service names the array's elements records.
+_EVENT = re.compile(r"\bevent (\d+)")
+
+
+def _score(
+    model: AnomalyModel, frame: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The events as scored (long text cut, impossible counts clipped), their scores, and
+    one line per kind of value changed, as ``score`` prints them."""
     try:
-        return model.score(frame)
+        frame, notes = bound_events(frame)
+        # The service names the N-th element of the array "record N", as in its errors.
+        changed = [_EVENT.sub(r"record \1", line) for line in notes.lines()]
+        return frame, model.score(frame), changed
     except SocAnomalyError as exc:
         raise _reject(422, _as_record(str(exc))) from None
 

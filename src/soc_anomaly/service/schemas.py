@@ -113,7 +113,9 @@ EXAMPLE_EVENT: dict[str, Any] = {
 
 _WARNING = (
     "Present when the events' times overlap the model's training window (both ranges named): "
-    "events the model was trained on score as normal."
+    "events the model was trained on score as normal; or when values were changed before "
+    "scoring (text cut to 1,024 characters, impossible counts clipped, places out of range "
+    "unknown), one clause per kind naming the first record."
 )
 
 
