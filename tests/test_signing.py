@@ -106,3 +106,21 @@ def test_train_signs_and_score_refuses_a_wrong_key_in_one_line(
     (bundle / SIGNATURE_FILE).unlink()
     assert main(["serve", "--model-dir", str(bundle), "--signing-key-file", str(key_file)]) == 2
     assert "is not signed" in capsys.readouterr().err
+
+
+def test_a_failed_save_over_a_bundle_leaves_it_as_it_was(scoring_world, tmp_path, monkeypatch):
+    import skops.io
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(scoring_world.model_dir, bundle)
+    before = {p.name: p.read_bytes() for p in bundle.iterdir()}
+    model = AnomalyModel.load(bundle)
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C while the model file is written
+
+    monkeypatch.setattr(skops.io, "dump", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        model.save(bundle, signing_key="k" * 32)
+    assert {p.name: p.read_bytes() for p in bundle.iterdir()} == before  # no temporary file left
+    assert AnomalyModel.load(bundle).threshold_ == model.threshold_

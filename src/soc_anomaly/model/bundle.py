@@ -32,6 +32,7 @@ of another major.minor version.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import platform
@@ -43,7 +44,7 @@ import pandas as pd
 import sklearn
 
 from soc_anomaly import __version__
-from soc_anomaly.data.io import write_via
+from soc_anomaly.data.io import atomic_write
 from soc_anomaly.data.ocsf_mapping import OCSF_VERSION
 from soc_anomaly.errors import ModelError
 from soc_anomaly.features.columns import epoch_ms
@@ -164,8 +165,10 @@ def _manifest(model: Any, model_sha256: str) -> dict[str, Any]:
 def save_model(model: Any, directory: str | Path, signing_key: bytes | str | None = None) -> Path:
     """Write ``model`` and its manifest into ``directory`` (created if missing).
 
-    Both files are written to temporary names and renamed into place, the
-    manifest last, so a failed save never leaves a bundle that loads.
+    Every file is written whole to a temporary name before any is renamed into
+    place, the manifest last: a failed or interrupted save leaves an earlier
+    bundle in ``directory`` as it was, and never leaves a bundle that loads
+    half-written.
 
     Parameters
     ----------
@@ -193,16 +196,25 @@ def save_model(model: Any, directory: str | Path, signing_key: bytes | str | Non
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ModelError(f"cannot create the model directory {directory}: {exc.strerror}") from None
-    (directory / MANIFEST_FILE).unlink(missing_ok=True)
-    (directory / SIGNATURE_FILE).unlink(missing_ok=True)
-    path = write_via(directory / MODEL_FILE, lambda tmp: sio.dump(model, tmp))
-    text = json.dumps(_manifest(model, _sha256(path)), indent=2, allow_nan=False) + "\n"
-    data = text.encode("utf-8")
-    if key is not None:
-        # The signature before the manifest: a bundle that loads is always complete.
-        sig = signature(data, key)
-        write_via(directory / SIGNATURE_FILE, lambda tmp: tmp.write_text(sig, encoding="ascii"))
-    write_via(directory / MANIFEST_FILE, lambda tmp: tmp.write_bytes(data))
+    # Every file is written whole to a temporary name first, so a failed or interrupted
+    # save leaves an earlier bundle as it was. Then the old manifest goes and the files
+    # are renamed in (on leaving the blocks, innermost first), the manifest last: a
+    # bundle that loads is always complete.
+    try:
+        with contextlib.ExitStack() as stack:
+            manifest_tmp = stack.enter_context(atomic_write(directory / MANIFEST_FILE))
+            sig_tmp = stack.enter_context(atomic_write(directory / SIGNATURE_FILE)) if key else None
+            model_tmp = stack.enter_context(atomic_write(directory / MODEL_FILE))
+            sio.dump(model, model_tmp)
+            text = json.dumps(_manifest(model, _sha256(model_tmp)), indent=2, allow_nan=False)
+            data = (text + "\n").encode("utf-8")
+            manifest_tmp.write_bytes(data)
+            if sig_tmp is not None and key is not None:
+                sig_tmp.write_text(signature(data, key), encoding="ascii")
+            (directory / MANIFEST_FILE).unlink(missing_ok=True)
+            (directory / SIGNATURE_FILE).unlink(missing_ok=True)
+    except OSError as exc:
+        raise ModelError(f"cannot write the model to {directory}: {exc.strerror or exc}") from None
     return directory
 
 
