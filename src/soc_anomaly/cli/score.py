@@ -196,6 +196,7 @@ def score(
             label_col=label_col,
             reasons=reasons,
             raw_csv=raw_csv,
+            manifest=manifest,
         )
         final_lines(summary, output_path, out_fmt, manifest, quiet)
     else:

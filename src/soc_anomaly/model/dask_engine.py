@@ -202,6 +202,7 @@ def score_dask(
     label_col: str | None = None,
     reasons: int = 5,
     raw_csv: bool = False,
+    manifest: dict[str, Any] | None = None,
 ) -> ScoreSummary:
     """Score a partitioned Parquet dataset on a Dask cluster (see the module docstring).
 
@@ -222,6 +223,10 @@ def score_dask(
     raw_csv : bool, default=False
         CSV parts: text values as they are (see
         :class:`~soc_anomaly.model.writers.ScoredWriter`).
+    manifest : dict, optional
+        The bundle's manifest as the caller checked it (signature included);
+        read from ``model_dir`` when not given. Workers load only the model file
+        of its SHA-256.
 
     Returns
     -------
@@ -236,7 +241,8 @@ def score_dask(
     if output_path == "-":
         raise ParameterError("--engine dask writes a folder of part files; expected --output DIR")
     files = dataset_files(input_path)
-    manifest = read_manifest(model_dir)
+    if manifest is None:
+        manifest = read_manifest(model_dir)
     sha = str(manifest["model_sha256"])
     out = Path(output_path)
     if not out.parent.exists():
