@@ -73,6 +73,9 @@ def test_a_stopped_score_leaves_no_temporary_file_and_the_old_output(
     _wait_for(lambda: any(tmp_path.glob(".alerts.csv.*.tmp")), "its temporary output", proc)
     time.sleep(0.5)  # inside the writer, scoring or waiting for the next event
     proc.send_signal(signum)
+    # It ends while the pipe is still open: the read-ahead blocked on it is not waited for
+    # (a supervisor would otherwise follow with SIGKILL and leave the temporary file).
+    proc.wait(timeout=30)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
     assert err.decode().splitlines() == [f"{prefix}nothing written to {out}"]

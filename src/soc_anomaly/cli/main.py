@@ -16,8 +16,11 @@ code is 128 + the signal number: 130 or 143.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -124,7 +127,16 @@ def main(argv: Sequence[str] | None = None, prog_name: str = "soc-anomaly") -> i
                 standalone_mode=False,
             )
     except _Interrupted as exc:
-        return _interrupted(exc.interrupt)
+        code = _interrupted(exc.interrupt)
+        if argv is None and _threads_left():
+            # Run as the command, cleaned up and said: a thread still blocked reading a
+            # pipe that stays open (score's read-ahead) would hold the exit until the
+            # pipe closed, and a supervisor's SIGKILL would then leave files behind.
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(code)
+        return code
     except SocAnomalyError as exc:
         typer.echo(f"error: {_one_line(str(exc))}", err=True)
         return 2
@@ -142,6 +154,12 @@ def main(argv: Sequence[str] | None = None, prog_name: str = "soc-anomaly") -> i
         typer.echo(f"error: {_one_line(exc.format_message())}", err=True)
         return int(exc.exit_code)
     return rv if isinstance(rv, int) else 0
+
+
+def _threads_left() -> bool:
+    """Whether a thread the interpreter would wait for at exit is still running."""
+    main_thread = threading.main_thread()
+    return any(t is not main_thread and not t.daemon for t in threading.enumerate())
 
 
 def _interrupted(interrupt: KeyboardInterrupt) -> int:

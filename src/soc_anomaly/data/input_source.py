@@ -142,7 +142,9 @@ class _Replay(io.RawIOBase):
             buffer[:n] = self._head[:n]
             self._head = self._head[n:]
             return n
-        data = self._rest.read(len(buffer))
+        # read1: what the stream has now (at least a byte, none at its end), so rows
+        # that arrived on a slow pipe are scored without waiting for a full buffer.
+        data = getattr(self._rest, "read1", self._rest.read)(len(buffer))
         buffer[: len(data)] = data
         return len(data)
 
@@ -281,7 +283,11 @@ def open_input(path: str, fmt: str | None = None) -> Iterator[InputSource]:
                 )
             raw = stack.enter_context(p.open("rb"))
         stream, compression = _decompressed(raw, path)
-        stack.callback(stream.close)
+        done = [False]
+        # Closed after a run that ended well. After a failure or an interrupt a reader
+        # thread may still be blocked reading a pipe that stays open, holding the
+        # stream's lock: closing would wait for that read, so the process ends without.
+        stack.callback(lambda: stream.close() if done[0] else None)
         try:
             head = _read_head(stream, 8, line=named in (None, "jsonl"))
         except Exception as exc:
@@ -322,3 +328,4 @@ def open_input(path: str, fmt: str | None = None) -> Iterator[InputSource]:
             note=note,
             empty=not head,
         )
+        done[0] = True

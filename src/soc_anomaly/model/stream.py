@@ -127,11 +127,14 @@ class StreamScorer:
             events = next(source, None)
             return None if events is None else (events, self.prepare(events))
 
-        with ThreadPoolExecutor(1) as pool:
+        pool = ThreadPoolExecutor(1)
+        finished = False
+        try:
             ahead = pool.submit(step)
             while True:
                 step_result = ahead.result()
                 if step_result is None:
+                    finished = True
                     return
                 given, prepared = step_result
                 ahead = pool.submit(step)
@@ -148,6 +151,10 @@ class StreamScorer:
                 except BaseException:
                     ahead.cancel()
                     raise
+        finally:
+            # Interrupted or failed: do not wait for the read-ahead, which may be
+            # blocked reading a pipe that stays open (the command exits without it).
+            pool.shutdown(wait=finished, cancel_futures=True)
 
     def _check_order(self, events: pd.DataFrame) -> None:
         ms = epoch_ms(events["time"])

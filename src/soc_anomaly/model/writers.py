@@ -113,9 +113,15 @@ class ScoredWriter:
             else:
                 self._fh = sys.stdout.buffer
         else:
-            self._tmp = self._stack.enter_context(atomic_write(Path(self.path)))
-            if self.fmt != "parquet":  # the Parquet writer opens the file itself
-                self._fh = self._stack.enter_context(self._tmp.open("wb"))
+            try:
+                self._tmp = self._stack.enter_context(atomic_write(Path(self.path)))
+                if self.fmt != "parquet":  # the Parquet writer opens the file itself
+                    self._fh = self._stack.enter_context(self._tmp.open("wb"))
+            except BaseException as exc:
+                # __exit__ is not called when __enter__ fails (an interrupt included):
+                # unwind here, with the exception, so the temporary file is removed.
+                self._stack.__exit__(type(exc), exc, exc.__traceback__)
+                raise
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
