@@ -328,6 +328,10 @@ def test_a_deep_huge_or_non_json_manifest_is_refused(bundles, tmp_path) -> None:
     (nan / MANIFEST_FILE).write_text(text)
     with pytest.raises(ModelError, match="is not readable JSON"):
         load_model(nan)
+    listed = shutil.copytree(bundles["iforest"], tmp_path / "listed")
+    (listed / MANIFEST_FILE).write_text("[1, 2]")
+    with pytest.raises(ModelError, match="holds an array, not a JSON object; expected a manifest"):
+        load_model(listed)
 
 
 def test_an_unreadable_model_file_is_refused(bundles, tmp_path) -> None:
@@ -336,6 +340,11 @@ def test_an_unreadable_model_file_is_refused(bundles, tmp_path) -> None:
     _rehash(bad)
     with pytest.raises(ModelError, match=r"is not a readable skops file"):
         load_model(bad)
+    folder = shutil.copytree(bundles["iforest"], tmp_path / "folder")
+    (folder / MODEL_FILE).unlink()
+    (folder / MODEL_FILE).mkdir()
+    with pytest.raises(ModelError, match=r"model.skops is not a file; expected the saved model"):
+        load_model(folder)
 
 
 def test_score_and_serve_refuse_a_bad_bundle_in_one_line_exit_2(

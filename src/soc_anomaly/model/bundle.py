@@ -334,6 +334,8 @@ def load_bundle(
     directory = Path(directory)
     manifest, _ = _read_manifest(directory, signing_key)
     path = directory / MODEL_FILE
+    if path.exists() and not path.is_file():
+        raise ModelError(f"{path} is not a file; expected the saved model beside {MANIFEST_FILE}")
     if not path.is_file():
         raise ModelError(f"{directory} has no {MODEL_FILE}; expected the saved model beside "
                          f"{MANIFEST_FILE}")  # fmt: skip

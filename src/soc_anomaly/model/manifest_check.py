@@ -89,8 +89,12 @@ def parse_manifest(data: bytes, path: Path) -> dict[str, Any]:
         raise _refuse(path, "the JSON nests too deep; expected a manifest") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise ModelError(f"{path} is not readable JSON ({exc}); expected a manifest") from None
-    if not isinstance(manifest, dict) or manifest.get("bundle_format") != BUNDLE_FORMAT:
-        found = manifest.get("bundle_format") if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+        shown = kind.get(type(manifest), "a number")
+        raise ModelError(f"{path} holds {shown}, not a JSON object; expected a manifest")
+    if manifest.get("bundle_format") != BUNDLE_FORMAT:
+        found = manifest.get("bundle_format")
         shown = repr(found) if isinstance(found, int | float | type(None)) else type(found).__name__
         raise ModelError(
             f"{path} has bundle format {shown}; expected {BUNDLE_FORMAT} (this version of "
