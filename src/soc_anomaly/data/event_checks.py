@@ -17,7 +17,8 @@ API), so the features never see:
 - **impossible places**: a ``src_lat`` outside [-90, 90] or ``src_lon``
   outside [-180, 180] (or infinite) becomes unknown, counted;
 - **impossible times**: a time before :data:`EARLIEST_TIME` (1970-01-01) or
-  from :data:`END_OF_TIME` (2100-01-01) on is an error naming the event.
+  from :data:`END_OF_TIME` (2100-01-01) on is an error naming the event;
+- **no account**: a null ``user`` is an error naming the event.
 
 :class:`InputNotes` counts what was changed, and says it in one line per kind.
 :func:`check_header` refuses a header (or first JSON record) that names none of
@@ -44,6 +45,7 @@ __all__ = [
     "InputNotes",
     "bound_events",
     "check_header",
+    "event_namer",
     "show_name",
     "show_value",
     "where_input",
@@ -146,6 +148,15 @@ class _Where:
         return f"event {self.first_row + position + 1}"
 
 
+def event_namer(first_row: int = 0, lines: Sequence[int] | None = None) -> Callable[[int], str]:
+    """How messages name the event at a position of a chunk: ``line N`` or ``event N``.
+
+    ``line N`` when ``lines`` (each event's input line, JSON Lines) is given,
+    else ``event N`` counted over the input from ``first_row`` (0-based).
+    """
+    return _Where(first_row, lines)
+
+
 def bound_events(
     frame: pd.DataFrame, first_row: int = 0, lines: Sequence[int] | None = None
 ) -> tuple[pd.DataFrame, InputNotes]:
@@ -172,13 +183,16 @@ def bound_events(
     Raises
     ------
     soc_anomaly.errors.DataError
-        On a time out of range or a count that is not a number, naming the event.
+        On a time out of range, a null user or a count that is not a number,
+        naming the event.
     """
     where = _Where(first_row, lines)
     notes = InputNotes()
     changed: dict[str, pd.Series] = {}
     if "time" in frame.columns:
         _check_times(frame["time"], where)
+    if "user" in frame.columns:
+        _check_users(frame["user"], where)
     for name in frame.columns:
         column = frame[name]
         if name in COUNT_COLUMNS:
@@ -214,6 +228,15 @@ def _check_times(times: pd.Series, where: _Where) -> None:
             f"{where(i)}: time {shown} is out of range; expected times from "
             f"{EARLIEST_TIME:%Y-%m-%d} to before {END_OF_TIME:%Y-%m-%d}"
         )
+
+
+def _check_users(users: pd.Series, where: _Where) -> None:
+    # Every feature is per account: an event without one cannot be scored, so it is named
+    # here (the features would only say that the column has nulls).
+    missing = users.isna().to_numpy(dtype=bool)
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise DataError(f"{where(i)}: user is null; expected an account name on every event")
 
 
 def _numbers(column: pd.Series, name: str, where: _Where) -> np.ndarray:

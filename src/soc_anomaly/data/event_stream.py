@@ -9,8 +9,9 @@ told by the name or the content (:mod:`soc_anomaly.data.input_source`).
 Parquet needs random access, so a Parquet stream (standard input, or a
 compressed file) is read whole first. An input of 0 bytes holds no events.
 
-A ``time`` column of text (CSV, JSON) is parsed as ISO 8601 and becomes UTC
-datetimes, as in a Parquet file. Every chunk is bounded
+A ``time`` column becomes UTC datetimes, as in a Parquet file, each value read
+by its own kind (:func:`soc_anomaly.data.event_times.parse_times`: ISO 8601
+text, or epoch milliseconds as a number or digits). Every chunk is bounded
 (:func:`soc_anomaly.data.event_checks.bound_events`: long text cut, impossible
 counts clipped, times out of range refused) and says what it changed in
 :attr:`EventChunk.notes`.
@@ -20,7 +21,8 @@ columns asked for, or a column that differs from one of them only in case, is
 an error naming the columns expected and found: an input the model cannot read
 is never scored as no events. A JSON line that cannot be read as an event
 (malformed or nested too deeply, an object or array where a single value is
-expected, an OCSF record that cannot be mapped) fails with its line number,
+expected, no user, a time that is missing, not a time or out of range, an OCSF
+record that cannot be mapped) fails with its line number,
 or with ``on_error="skip"`` is skipped and counted; a non-empty input whose
 every line was skipped is an error.
 """
@@ -33,9 +35,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
 
 from soc_anomaly.data.event_checks import (
     InputNotes,
@@ -44,6 +44,7 @@ from soc_anomaly.data.event_checks import (
     show_name,
     where_input,
 )
+from soc_anomaly.data.event_times import bad_times, parse_times
 from soc_anomaly.data.input_source import (
     INPUT_FORMATS,
     InputSource,
@@ -90,34 +91,6 @@ class EventChunk:
     first_row: int
     skipped: int = 0
     notes: InputNotes = field(default_factory=InputNotes)
-
-
-def parse_times(frame: pd.DataFrame, first_row: int = 0) -> pd.DataFrame:
-    """Make a text or numeric ``time`` column UTC datetimes (numbers are epoch ms)."""
-    if "time" not in frame.columns:
-        return frame
-    times = frame["time"]
-    if is_datetime64_any_dtype(times):
-        if getattr(times.dt, "tz", None) is None:
-            frame["time"] = times.dt.tz_localize("UTC")
-        return frame
-    try:
-        if is_numeric_dtype(times):
-            frame["time"] = pd.to_datetime(times, unit="ms", utc=True)
-        else:
-            frame["time"] = pd.to_datetime(times, utc=True, format="ISO8601")
-    except (TypeError, ValueError, OverflowError):
-        bad = next(
-            (i for i, v in enumerate(times) if pd.isna(pd.to_datetime(v, errors="coerce"))), 0
-        )
-        raise DataError(
-            f"event {first_row + bad + 1}: time {str(times.iloc[bad])!r} is not an ISO 8601 "
-            "time or epoch milliseconds"
-        ) from None
-    if frame["time"].isna().any():
-        bad = int(np.flatnonzero(frame["time"].isna().to_numpy())[0])
-        raise DataError(f"event {first_row + bad + 1} has no time; expected a time on every event")
-    return frame
 
 
 def read_event_chunks(
@@ -288,9 +261,11 @@ def _json_chunks(
     what = "an OCSF record" if ocsf else "a JSON object"
     # Fields whose value must be a single value: those read (a list elsewhere passes through).
     single = set(OCSF_INPUT_PATHS) | set(columns or ())
+    # Every model reads the account: a line without one is no event (OCSF records check it).
+    need_user = not ocsf and (columns is None or "user" in columns)
     records: list[Any] = []
     lines: list[int] = []
-    skipped = skipped_all = read = 0
+    skipped = skipped_all = read = kept = 0
     row = 0
     for number, raw in enumerate(source.stream, start=1):
         if not raw.strip():
@@ -323,20 +298,38 @@ def _json_chunks(
                 )
             if columns is not None:
                 check_header(list(record), columns, f"{where_input(path)} (line {number})")
+        if need_user and record.get("user") is None:
+            # Checked after the header: a file of another shape is named as such first.
+            if on_error == "fail":
+                raise DataError(
+                    f"line {number}: "
+                    + ("user is null" if "user" in record else "the record has no user")
+                    + "; expected an account name on every event (--on-error skip skips such lines)"
+                )
+            skipped += 1
+            skipped_all += 1
+            continue
         read += 1
         records.append(record)
         lines.append(number)
         if len(records) >= chunk_rows:
-            yield _json_chunk(records, lines, row, skipped, ocsf)
-            row += len(records)
+            chunk = _json_chunk(records, lines, row, skipped, ocsf, on_error)
+            skipped_all += chunk.skipped - skipped
+            kept += len(chunk.events)
+            yield chunk
+            row += len(chunk.events)
             records, lines, skipped = [], [], 0
-    if not read and skipped_all:
+    if records or skipped:
+        chunk = _json_chunk(records, lines, row, skipped, ocsf, on_error)
+        skipped_all += chunk.skipped - skipped
+        kept += len(chunk.events)
+        if kept or not skipped_all:
+            yield chunk
+    if not kept and skipped_all:
         raise DataError(
             f"no event in {where_input(path)}: all {skipped_all:,} non-blank line(s) could not be "
             f"read and were skipped; expected {what} per line"
         )
-    if records or skipped:
-        yield _json_chunk(records, lines, row, skipped, ocsf)
 
 
 def _flat_record(record: dict[str, Any], line: int, single: set[str]) -> dict[str, Any]:
@@ -352,12 +345,25 @@ def _flat_record(record: dict[str, Any], line: int, single: set[str]) -> dict[st
 
 
 def _json_chunk(
-    records: list[Any], lines: list[int], row: int, skipped: int, ocsf: bool
+    records: list[Any], lines: list[int], row: int, skipped: int, ocsf: bool, on_error: str
 ) -> EventChunk:
     if ocsf:
         frame = ocsf_rows_to_events(records, lines)
     else:
-        frame = parse_times(pd.DataFrame.from_records(records), row)
+        frame = pd.DataFrame.from_records(records)
+        if on_error == "skip" and "time" in frame.columns:
+            # A line whose time is missing, not a time or out of range is no event: skipped.
+            parsed, bad, _ = bad_times(frame["time"])
+            frame["time"] = parsed
+            if bad.any():
+                frame = frame[~bad].reset_index(drop=True)
+                lines = [line for line, b in zip(lines, bad, strict=True) if not b]
+                skipped += int(bad.sum())
+        else:
+            try:
+                frame = parse_times(frame, row, lines)
+            except DataError as exc:
+                raise DataError(f"{exc} (--on-error skip skips such lines)") from None
     frame, notes = bound_events(frame, row, lines)
     return EventChunk(frame, row, skipped, notes)
 
