@@ -116,7 +116,9 @@ def main(argv: Sequence[str] | None = None, prog_name: str = "soc-anomaly") -> i
     -------
     int
         0 on success, 2 on bad input, 130 when interrupted by SIGINT (Ctrl-C),
-        143 by SIGTERM.
+        143 by SIGTERM. Run as the command (``argv`` None) and interrupted while
+        a thread is still blocked (reading a pipe that stays open), it exits with
+        that code after the clean-up instead of returning.
     """
     command = typer.main.get_command(app)
     try:
