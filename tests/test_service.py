@@ -13,7 +13,6 @@ import logging
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from cli_helpers import assert_one_line_error, run_cli
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from service_helpers import serving
 
 from soc_anomaly.data.ocsf import ocsf_records
 from soc_anomaly.model import AnomalyModel, read_manifest
@@ -76,40 +76,10 @@ def _flat_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def server(service_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of ``soc-anomaly serve`` on a free port of 127.0.0.1; stopped at teardown."""
     log = tmp_path_factory.mktemp("server") / "server.log"
-    argv = [sys.executable, "-m", "soc_anomaly", "serve", "--model-dir", str(service_model_dir)]
-    argv += ["--port", "0", "--max-events", str(MAX_EVENTS), "--max-bytes", str(MAX_BYTES)]
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT)
-    try:
-        url = _wait_until_up(proc, log)
+    args = ["--model-dir", str(service_model_dir), "--port", "0"]
+    args += ["--max-events", str(MAX_EVENTS), "--max-bytes", str(MAX_BYTES)]
+    with serving(args, log) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _wait_until_up(proc: subprocess.Popen, log: Path, timeout: float = 60.0) -> str:
-    """The URL the server prints once it listens, after /healthz answers."""
-    deadline = time.monotonic() + timeout
-    url = None
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"the server exited {proc.returncode}:\n{log.read_text()}")
-        if url is None:
-            found = re.search(r"http://127\.0\.0\.1:\d+", log.read_text())
-            url = found.group(0) if found else None
-        if url is not None:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    return url
-            except httpx.TransportError:
-                pass
-        time.sleep(0.1)
-    pytest.fail(f"the server did not answer /healthz within {timeout:g} s:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="module")

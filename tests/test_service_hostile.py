@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from cli_helpers import assert_one_line_error, run_cli
+from service_helpers import serving
 
 from soc_anomaly.service.auth import presented_keys, read_api_keys, valid_key
 
@@ -39,8 +38,7 @@ def server(scoring_world, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     keys = folder / "keys.txt"
     keys.write_text(f"# the test's key\n\n{KEY}\n")
     log = folder / "server.log"
-    argv = [sys.executable, "-m", "soc_anomaly", "serve"]
-    argv += [
+    args = [
         "--model-dir",
         str(scoring_world.model_dir),
         "--port",
@@ -50,34 +48,9 @@ def server(scoring_world, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "--api-key-file",
         str(keys),
     ]
-    argv += ["--max-connections", str(MAX_CONNECTIONS), "--max-queued", str(MAX_QUEUED)]
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT)
-    try:
-        yield _wait_until_up(proc, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _wait_until_up(proc: subprocess.Popen, log: Path, timeout: float = 60.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"the server exited {proc.returncode}:\n{log.read_text()}")
-        found = re.search(r"http://127\.0\.0\.1:\d+", log.read_text())
-        if found:
-            try:
-                if httpx.get(f"{found.group(0)}/healthz", timeout=2).status_code == 200:
-                    return found.group(0)
-            except httpx.TransportError:
-                pass
-        time.sleep(0.1)
-    pytest.fail(f"the server did not answer /healthz within {timeout:g} s:\n{log.read_text()}")
+    args += ["--max-connections", str(MAX_CONNECTIONS), "--max-queued", str(MAX_QUEUED)]
+    with serving(args, log) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
