@@ -20,6 +20,7 @@ from pandas.api.types import is_datetime64_any_dtype, is_integer_dtype
 
 from soc_anomaly.data.event_checks import bound_events
 from soc_anomaly.data.event_stream import parse_times
+from soc_anomaly.data.split import signed_log1p
 from soc_anomaly.errors import DataError, ParameterError
 from soc_anomaly.evaluation.explain import explain_top
 from soc_anomaly.features.carry import StreamContext
@@ -32,6 +33,7 @@ __all__ = [
     "PreparedChunk",
     "alert_reasons",
     "complete_raw_events",
+    "detector_input",
     "finish_chunk",
     "prepare_chunk",
 ]
@@ -219,3 +221,35 @@ def alert_reasons(
     )
     by_row = {e.index: list(e.explanations) for e in explained}
     return [by_row[i] for i in range(top_m)]
+
+
+def detector_input(
+    feats: pd.DataFrame, feature_names: list[str], *, featurized: bool
+) -> np.ndarray:
+    """The detector's input (before scaling) of a table of features.
+
+    A model on a table reads its ``feature_names`` (numbers); a featurised
+    model's features are taken whole, through the signed log. Any missing or
+    infinite value is a :class:`DataError` naming the event.
+    """
+    if not featurized:
+        missing = [c for c in feature_names if c not in feats.columns]
+        if missing:
+            raise DataError(
+                f"the events lack column(s) {', '.join(missing)}; the model reads "
+                f"{', '.join(feature_names)}"
+            )
+        try:
+            X = feats[feature_names].to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            bad = next(c for c in feature_names if not pd.api.types.is_numeric_dtype(feats[c]))
+            raise DataError(f"column {bad} is not numeric; the model reads numbers") from None
+    else:
+        X = signed_log1p(feats.to_numpy(dtype=float))
+    if not np.isfinite(X).all():
+        row = int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0])
+        raise DataError(
+            f"event {row + 1} of the batch scored has a missing or infinite feature; "
+            "expected numbers"
+        )
+    return X

@@ -21,7 +21,6 @@ from soc_anomaly.config import FEATURE_KINDS
 from soc_anomaly.data.event_checks import bound_events
 from soc_anomaly.data.moments import column_mean_std
 from soc_anomaly.data.schema import resolve_feature_cols
-from soc_anomaly.data.split import signed_log1p
 from soc_anomaly.detectors import get_detector, training_anomaly_scores
 from soc_anomaly.detectors.base import block_anomaly_scores, kept_training_scores
 from soc_anomaly.detectors.calibration import ScoreCalibrator
@@ -30,7 +29,13 @@ from soc_anomaly.evaluation.thresholds import by_normal_percentile
 from soc_anomaly.features.carry import StreamContext, next_context
 from soc_anomaly.features.seed_columns import SeedColumns
 from soc_anomaly.model.bundle import training_record
-from soc_anomaly.model.chunks import PreparedChunk, complete_raw_events, finish_chunk, prepare_chunk
+from soc_anomaly.model.chunks import (
+    PreparedChunk,
+    complete_raw_events,
+    detector_input,
+    finish_chunk,
+    prepare_chunk,
+)
 
 __all__ = ["FEATURE_KINDS", "AnomalyModel", "PreparedChunk"]
 
@@ -140,29 +145,7 @@ class AnomalyModel:
 
     def _matrix(self, feats: pd.DataFrame) -> np.ndarray:
         """The detector's input (before scaling) of a table of features."""
-        if self.featurizer_ is None:
-            missing = [c for c in self.feature_names_ if c not in feats.columns]
-            if missing:
-                raise DataError(
-                    f"the events lack column(s) {', '.join(missing)}; the model reads "
-                    f"{', '.join(self.feature_names_)}"
-                )
-            try:
-                X = feats[self.feature_names_].to_numpy(dtype=float)
-            except (TypeError, ValueError):
-                bad = next(
-                    c for c in self.feature_names_ if not pd.api.types.is_numeric_dtype(feats[c])
-                )
-                raise DataError(f"column {bad} is not numeric; the model reads numbers") from None
-        else:
-            X = signed_log1p(feats.to_numpy(dtype=float))
-        if not np.isfinite(X).all():
-            row = int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0])
-            raise DataError(
-                f"event {row + 1} of the batch scored has a missing or infinite feature; "
-                "expected numbers"
-            )
-        return X
+        return detector_input(feats, self.feature_names_, featurized=self.featurizer_ is not None)
 
     def fit(self, events: pd.DataFrame, users: pd.DataFrame | None = None) -> AnomalyModel:
         """Fit every stage on normal events.
