@@ -113,6 +113,12 @@ class CampaignReport:
         Alerts holding no attack event: for a threshold, where each alerting
         event is an alert, ``false_positives``; for a daily queue, the raised
         alerts of no campaign. None in a report saved before it was recorded.
+    fragmentation : float or None
+        Incident queue only: the mean number of incidents a campaign's linked
+        events fall into (1.0 = every campaign is one incident); None otherwise.
+    purity : float or None
+        Incident queue only: the mean share of a raised incident's events that
+        belong to its main campaign, over raised incidents holding any; None otherwise.
     """
 
     threshold: float
@@ -129,6 +135,8 @@ class CampaignReport:
     alerts_per_day: float | None
     outcomes: tuple[CampaignOutcome, ...]
     false_alerts: int | None = None
+    fragmentation: float | None = None
+    purity: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON values; ``first_alert`` becomes an ISO 8601 string."""
