@@ -2,7 +2,7 @@
 
 Times are read value by value (ISO 8601 text, or epoch milliseconds as a number or
 digits), so a mix is scored whichever chunk a value falls in; a value that is no
-time, and a null user, are named by their line (JSON Lines) or event (CSV), and
+time, and a null user on a logon, are named by their line (JSON Lines) or event (CSV), and
 ``--on-error skip`` skips such JSON lines and counts them.
 """
 
@@ -107,7 +107,9 @@ def test_a_time_that_is_no_time_is_named_by_its_line_without_a_warning(
 def test_skip_skips_lines_whose_time_or_user_is_no_event(
     capsys, scoring_world, records, tmp_path
 ) -> None:
-    changes = {3: {"time": 1e300}, 14: {"user": None}, 40: {"time": "soon"}, 62: {"user": ...}}
+    # A logon needs its account (a flow without one is its source endpoint's).
+    no_user, no_key = {"user": None, "class_uid": 3002}, {"user": ..., "class_uid": 3002}
+    changes = {3: {"time": 1e300}, 14: no_user, 40: {"time": "soon"}, 62: no_key}
     src = _jsonl(tmp_path, records, changes)
     code, err, out = _score(capsys, scoring_world, src, tmp_path, "--on-error", "skip")
     assert code == 0, err
@@ -116,7 +118,7 @@ def test_skip_skips_lines_whose_time_or_user_is_no_event(
 
 
 def test_a_null_user_is_named_by_its_line(capsys, scoring_world, records, tmp_path) -> None:
-    src = _jsonl(tmp_path, records, {56: {"user": None}})
+    src = _jsonl(tmp_path, records, {56: {"user": None, "class_uid": 3002}})
     code, err, _ = _score(capsys, scoring_world, src, tmp_path)
     assert_one_line_error(
         code, err, r"^error: line 57: user is null; expected an account name .*--on-error skip"
@@ -127,7 +129,7 @@ def test_a_null_user_in_a_csv_is_named_by_its_event(
     capsys, scoring_world, records, tmp_path
 ) -> None:
     frame = pd.DataFrame.from_records(records)
-    frame.loc[56, "user"] = None
+    frame.loc[56, ["user", "class_uid"]] = [None, 3002]
     src = tmp_path / "events.csv"
     frame.to_csv(src, index=False)
     code, err, _ = _score(capsys, scoring_world, src, tmp_path)

@@ -18,7 +18,11 @@ API), so the features never see:
   outside [-180, 180] (or infinite) becomes unknown, counted;
 - **impossible times**: a time before :data:`EARLIEST_TIME` (1970-01-01) or
   from :data:`END_OF_TIME` (2100-01-01) on is an error naming the event;
-- **no account**: a null ``user`` is an error naming the event.
+- **no account**: a null ``user`` is an error naming the event, except on a
+  Network Activity event (``class_uid`` 4001) that names its source endpoint
+  (``src_host`` or ``src_ip``): a flow log names no account, and its baselines
+  are the source endpoint's (:mod:`soc_anomaly.features.entity_keys`). A flow
+  with neither is an error naming the event.
 
 :class:`InputNotes` counts what was changed, and says it in one line per kind.
 :func:`check_header` refuses a header (or first JSON record) that names none of
@@ -33,6 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from soc_anomaly.data.event_entities import check_entities
 from soc_anomaly.errors import DataError
 
 __all__ = [
@@ -183,8 +188,8 @@ def bound_events(
     Raises
     ------
     soc_anomaly.errors.DataError
-        On a time out of range, a null user or a count that is not a number,
-        naming the event.
+        On a time out of range, a null user (on a network event: without a
+        source endpoint) or a count that is not a number, naming the event.
     """
     where = _Where(first_row, lines)
     notes = InputNotes()
@@ -192,7 +197,7 @@ def bound_events(
     if "time" in frame.columns:
         _check_times(frame["time"], where)
     if "user" in frame.columns:
-        _check_users(frame["user"], where)
+        check_entities(frame, where)
     for name in frame.columns:
         column = frame[name]
         if name in COUNT_COLUMNS:
@@ -228,15 +233,6 @@ def _check_times(times: pd.Series, where: _Where) -> None:
             f"{where(i)}: time {shown} is out of range; expected times from "
             f"{EARLIEST_TIME:%Y-%m-%d} to before {END_OF_TIME:%Y-%m-%d}"
         )
-
-
-def _check_users(users: pd.Series, where: _Where) -> None:
-    # Every feature is per account: an event without one cannot be scored, so it is named
-    # here (the features would only say that the column has nulls).
-    missing = users.isna().to_numpy(dtype=bool)
-    if missing.any():
-        i = int(np.flatnonzero(missing)[0])
-        raise DataError(f"{where(i)}: user is null; expected an account name on every event")
 
 
 def _numbers(column: pd.Series, name: str, where: _Where) -> np.ndarray:

@@ -44,6 +44,7 @@ from soc_anomaly.data.event_checks import (
     show_name,
     where_input,
 )
+from soc_anomaly.data.event_entities import record_lacks_entity
 from soc_anomaly.data.event_times import bad_times, parse_times
 from soc_anomaly.data.input_source import (
     INPUT_FORMATS,
@@ -261,7 +262,8 @@ def _json_chunks(
     what = "an OCSF record" if ocsf else "a JSON object"
     # Fields whose value must be a single value: those read (a list elsewhere passes through).
     single = set(OCSF_INPUT_PATHS) | set(columns or ())
-    # Every model reads the account: a line without one is no event (OCSF records check it).
+    # Every model reads the account (a flow: or its source endpoint): a line without one is
+    # no event (OCSF records check it).
     need_user = not ocsf and (columns is None or "user" in columns)
     records: list[Any] = []
     lines: list[int] = []
@@ -298,14 +300,11 @@ def _json_chunks(
                 )
             if columns is not None:
                 check_header(list(record), columns, f"{where_input(path)} (line {number})")
-        if need_user and record.get("user") is None:
+        lacking = record_lacks_entity(record) if need_user else None
+        if lacking is not None:
             # Checked after the header: a file of another shape is named as such first.
             if on_error == "fail":
-                raise DataError(
-                    f"line {number}: "
-                    + ("user is null" if "user" in record else "the record has no user")
-                    + "; expected an account name on every event (--on-error skip skips such lines)"
-                )
+                raise DataError(f"line {number}: {lacking} (--on-error skip skips such lines)")
             skipped += 1
             skipped_all += 1
             continue

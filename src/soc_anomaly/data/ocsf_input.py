@@ -14,7 +14,7 @@ time               ``time`` (epoch ms), ``time_dt`` (ISO 8601)        **required
 timezone_offset    ``timezone_offset`` (minutes east of UTC; 0 when absent)
 class_uid          ``class_uid`` (3002 or 4001)                      **required**
 user               ``user.name``, ``actor.user.name``, ``src_endpoint.owner.name``,
-                   ``user.uid``, ``actor.user.uid``                  **required**
+                   ``user.uid``, ``actor.user.uid``      **required** (see below)
 src_ip             ``src_endpoint.ip``
 src_host           ``src_endpoint.hostname``
 device_id          ``src_endpoint.uid``, ``device.uid``, ``device.hostname``
@@ -38,11 +38,16 @@ direction          ``connection_info.direction``, else the caption of
                    ``connection_info.direction_id`` (1 Inbound, 2 Outbound, 3 Lateral)
 =================  ==============================================================
 
-Only ``class_uid``, ``time`` and an account are required of a record; an
-absent field is a null cell, which the features treat as unknown (no
-location: no travel; no bytes: no volume). A record of another class, or one
-without a time or an account, is a :class:`~soc_anomaly.errors.DataError`
-naming its line. Ground truth written by the generator in ``unmapped``
+Only ``class_uid``, ``time`` and an account are required of a record, but a
+Network Activity record (an AWS VPC flow log, Zeek ``conn``) may name no
+account if it names its source endpoint (``src_endpoint.hostname`` or
+``src_endpoint.ip``): its baselines are then the source host's, else the
+source address's (:mod:`soc_anomaly.features.entity_keys`). An absent field is
+a null cell, which the features treat as unknown (no location: no travel; no
+bytes: no volume). A record of another class, one without a time, an
+Authentication record without an account, or a flow with neither an account
+nor a source endpoint is a :class:`~soc_anomaly.errors.DataError` naming its
+line. Ground truth written by the generator in ``unmapped``
 (``label``, ``campaign_id``, ...) is read back too, so a labelled export can
 be evaluated.
 """
@@ -170,9 +175,9 @@ def ocsf_row(record: Any, line: int) -> dict[str, Any]:
     Raises
     ------
     soc_anomaly.errors.DataError
-        For a record that is not an object, of another class, without a time
-        or an account, or with an object or array where a value is expected;
-        the message names ``line``.
+        For a record that is not an object, of another class, without a time,
+        without an account (a flow: and without a source endpoint), or with an
+        object or array where a value is expected; the message names ``line``.
     """
     if not isinstance(record, dict):
         raise DataError(
@@ -206,11 +211,23 @@ def ocsf_row(record: Any, line: int) -> dict[str, Any]:
     if row["time"] is None:
         raise DataError(f"line {line}: the OCSF record has no time; expected epoch ms in 'time'")
     if row["user"] is None:
-        raise DataError(
-            f"line {line}: the OCSF record names no account; expected one of "
-            + ", ".join(OCSF_INPUT_PATHS["user"])
-        )
+        _check_endpoint(row, line)
     return row
+
+
+def _check_endpoint(row: dict[str, Any], line: int) -> None:
+    """Refuse a record without an account unless it is a flow that names its source."""
+    accounts = ", ".join(OCSF_INPUT_PATHS["user"])
+    if row["class_uid"] != NETWORK_ACTIVITY_CLASS_UID:
+        raise DataError(
+            f"line {line}: the OCSF record names no account; expected one of {accounts}"
+        )
+    if row["src_host"] is None and row["src_ip"] is None:
+        # A flow's baselines are its source endpoint's when it names no account.
+        raise DataError(
+            f"line {line}: the OCSF network record names no account and no source endpoint; "
+            f"expected one of {accounts}, or src_endpoint.hostname or src_endpoint.ip"
+        )
 
 
 def ocsf_to_events(records: Sequence[Any], lines: Sequence[int] | None = None) -> pd.DataFrame:

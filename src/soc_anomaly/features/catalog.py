@@ -24,11 +24,15 @@ __all__ = [
 #: a datetime column (any unit, with or without a time zone, taken as UTC) or integer
 #: epoch milliseconds; text columns may be categoricals or plain strings. ``src_city``
 #: is optional: :meth:`EntityFeatures.explain` names the previous login's city with it.
+#: ``user`` may be null on a network event: its baselines are then its source endpoint's,
+#: ``src_host`` or else ``src_ip`` (:mod:`soc_anomaly.features.entity_keys`); ``src_host``
+#: is read for that alone, and may be absent (unknown).
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "time",
     "timezone_offset",
     "class_uid",
     "user",
+    "src_host",
     "src_ip",
     "src_country",
     "src_lat",
@@ -100,62 +104,62 @@ _CATALOG: tuple[FeatureInfo, ...] = (
         "hour_rarity",
         "-log10 p",
         "rarity of the event's local hour among the user's training events (smoothed)",
-        "active at {hour:02d}:00 local time, an hour with 1 in {odds:,.0f} of this user's events",
+        "active at {hour:02d}:00 local time, an hour with 1 in {odds:,.0f} of {whose} events",
     ),
     _f(
         "weekday_rarity",
         "-log10 p",
         "rarity of the event's local weekday among the user's training events (smoothed)",
-        "active on a {weekday}, a day with 1 in {odds:,.0f} of this user's events",
+        "active on a {weekday}, a day with 1 in {odds:,.0f} of {whose} events",
     ),
     _f(
         "new_country",
         "0/1",
         "logon from a country the user never logged on from in training",
-        "first logon from {country} for this user",
+        "first logon from {country} for {who}",
     ),
     _f(
         "new_device",
         "0/1",
         "device the user never used in training",
-        "first event from this device ({device}) for this user",
+        "first event from this device ({device}) for {who}",
     ),
     _f(
         "new_src_ip",
         "0/1",
         "source address the user never used in training",
-        "first event from {src_ip} for this user",
+        "first event from {src_ip} for {who}",
     ),
     _f(
         "new_dst_host",
         "0/1",
         "destination the user never logged on to or connected to in training",
-        "first contact with {dst_host} for this user",
+        "first contact with {dst_host} for {who}",
     ),
     _f(
         "new_user",
         "0/1",
         "account with no event in training (its baselines are the population's)",
-        "the account {user} has no history in the training window",
+        "{entity} has no history in the training window",
     ),
     _f(
         "bytes_in_z",
         "robust z",
         "log bytes received against the user's median and MAD (connections; 0 for logons)",
-        "{ratio}x this user's median bytes received per connection ({amount})",
+        "{ratio}x {whose} median bytes received per connection ({amount})",
     ),
     _f(
         "bytes_out_z",
         "robust z",
         "log bytes sent against the user's median and MAD (connections; 0 for logons)",
-        "{ratio}x this user's median bytes sent per connection ({amount})",
+        "{ratio}x {whose} median bytes sent per connection ({amount})",
     ),
     _f(
         "daily_dst_hosts_ratio",
         "x usual",
         "distinct destinations of the user so far on this local day, over the user's "
         "median per active day",
-        "{count:,} distinct destinations so far today, {value:,.1f}x this user's usual "
+        "{count:,} distinct destinations so far today, {value:,.1f}x {whose} usual "
         "{usual:,.0f} a day",
     ),
     # --- travel -------------------------------------------------------------------------
@@ -171,8 +175,8 @@ _CATALOG: tuple[FeatureInfo, ...] = (
         "km/h",
         "travel_speed_kmh when the logon is over the minimum distance from every place "
         "the user logged on from in training (else 0)",
-        "{value:,.0f} km/h from the previous login ({where}{ago} earlier) to a place this "
-        "user never logged on from",
+        "{value:,.0f} km/h from the previous login ({where}{ago} earlier) to a place {who} "
+        "never logged on from",
     ),
     _f(
         "hours_since_prev_login",
@@ -185,19 +189,19 @@ _CATALOG: tuple[FeatureInfo, ...] = (
         "user_failures_10m",
         "count",
         "failed logons of the user in the last 10 minutes",
-        "{value:,.0f} failed logon{s} for this user in the last 10 minutes",
+        "{value:,.0f} failed logon{s} for {who} in the last 10 minutes",
     ),
     _f(
         "user_failures_1h",
         "count",
         "failed logons of the user in the last hour",
-        "{value:,.0f} failed logon{s} for this user in the last hour",
+        "{value:,.0f} failed logon{s} for {who} in the last hour",
     ),
     _f(
         "user_failures_24h",
         "count",
         "failed logons of the user in the last 24 hours (a slow guessing run hides in hours)",
-        "{value:,.0f} failed logon{s} for this user in the last 24 hours",
+        "{value:,.0f} failed logon{s} for {who} in the last 24 hours",
     ),
     _f(
         "ip_failures_10m",
@@ -227,33 +231,33 @@ _CATALOG: tuple[FeatureInfo, ...] = (
         "user_mfa_denials_1h",
         "count",
         "MFA pushes denied or timed out for the user in the last hour",
-        "{value:,.0f} MFA push{es} denied or unanswered for this user in the last hour",
+        "{value:,.0f} MFA push{es} denied or unanswered for {who} in the last hour",
     ),
     _f(
         "user_mfa_denials_24h",
         "count",
         "MFA pushes denied or timed out for the user in the last 24 hours",
-        "{value:,.0f} MFA push{es} denied or unanswered for this user in the last 24 hours",
+        "{value:,.0f} MFA push{es} denied or unanswered for {who} in the last 24 hours",
     ),
     _f(
         "bytes_out_24h_ratio",
         "log10 ratio",
         "log10 of the user's outbound bytes over the last 24 hours over the user's "
         "training median of the same sum",
-        "{ratio}x this user's usual outbound bytes over 24 hours ({amount} sent)",
+        "{ratio}x {whose} usual outbound bytes over 24 hours ({amount} sent)",
     ),
     _f(
         "new_dst_hosts_24h",
         "count",
         "distinct destinations new to the user (never contacted in training) in the last 24 hours",
-        "{value:,.0f} destination{s} this user never contacted before, in the last 24 hours",
+        "{value:,.0f} destination{s} {who} never contacted before, in the last 24 hours",
     ),
     _f(
         "new_dst_bytes_out_24h",
         "log10 bytes",
         "log10 of 1 + the user's outbound bytes to destinations new to the user over the "
         "last 24 hours",
-        "{amount} sent in the last 24 hours to destinations this user never used before",
+        "{amount} sent in the last 24 hours to destinations {who} never used before",
     ),
     _f(
         "beacon_regularity",

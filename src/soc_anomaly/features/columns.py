@@ -16,6 +16,7 @@ import pandas as pd
 
 from soc_anomaly.errors import DataError
 from soc_anomaly.features.catalog import REQUIRED_COLUMNS
+from soc_anomaly.features.entity_keys import entity_codes
 
 __all__ = [
     "MAX_UTC_OFFSET_MIN",
@@ -53,9 +54,11 @@ class Events:
     lat, lon, bytes_in, bytes_out : ndarray of float64
         NaN where null.
     codes : dict of str to ndarray of int64
-        Codes of each text column into ``categories`` (-1 where null).
+        Codes of each text column into ``categories`` (-1 where null); those of
+        ``user`` are the event's entity (never -1, see :func:`read_events`).
     categories : dict of str to pandas.Index
-        The strings of each text column.
+        The strings of each text column; those of ``user`` the entities' keys
+        (:mod:`soc_anomaly.features.entity_keys`).
     """
 
     order: np.ndarray | None
@@ -116,7 +119,8 @@ def check_columns(X: object) -> None:
             f"events must be a pandas DataFrame with columns {', '.join(REQUIRED_COLUMNS)}; "
             f"got {type(X).__name__}"
         )
-    missing = [c for c in REQUIRED_COLUMNS if c not in X.columns]
+    # src_host only names the entity of a flow without an account: it may be absent.
+    missing = [c for c in REQUIRED_COLUMNS if c not in X.columns and c != "src_host"]
     if missing:
         raise DataError(
             f"events are missing column(s) {', '.join(missing)}; expected the raw enterprise "
@@ -194,8 +198,29 @@ def _matches(s: pd.Series, predicate) -> np.ndarray:
     return hit[codes]
 
 
+def _check_entities(entity: np.ndarray, is_net: np.ndarray) -> None:
+    """Refuse events whose baselines would belong to no one (the readers name the line)."""
+    missing = entity < 0
+    if not missing.any():
+        return
+    if (missing & ~is_net).any():
+        raise DataError(
+            "column user has nulls on events that are not network events; expected an "
+            "account name on every authentication event"
+        )
+    raise DataError(
+        "a network event names no user, src_host or src_ip; expected an account or a "
+        "source endpoint on every network event"
+    )
+
+
 def read_events(X: pd.DataFrame) -> Events:
-    """Validate ``X`` and read its columns (see :class:`Events`)."""
+    """Validate ``X`` and read its columns (see :class:`Events`).
+
+    ``codes["user"]`` and ``categories["user"]`` are the entity each event's
+    baselines belong to (:func:`~soc_anomaly.features.entity_keys.entity_codes`):
+    its account, else (a network event) its source host, else its source address.
+    """
     check_columns(X)
     time = epoch_ms(X["time"])
     order = None
@@ -206,20 +231,28 @@ def read_events(X: pd.DataFrame) -> Events:
         return values if order is None else values[order]
 
     cls = _floats(X["class_uid"])
+    is_net = arr(cls == NETWORK_CLASS_UID)
     tz = utc_offsets(X["timezone_offset"])
     codes: dict[str, np.ndarray] = {}
     cats: dict[str, pd.Index] = {}
     for name in TEXT_COLUMNS:
         c, k = _text(X[name])
         codes[name], cats[name] = arr(c), k
-    if bool((codes["user"] < 0).any()):
-        raise DataError("column user has nulls; expected an account name on every event")
+    # The "user" codes are the entity's: the account, else a flow's source endpoint.
+    host = None
+    if "src_host" in X.columns and bool((codes["user"] < 0).any()):
+        c, k = _text(X["src_host"])
+        host = (arr(c), k)
+    codes["user"], cats["user"] = entity_codes(
+        (codes["user"], cats["user"]), host, (codes["src_ip"], cats["src_ip"]), is_net
+    )
+    _check_entities(codes["user"], is_net)
     return Events(
         order=order,
         time=arr(time),
         tz_min=arr(tz),
         is_auth=arr(cls == AUTH_CLASS_UID),
-        is_net=arr(cls == NETWORK_CLASS_UID),
+        is_net=is_net,
         failure=arr(_matches(X["status"], lambda v: v.lower() == "failure")),
         # "MFA push denied" and "MFA push timed out": the second factor was refused.
         mfa_denied=arr(_matches(X["status_detail"], lambda v: "mfa" in v.lower())),

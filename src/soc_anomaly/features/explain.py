@@ -27,6 +27,7 @@ from soc_anomaly.features.catalog import (
 from soc_anomaly.features.columns import TEXT_COLUMNS, Events, read_events
 from soc_anomaly.features.compute import user_rows
 from soc_anomaly.features.deviation import FLAG_DEVIATION, MIN_DEVIATION, deviations
+from soc_anomaly.features.entity_keys import ACCOUNT, KIND_NAMES, entity_of
 from soc_anomaly.features.history import hour_weekday
 from soc_anomaly.features.peers import department_codes
 from soc_anomaly.features.travel import previous_login
@@ -34,7 +35,14 @@ from soc_anomaly.features.travel import previous_login
 if TYPE_CHECKING:
     from soc_anomaly.features.transformer import EntityFeatures
 
-__all__ = ["explain_rows", "feature_deviations", "format_bytes", "format_duration", "quote"]
+__all__ = [
+    "entity_words",
+    "explain_rows",
+    "feature_deviations",
+    "format_bytes",
+    "format_duration",
+    "quote",
+]
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _NAMES = list(FEATURES)
@@ -44,7 +52,7 @@ _SPEED, _NEW_PLACE = _NAMES.index("travel_speed_kmh"), _NAMES.index("new_place_s
 _FAMILY = {name: k for k, family in enumerate(FAMILIES) for name in family}
 #: Sentence fields that quote a raw text column, and the features whose sentence quotes each.
 _QUOTED = {
-    "user": "user",
+    "entity": "user",
     "country": "src_country",
     "device": "device_id",
     "src_ip": "src_ip",
@@ -188,6 +196,19 @@ def _rhythm(evh: Events, pos: int, user: str, dst: str, n_intervals: int) -> str
     return f" (every {every}, varying by {cv:.0%} over the last {len(gaps)})"
 
 
+def entity_words(key: str) -> dict[str, str]:
+    """How a sentence names the entity of a baseline, from its key (``entity_keys``).
+
+    ``who`` ("this user", or ``source host "WS-12"``), ``whose`` (its
+    possessive) and ``entity`` (``the account "alice"``, or as ``who``).
+    """
+    kind, value = entity_of(key)
+    if kind == ACCOUNT:
+        return {"who": "this user", "whose": "this user's", "entity": f"the account {quote(value)}"}
+    who = f"{KIND_NAMES[kind]} {quote(value)}"
+    return {"who": who, "whose": f"{who}'s", "entity": who}
+
+
 def _strings(ev: Events, name: str) -> np.ndarray:
     cats = np.append(ev.categories[name].to_numpy(dtype=object), None)
     return ev.restore(cats[ev.codes[name]])
@@ -258,7 +279,7 @@ def explain_rows(
             # Event values are quoted (a sentence a value cannot end or forge).
             fields: dict[str, Any] = {
                 "value": v,
-                "user": quote(text["user"][i]),
+                **entity_words(text["user"][i]),
                 "country": quote(text["src_country"][i]),
                 "device": quote(text["device_id"][i]),
                 "src_ip": quote(text["src_ip"][i]),

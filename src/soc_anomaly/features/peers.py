@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from soc_anomaly.errors import DataError
+from soc_anomaly.features.entity_keys import account_keys
 from soc_anomaly.features.history import _robust, lookup, pair_keys
 
 __all__ = ["PeerTables", "department_codes", "fit_peer_tables"]
@@ -91,7 +92,8 @@ def _members(users: pd.DataFrame | None) -> tuple[pd.Index, pd.Index, np.ndarray
         )
     table = users.dropna(subset=["user", "department"]).drop_duplicates("user")
     dept_codes, depts = pd.factorize(table["department"].astype(str), sort=True)
-    names = pd.Index(table["user"].astype(str).to_numpy(), dtype=object)
+    # Keyed as the events' accounts are, so a member is never taken for a host or address.
+    names = account_keys(pd.Index(table["user"].astype(str).to_numpy(), dtype=object))
     return pd.Index(np.asarray(depts), dtype=object), names, dept_codes.astype(np.int64)
 
 

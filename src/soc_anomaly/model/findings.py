@@ -82,6 +82,16 @@ def analytic(manifest: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _actor(user: Any, host: Any, address: Any) -> tuple[str, dict[str, str]]:
+    """Who a finding is about (quoted for its title) and its analysis target: the account,
+    else (a flow without one) the source endpoint whose baselines it was scored against."""
+    if user is None and (host is not None or address is not None):
+        kind, value = ("source host", host) if host is not None else ("source address", address)
+        target = "Device" if host is not None else "IP Address"
+        return f"{kind} {quote(value)}", {"name": str(value), "type": target}
+    return quote(user), {"name": str(user), "type": "User"}
+
+
 def _value(row: Mapping[str, Any], col: str) -> Any:
     value = row.get(col)
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
@@ -179,7 +189,8 @@ def findings(
         when = _time_ms(row["time"]) if "time" in row else 0
         reasons = reason_list(s["reasons"])
         what = "logon" if cls == AUTHENTICATION_CLASS_UID else "connection"
-        title = f"Anomalous {what} by {quote(user)}" + (
+        who, target = _actor(user, _value(row, "src_host"), _value(row, "src_ip"))
+        title = f"Anomalous {what} by {who}" + (
             f" to {quote(dst)}" if cls == NETWORK_ACTIVITY_CLASS_UID and dst else ""
         )
         related = {"uid": str(uid), "type_uid": _ACTIVITY.get(cls)} if uid is not None else None
@@ -249,7 +260,7 @@ def findings(
             ],
             "anomaly_analyses": [
                 {
-                    "analysis_targets": [{"name": str(user), "type": "User"}],
+                    "analysis_targets": [target],
                     "anomalies": [
                         {
                             "observation_parameter": "event",
