@@ -48,6 +48,8 @@ LABEL_COL: str = "label"
 
 #: Default alert budget of the threshold lab (alerts a day).
 DEFAULT_ALERTS_PER_DAY: float = 10.0
+#: Default capacity of the incident queue (incidents a day per 500 staff).
+DEFAULT_INCIDENTS_PER_DAY: float = 10.0
 #: Default shuffles per feature of the permutation importance.
 DEFAULT_IMPORTANCE_REPEATS: int = 3
 

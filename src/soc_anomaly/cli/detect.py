@@ -18,6 +18,7 @@ from soc_anomaly.config import (
     DEFAULT_ALERTS_PER_DAY,
     DEFAULT_ANOMALY_FRACTION,
     DEFAULT_IMPORTANCE_REPEATS,
+    DEFAULT_INCIDENTS_PER_DAY,
     DEFAULT_N_USERS,
     DEFAULT_PLOTS_DIR,
     DEFAULT_PRECISION_K,
@@ -104,9 +105,17 @@ def detect(
         typer.Option(
             "--alerts-per-day",
             help="Alert budget of the budget threshold rule; on the enterprise world, per 500 "
-            "staff, and the capacity of the daily alert queue.",
+            "staff, and the capacity of the daily alert queue (beside the incident queue).",
         ),
     ] = DEFAULT_ALERTS_PER_DAY,
+    incidents_per_day: Annotated[
+        float,
+        typer.Option(
+            "--incidents-per-day",
+            help="On the enterprise world, incidents the analysts handle a day per 500 staff: "
+            "the capacity of the incident queue.",
+        ),
+    ] = DEFAULT_INCIDENTS_PER_DAY,
     events_per_day: Annotated[
         float | None,
         typer.Option(
@@ -215,6 +224,7 @@ def detect(
         feature_cols=columns,
         beta=beta,
         alerts_per_day=alerts_per_day,
+        incidents_per_day=incidents_per_day,
         events_per_day=events_per_day,
         importance_repeats=importance_repeats,
         save_run=save_run,

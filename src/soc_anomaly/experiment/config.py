@@ -28,6 +28,7 @@ from soc_anomaly.scenarios.enterprise.attacks import INTENSITIES
 __all__ = [
     "DEFAULT_ALERTS_PER_DAY",
     "DEFAULT_IMPORTANCE_REPEATS",
+    "DEFAULT_INCIDENTS_PER_DAY",
     "FEATURE_SETS",
     "SCENARIO_NAMES",
     "DetectConfig",
@@ -51,6 +52,7 @@ def _check_choice(flag: str, value: str, known: tuple[str, ...]) -> None:
 # Defined in soc_anomaly.config (light, read by the command line's help); re-exported here.
 DEFAULT_ALERTS_PER_DAY = _config.DEFAULT_ALERTS_PER_DAY
 DEFAULT_IMPORTANCE_REPEATS = _config.DEFAULT_IMPORTANCE_REPEATS
+DEFAULT_INCIDENTS_PER_DAY = _config.DEFAULT_INCIDENTS_PER_DAY
 
 
 @dataclass
@@ -99,6 +101,9 @@ class DetectConfig:
         Beta of the threshold lab's F-beta rule.
     alerts_per_day : float or None
         Budget of the threshold lab's alert-budget rule; None skips the rule.
+    incidents_per_day : float
+        On the enterprise world, incidents the analysts handle a day per 500
+        staff: the capacity of the incident queue (the headline). > 0.
     events_per_day : float or None
         Events a day in the evaluated stream, for the budget rule; None
         measures it from the ``timestamp_col`` column when there is one.
@@ -153,6 +158,7 @@ class DetectConfig:
     beta: float = 1.0
     alerts_per_day: float | None = DEFAULT_ALERTS_PER_DAY
     events_per_day: float | None = None
+    incidents_per_day: float = DEFAULT_INCIDENTS_PER_DAY
     timestamp_col: str = "timestamp"
     importance_repeats: int = DEFAULT_IMPORTANCE_REPEATS
     save_run: Path | None = None
@@ -226,6 +232,7 @@ class DetectConfig:
             check_range("--alerts-per-day", self.alerts_per_day, 0.0, math.inf)
         if self.events_per_day is not None:
             check_range("--events-per-day", self.events_per_day, 0.0, math.inf)
+        check_range("--incidents-per-day", self.incidents_per_day, 0.0, math.inf)
 
     @property
     def resolved_metrics_path(self) -> Path:

@@ -26,6 +26,7 @@ from soc_anomaly.experiment.config import DetectConfig
 from soc_anomaly.experiment.progress import StepReporter, tick_of
 from soc_anomaly.experiment.results import ModelResult
 from soc_anomaly.experiment.world_split import WorldEvaluation
+from soc_anomaly.incidents import LinkResult
 from soc_anomaly.model.fitted import AnomalyModel
 
 __all__ = ["SplitData", "run_detector"]
@@ -132,12 +133,16 @@ def _explanations(
     feature_set: str,
     scores: np.ndarray,
     calibrator: ScoreCalibrator,
+    incidents: LinkResult | None = None,
 ) -> list[Explanation]:
-    """The top alerts explained, each with its calibrated score."""
+    """The top alerts explained, each with its calibrated score: with incidents, the
+    best event of each of the highest-scoring incidents, so one burst is listed once."""
     y_test = data.split.y_test
     top_m = min(config.top_explanations, len(y_test))
     if data.world is not None and feature_set == "entity":
-        top = data.world.explain_top(data.split.X_test_df, y_test, scores, top_m)
+        top = data.world.explain_top(
+            data.split.X_test_df, y_test, scores, top_m, _incident_order(scores, incidents)
+        )
     else:
         cols = data.feature_sets[feature_set]
         top = explain_top(
@@ -147,6 +152,27 @@ def _explanations(
         replace(e, calibrated_score=float(calibrator.transform(np.array([e.score]))[0]))
         for e in top
     ]
+
+
+def _incident_order(scores: np.ndarray, incidents: LinkResult | None) -> np.ndarray | None:
+    """Positions of the best event of each incident, highest incident score first."""
+    if incidents is None:
+        return None
+    linked = np.flatnonzero(~pd.isna(incidents.incident_ids))
+    if linked.size == 0:
+        return None
+    frame = pd.DataFrame(
+        {
+            "pos": linked,
+            "incident": incidents.incident_ids[linked].astype(str),
+            "score": np.asarray(scores, dtype=float)[linked],
+        }
+    )
+    final = frame.groupby("incident")["pos"].transform("max")
+    frame["incident_score"] = incidents.incident_scores[final.to_numpy()]
+    best = frame.sort_values(["score", "pos"], ascending=[False, True]).drop_duplicates("incident")
+    best = best.sort_values(["incident_score", "score", "pos"], ascending=[False, False, True])
+    return best["pos"].to_numpy()
 
 
 def run_detector(
@@ -189,6 +215,8 @@ def run_detector(
     # One sort of the scores for every ranking metric and curve figure.
     curves = RankingCurves.of(y_test, scores) if 0 < y_test.sum() < len(y_test) else None
     thresholds = _threshold_reports(config, data, scored, curves)
+    calibrated = calibrator.transform(scores)
+    incidents = None if data.world is None else data.world.incidents(calibrated)
     return ModelResult(
         detector=f"{name}@{feature_set}" if several else name,
         name=f"{spec.display_name} ({feature_set})" if several else spec.display_name,
@@ -198,7 +226,7 @@ def run_detector(
         model=scored.model,
         test_scores=scores,
         train_scores=scored.train_scores,
-        calibrated_test_scores=calibrator.transform(scores),
+        calibrated_test_scores=calibrated,
         fit_seconds=scored.fit_seconds,
         score_seconds=scored.score_seconds,
         metrics=evaluate_scores(
@@ -209,10 +237,12 @@ def run_detector(
         correlations=global_feature_correlations(
             data.split.X_test_df, y_test, scores, cols, spec.display_name
         ),
-        explanations=_explanations(config, data, feature_set, scores, calibrator),
+        explanations=_explanations(config, data, feature_set, scores, calibrator, incidents),
         sweep=percentile_sweep(y_test, scores, scored.train_scores),
         calibrator=calibrator,
         campaigns=None
         if data.world is None
-        else data.world.campaign_lab(scores, {r: t.threshold for r, t in thresholds.items()}),
+        else data.world.campaign_lab(
+            scores, {r: t.threshold for r, t in thresholds.items()}, incidents
+        ),
     )

@@ -137,7 +137,7 @@ def _run_seed(
         stds,
         rate,
         budget,
-        None if world is None else world.evaluation(split, budget),
+        None if world is None else world.evaluation(split, budget, config.incidents_per_day),
         {} if world is None else dict(world.table.transformers),
     )
     names = [_resolve_detector(n, len(split.X_train_df), notes) for n in config.detectors]

@@ -20,6 +20,7 @@ from soc_anomaly.evaluation.alert_queue import QUEUE_RULE
 from soc_anomaly.evaluation.campaigns import CampaignReport
 from soc_anomaly.evaluation.curves import RankingCurves
 from soc_anomaly.evaluation.explain import Explanation
+from soc_anomaly.evaluation.incident_queue import INCIDENT_RULE
 from soc_anomaly.evaluation.metrics import ModelEvaluation
 from soc_anomaly.evaluation.threshold_lab import ThresholdReport
 from soc_anomaly.experiment.config import DetectConfig
@@ -35,6 +36,7 @@ from soc_anomaly.experiment.summary import (
 __all__ = [
     "BUDGET_RULE",
     "COMPARISON_RULE",
+    "EVENT_QUEUE_RULE",
     "HEADLINE_RULE",
     "PERCENTILE_RULES",
     "TEST_RULE",
@@ -47,6 +49,7 @@ __all__ = [
     "ModelSummary",
     "SeedRun",
     "campaign_headline",
+    "headline_rule",
 ]
 
 #: Keys of the two percentile threshold rules in results and ``metrics.json``
@@ -60,16 +63,27 @@ COMPARISON_RULE = TRAIN_RULE
 PERCENTILE_RULES = (TEST_RULE, TRAIN_RULE)
 #: The threshold rule of the analysts' alert budget.
 BUDGET_RULE = "alert_budget"
-#: The campaign-level headline: what a daily queue of the alert budget catches
-#: (see :mod:`soc_anomaly.evaluation.alert_queue`).
-HEADLINE_RULE = QUEUE_RULE
+#: The campaign-level headline: what the daily incident queue of the analysts'
+#: budget catches (see :mod:`soc_anomaly.evaluation.incident_queue`).
+HEADLINE_RULE = INCIDENT_RULE
+#: The daily event queue, kept beside the headline for comparison (and the
+#: headline of a saved run from before incidents).
+EVENT_QUEUE_RULE = QUEUE_RULE
+
+
+def headline_rule(campaigns: dict[str, CampaignReport] | None) -> str | None:
+    """The rule of the campaign headline: the incident queue, else the event queue,
+    else the normal percentile; None without campaign results."""
+    for rule in (HEADLINE_RULE, EVENT_QUEUE_RULE, TRAIN_RULE):
+        if campaigns and rule in campaigns:
+            return rule
+    return None
 
 
 def campaign_headline(campaigns: dict[str, CampaignReport] | None) -> CampaignReport | None:
-    """The campaign report of the daily queue (of the normal percentile without a budget)."""
-    if not campaigns:
-        return None
-    return campaigns.get(HEADLINE_RULE) or campaigns.get(TRAIN_RULE)
+    """The campaign report of :func:`headline_rule`."""
+    rule = headline_rule(campaigns)
+    return None if rule is None or campaigns is None else campaigns[rule]
 
 
 @dataclass(frozen=True)

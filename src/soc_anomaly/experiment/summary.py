@@ -168,8 +168,9 @@ def rank_over_seeds(
     Returns
     -------
     list of ComparisonRow
-        Best mean PR AUC at :data:`RANK_DIGITS` decimals first (values that
-        print the same are tied, so 0.9999999 ties with 1.0); among those,
+        On a world with campaigns, most campaigns caught in the headline queue
+        (the incident queue) first; then best mean PR AUC at :data:`RANK_DIGITS`
+        decimals (values that print the same are tied, so 0.9999999 ties with 1.0); among those,
         fewer mean false alerts first (unknown last), then by name. ``rank`` 1
         is the best; detectors equal on both PR AUC as shown and false alerts
         share a rank (1, 1, 3), the name only ordering them.
@@ -205,12 +206,17 @@ def rank_over_seeds(
     return ranked
 
 
-def _rank_key(row: ComparisonRow) -> tuple[float, float]:
-    """PR AUC as shown (higher first), then false alerts (fewer first, unknown last)."""
+def _rank_key(row: ComparisonRow) -> tuple[float, float, float]:
+    """Campaigns caught in the headline queue (more first; only on a world with
+    campaigns), PR AUC as shown (higher first), then false alerts (fewer first,
+    unknown last)."""
     shown = float(shown_pr_auc(row.pr_auc.mean))
     # An undefined PR AUC (no attack among the evaluated events) ranks last.
     best_first = np.inf if np.isnan(shown) else -shown
-    return best_first, np.inf if row.false_alerts is None else row.false_alerts.mean
+    # Recall as a count of campaigns would differ by seed; the mean recall rounded to
+    # 1e-9 keeps float noise from splitting a tie.
+    caught = 0.0 if row.campaign_recall is None else -round(row.campaign_recall.mean, 9)
+    return caught, best_first, np.inf if row.false_alerts is None else row.false_alerts.mean
 
 
 def _campaign_comparison(per_seed: list[ModelSummary]) -> dict[str, Any]:

@@ -18,7 +18,9 @@ from soc_anomaly.data.split import TrainTestSplit
 from soc_anomaly.evaluation.alert_queue import QUEUE_RULE, queue_report
 from soc_anomaly.evaluation.campaigns import CampaignReport, campaign_lab
 from soc_anomaly.evaluation.explain import Explanation
+from soc_anomaly.evaluation.incident_queue import INCIDENT_RULE, incident_queue_report
 from soc_anomaly.experiment.enterprise import WorldData, WorldTable, build_world_table
+from soc_anomaly.incidents import IncidentLinker, LinkResult
 
 __all__ = ["WorldEvaluation", "WorldSplit"]
 
@@ -47,6 +49,9 @@ class WorldEvaluation:
         Account of each evaluated event: the entity of the daily queue's alerts.
     alerts_per_day : float or None
         Capacity of the daily queue (the organisation's alert budget); None skips it.
+    linker : IncidentLinker or None
+        Fitted on the training window's normal events: links the evaluated
+        events into incidents (the headline queue); None skips it.
     """
 
     times: np.ndarray
@@ -60,13 +65,28 @@ class WorldEvaluation:
     entity: Any
     users: np.ndarray
     alerts_per_day: float | None
+    linker: IncidentLinker | None = None
+    test_index: pd.Index | None = None
+
+    def incidents(self, calibrated: np.ndarray) -> LinkResult | None:
+        """The evaluated events linked into incidents by their calibrated scores."""
+        if self.linker is None or self.test_index is None:
+            return None
+        return self.linker.run(self.events.loc[self.test_index], calibrated)
 
     def campaign_lab(
-        self, scores: np.ndarray, thresholds: dict[str, float]
+        self,
+        scores: np.ndarray,
+        thresholds: dict[str, float],
+        incidents: LinkResult | None = None,
     ) -> dict[str, CampaignReport]:
-        """Campaign-level results of ``scores``: the daily queue, then each rule's threshold.
+        """Campaign-level results of ``scores``: the incident queue, the daily event
+        queue, then each rule's threshold.
 
-        The queue (:func:`~soc_anomaly.evaluation.alert_queue.queue_report`)
+        The incident queue
+        (:func:`~soc_anomaly.evaluation.incident_queue.incident_queue_report`)
+        evaluates ``incidents`` (:meth:`incidents` of the calibrated scores); the
+        event queue (:func:`~soc_anomaly.evaluation.alert_queue.queue_report`)
         raises ``alerts_per_day`` alerts a day, one per user and hour; it is
         skipped when there is no budget.
         """
@@ -79,6 +99,10 @@ class WorldEvaluation:
             "days": self.days,
         }
         out: dict[str, CampaignReport] = {}
+        if incidents is not None:
+            out[INCIDENT_RULE] = incident_queue_report(
+                incidents.raised, incidents.incident_ids, **truth
+            )
         if self.alerts_per_day is not None:
             out[QUEUE_RULE] = queue_report(
                 scores, entities=self.users, per_day=self.alerts_per_day, **truth
@@ -87,15 +111,23 @@ class WorldEvaluation:
         return out
 
     def explain_top(
-        self, X_test_df: pd.DataFrame, y_test: np.ndarray, scores: np.ndarray, top_m: int
+        self,
+        X_test_df: pd.DataFrame,
+        y_test: np.ndarray,
+        scores: np.ndarray,
+        top_m: int,
+        order: np.ndarray | None = None,
     ) -> list[Explanation]:
-        """The ``top_m`` highest-scoring events, each explained against its user's baseline.
+        """The ``top_m`` highest-scoring events (or the first ``top_m`` of ``order``,
+        positions of the events to explain), each explained against its user's baseline.
 
         The sentences come from the per-entity features, furthest from the
         user's own baseline first; ``zscores`` holds each listed feature's
         deviation.
         """
-        order = np.argsort(-np.asarray(scores, dtype=float), kind="stable")[:top_m]
+        if order is None:
+            order = np.argsort(-np.asarray(scores, dtype=float), kind="stable")
+        order = order[:top_m]
         rows = X_test_df.index[order]
         cols = list(self.entity.get_feature_names_out())
         sentences = self.entity.explain(
@@ -142,8 +174,21 @@ class WorldSplit:
         """Evaluated events a day."""
         return len(split.y_test) / self.table.evaluated_days
 
-    def evaluation(self, split: TrainTestSplit, alerts_per_day: float | None) -> WorldEvaluation:
-        """The evaluated events' times, campaigns and tags, in the split's test order."""
+    def linker(self, incidents_per_day: float) -> IncidentLinker:
+        """An incident linker fitted on the training window's normal events."""
+        events = self.data.events.loc[self.table.train_mask]
+        if "label" in events.columns:
+            events = events.loc[events["label"].to_numpy() == 0]
+        return IncidentLinker(incidents_per_day=incidents_per_day).fit(events, self.n_staff)
+
+    def evaluation(
+        self,
+        split: TrainTestSplit,
+        alerts_per_day: float | None,
+        incidents_per_day: float | None = None,
+    ) -> WorldEvaluation:
+        """The evaluated events' times, campaigns and tags, in the split's test order;
+        with ``incidents_per_day`` (per 500 staff), the linker of the incident queue."""
         test = self.table.table.loc[split.test_index]
         # datetime64 in UTC: a zoned column's to_numpy() is an object array of Timestamps,
         # slow to build and slower to read back on every rule's campaign results.
@@ -162,4 +207,6 @@ class WorldSplit:
             entity=self.table.transformers.get("entity"),
             users=self.data.events.loc[split.test_index, "user"].astype(str).to_numpy(),
             alerts_per_day=alerts_per_day,
+            linker=None if incidents_per_day is None else self.linker(incidents_per_day),
+            test_index=split.test_index,
         )

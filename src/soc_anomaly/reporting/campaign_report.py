@@ -12,8 +12,9 @@ import math
 from rich.console import Console
 
 from soc_anomaly.evaluation.campaigns import CampaignReport, GroupRecall
-from soc_anomaly.experiment.results import HEADLINE_RULE, DetectionResult, campaign_headline
+from soc_anomaly.experiment.results import DetectionResult, campaign_headline
 from soc_anomaly.reporting.console import out as default_out
+from soc_anomaly.reporting.report_notes import headline_label
 from soc_anomaly.reporting.tables import SECTION, Column, print_fitted, wrap_header
 
 __all__ = ["print_campaigns"]
@@ -26,14 +27,7 @@ def _hours(value: float | None) -> str:
 
 
 def _rule_of(result: DetectionResult) -> str:
-    head = result.models[0].campaigns or {}
-    cfg = result.config
-    if HEADLINE_RULE in head:
-        return (
-            f"a daily queue of {cfg.alerts_per_day:g} alerts a day per 500 staff "
-            "(one alert per user and hour)"
-        )
-    return f"p{cfg.threshold_percentile:g} of normal training scores"
+    return headline_label(result)
 
 
 def print_campaigns(result: DetectionResult, console: Console | None = None) -> None:

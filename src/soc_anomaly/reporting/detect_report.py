@@ -53,6 +53,7 @@ from soc_anomaly.reporting.report_format import (
 from soc_anomaly.reporting.report_notes import (
     false_alerts_text,
     false_alerts_where,
+    headline_label,
     queue_line,
     tie_note,
 )
@@ -153,7 +154,7 @@ def print_summary(result: DetectionResult, console: Console | None = None) -> No
         queue = queue_line(result, best.name)
         lines.append(
             f"  campaigns: {head.caught} of {head.n_campaigns} caught "
-            f"({pct(head.recall)}{ttd} to detect) by the daily alert queue"
+            f"({pct(head.recall)}{ttd} to detect) by {headline_label(result)}"
             + (f": {queue}" if queue else "")
         )
         groups = {
@@ -242,7 +243,8 @@ def print_comparison(
     )
     print_fitted(
         out,
-        f"Detectors ranked by PR AUC{over}",
+        ("Detectors ranked by campaigns caught" if campaigns else "Detectors ranked by PR AUC")
+        + over,
         [Column("#"), Column("Detector", justify="left", wrap=True)],
         values,
         [([str(row.rank), row.name], cells(row)) for row in rows],
@@ -250,8 +252,13 @@ def print_comparison(
         + f" at {rule_label(rule, cfg)}"
         + (" (first seed)" if n > 1 else "")
         + by_attack
-        + ("; campaigns caught by the daily alert queue" if campaigns else "")
-        + f". Ranked by PR AUC as shown; equal ones by fewer false alerts "
+        + (f"; campaigns caught by {headline_label(result)}" if campaigns else "")
+        + (
+            ". Ranked by campaigns caught, then PR AUC as shown"
+            if campaigns
+            else ". Ranked by PR AUC as shown"
+        )
+        + "; equal ones by fewer false alerts "
         f"{false_alerts_where(result)}"
         + ("" if with_false else " (unknown here, so by name)")
         + "; equal on both share a rank.",

@@ -15,13 +15,13 @@ import pandas as pd
 from soc_anomaly.evaluation.campaigns import CampaignReport, GroupRecall
 from soc_anomaly.evaluation.explain import Explanation
 from soc_anomaly.experiment.results import (
-    HEADLINE_RULE,
     DetectionResult,
     ModelResult,
     SeedRun,
     campaign_headline,
 )
 from soc_anomaly.reporting.html_page import Markup, esc, number, table
+from soc_anomaly.reporting.report_notes import headline_label
 
 __all__ = ["campaigns_section", "event_rows", "top_alerts_section", "when", "zoned"]
 
@@ -37,20 +37,13 @@ def _hours(value: float | None) -> str:
 
 
 def campaigns_section(result: DetectionResult) -> Markup:
-    cfg = result.config
     heads: dict[str, CampaignReport] = {}
     for m in result.models:
         head = campaign_headline(m.campaigns)
         if head is not None:
             heads[m.name] = head
     names = list(heads)
-    if HEADLINE_RULE in (result.models[0].campaigns or {}):
-        rule = (
-            f"a daily queue of {cfg.alerts_per_day:g} alerts a day per 500 staff "
-            "(one alert per user and hour)"
-        )
-    else:
-        rule = f"p{cfg.threshold_percentile:g} of the normal training scores"
+    rule = headline_label(result)
 
     def group(groups: dict[str, GroupRecall], key: str) -> str:
         return f"{groups[key].caught}/{groups[key].n}" if key in groups else _NONE

@@ -50,6 +50,7 @@ from soc_anomaly.reporting.report_notes import (
     data_label,
     false_alerts_text,
     false_alerts_where,
+    headline_label,
     tie_note,
 )
 
@@ -180,11 +181,16 @@ def _summary(result: DetectionResult) -> Markup:
         headers,
         body,
         numeric=[0, *range(2, len(headers))],
-        caption=f"Detectors ranked by PR AUC as shown{over}; equal ones by fewer false alerts "
+        caption=(
+            "Detectors ranked by campaigns caught, then PR AUC as shown"
+            if campaigns
+            else "Detectors ranked by PR AUC as shown"
+        )
+        + f"{over}; equal ones by fewer false alerts "
         f"{false_alerts_where(result)}"
         + ("" if with_false else " (unknown here, so by name)")
         + "; equal on both share a rank"
-        + ("; campaigns caught by the daily alert queue." if campaigns else "."),
+        + (f"; campaigns caught by {headline_label(result)}." if campaigns else "."),
     )
     # Attack types as rows: there can be a dozen of them, and few detectors.
     attacks = sorted({a for r in rows for a in r.recall_by_attack})

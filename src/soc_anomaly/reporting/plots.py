@@ -32,6 +32,7 @@ from soc_anomaly.data.io import check_writable_dir
 from soc_anomaly.evaluation.explain import deviant_feature_counts
 from soc_anomaly.experiment.results import (
     COMPARISON_RULE,
+    EVENT_QUEUE_RULE,
     HEADLINE_RULE,
     TEST_RULE,
     TRAIN_RULE,
@@ -39,6 +40,7 @@ from soc_anomaly.experiment.results import (
     ModelResult,
     SeedRun,
     campaign_headline,
+    headline_rule,
 )
 from soc_anomaly.experiment.summary import rank_over_seeds
 from soc_anomaly.reporting.campaign_figures import campaign_timeline_figure
@@ -393,7 +395,9 @@ def _entity_jobs(run: SeedRun, styles: dict[str, DetectorStyle]) -> list[FigureJ
         jobs.append((USER_ALERTS_PLOT, partial(user_alerts_figure, data, table, users)))
     headline = campaign_headline(m.campaigns)
     if CAMPAIGN_PLOT in views and headline is not None:
-        queue = m.campaigns is not None and HEADLINE_RULE in m.campaigns
-        by = "the daily alert queue" if queue else f"the {report.name} threshold"
+        by = {
+            HEADLINE_RULE: "the daily incident queue",
+            EVENT_QUEUE_RULE: "the daily alert queue",
+        }.get(headline_rule(m.campaigns) or "", f"the {report.name} threshold")
         jobs.append((CAMPAIGN_PLOT, partial(campaign_timeline_figure, data, headline.outcomes, by)))
     return jobs

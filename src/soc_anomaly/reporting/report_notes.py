@@ -12,11 +12,13 @@ from pathlib import Path
 
 from soc_anomaly.experiment.results import (
     BUDGET_RULE,
+    EVENT_QUEUE_RULE,
     HEADLINE_RULE,
     TRAIN_RULE,
     ComparisonRow,
     DetectionResult,
     MeanStd,
+    headline_rule,
 )
 from soc_anomaly.experiment.summary import shown_pr_auc
 from soc_anomaly.reporting.report_format import rule_label
@@ -26,14 +28,36 @@ __all__ = [
     "data_label",
     "false_alerts_text",
     "false_alerts_where",
+    "headline_label",
     "queue_line",
     "tie_note",
 ]
 
 
+def headline_label(result: DetectionResult) -> str:
+    """What the campaign headline is: the incident queue, the event queue or a threshold."""
+    cfg = result.config
+    rule = headline_rule(result.models[0].campaigns)
+    if rule == HEADLINE_RULE:
+        return (
+            f"a daily queue of {cfg.incidents_per_day:g} incidents a day per 500 staff "
+            "(events linked by the rare entities they share)"
+        )
+    if rule == EVENT_QUEUE_RULE:
+        return (
+            f"a daily queue of {cfg.alerts_per_day:g} alerts a day per 500 staff "
+            "(one alert per user and hour)"
+        )
+    return f"p{cfg.threshold_percentile:g} of normal training scores"
+
+
 def false_alerts_where(result: DetectionResult) -> str:
-    """Where the ranking counts false alerts: the daily queue, else the normal percentile."""
-    if HEADLINE_RULE in (result.models[0].campaigns or {}):
+    """Where the ranking counts false alerts: the incident or event queue, else the
+    normal percentile."""
+    rule = headline_rule(result.models[0].campaigns)
+    if rule == HEADLINE_RULE:
+        return "in the daily incident queue"
+    if rule == EVENT_QUEUE_RULE:
         return "in the daily alert queue"
     return f"at {rule_label(TRAIN_RULE, result.config)}"
 
@@ -106,18 +130,22 @@ def budget_note(result: DetectionResult, rule: str) -> str | None:
     )
     if all(f"{r.precision:.3f}" == "1.000" for r in reports):
         note += ", and precision 1.000 only says that every alerting event is an attack"
-    if HEADLINE_RULE in (result.models[0].campaigns or {}):
-        note += "; the campaign table shows what the daily queue of this budget catches"
+    if headline_rule(result.models[0].campaigns) in (HEADLINE_RULE, EVENT_QUEUE_RULE):
+        note += "; the campaign table shows what the daily queue catches"
     return note + "."
 
 
 def queue_line(result: DetectionResult, name: str) -> str | None:
-    """``"28 alerts raised, 12 of them false (no attack event)"`` for one detector."""
+    """``"28 incidents raised, 12 of them false (no attack event)"`` for one detector."""
     m = next(m for m in result.models if m.name == name)
-    head = (m.campaigns or {}).get(HEADLINE_RULE)
-    if head is None or head.false_alerts is None:
+    rule = headline_rule(m.campaigns)
+    if rule not in (HEADLINE_RULE, EVENT_QUEUE_RULE) or m.campaigns is None:
         return None
-    return f"{head.alerts:,} alerts raised, {head.false_alerts:,} of them false (no attack event)"
+    head = m.campaigns[rule]
+    if head.false_alerts is None:
+        return None
+    what = "incidents" if rule == HEADLINE_RULE else "alerts"
+    return f"{head.alerts:,} {what} raised, {head.false_alerts:,} of them false (no attack event)"
 
 
 def data_label(result: DetectionResult) -> str:
