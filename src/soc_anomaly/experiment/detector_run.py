@@ -240,6 +240,7 @@ def run_detector(
         explanations=_explanations(config, data, feature_set, scores, calibrator, incidents),
         sweep=percentile_sweep(y_test, scores, scored.train_scores),
         calibrator=calibrator,
+        incidents=None if incidents is None else incidents.raised,
         campaigns=None
         if data.world is None
         else data.world.campaign_lab(

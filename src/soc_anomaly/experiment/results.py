@@ -32,6 +32,7 @@ from soc_anomaly.experiment.summary import (
     operating_false_alerts,
     rank_over_seeds,
 )
+from soc_anomaly.incidents import Incident
 
 __all__ = [
     "BUDGET_RULE",
@@ -146,6 +147,9 @@ class ModelResult:
     model: Any = field(repr=False, default=None)
     #: ROC and precision-recall curves of the test scores, thinned for plotting.
     curves: RankingCurves | None = field(repr=False, default=None)
+    #: The incidents the daily incident queue raised (the enterprise world only),
+    #: by day then rank; their ``events`` are positions among the test events.
+    incidents: list[Incident] | None = field(repr=False, default=None)
 
     @property
     def scoring_rows_per_second(self) -> float:
@@ -200,6 +204,10 @@ class ModelResult:
             "campaigns": None
             if self.campaigns is None
             else {rule: report.to_dict() for rule, report in self.campaigns.items()},
+            # Raised incidents without their event lists (a beacon can hold thousands).
+            "raised_incidents": None
+            if self.incidents is None
+            else [{k: v for k, v in i.to_dict().items() if k != "events"} for i in self.incidents],
         }
 
 
