@@ -37,6 +37,7 @@ from soc_anomaly.reporting.detail_tables import (
     print_rule_table,
     print_sweep,
 )
+from soc_anomaly.reporting.incident_report import print_top_incidents
 from soc_anomaly.reporting.report_format import (
     RULE_LABELS,
     calibrated_text,
@@ -355,6 +356,7 @@ def print_report(
     for note in result.notes:
         print_wrapped(out, f"note: {note}")
     print_summary(result, out)
+    print_top_incidents(result, out)
     out.print()
     print_comparison(result, out, verbose=verbose)
     rules = [r for r in RULE_LABELS if r in result.models[0].thresholds]

@@ -278,6 +278,10 @@ tbody tr:nth-child(even){background:var(--zebra)}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .nowrap{white-space:nowrap}
 td ul{margin:0;padding-left:1.1rem}
+table.incidents tbody tr:nth-child(even){background:none}
+table.incidents tbody:nth-of-type(even){background:var(--zebra)}
+table.incidents tr.detail td{border-top:0;font-size:.85rem}
+table.incidents tr:not(.detail) td{border-bottom:0}
 ol.features{columns:3;margin:.4rem 0}
 .tag{display:inline-block;padding:0 .45rem;border-radius:9px;font-size:.8rem;font-weight:600}
 .tag.attack{background:#fde3e1;color:var(--bad)}

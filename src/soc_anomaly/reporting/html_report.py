@@ -1,8 +1,9 @@
 """``detect --report``: one self-contained HTML file of a detection run.
 
 The page holds the summary (data, the detectors ranked), a table of contents,
-the alerts each threshold rule raises, the campaigns caught (enterprise
-world), the top alerts with who, when and why, every figure of the run
+the alerts each threshold rule raises, the campaigns caught and the chosen
+detector's strongest incidents with their timelines (enterprise world), the
+top alerts with who, when and why, every figure of the run
 embedded as a PNG data URI, the whole terminal report, the configuration and
 the data summary. It needs no network and runs no JavaScript (see
 :mod:`soc_anomaly.reporting.html_page`).
@@ -33,6 +34,7 @@ from soc_anomaly.reporting.html_alerts import (
     when,
     zoned,
 )
+from soc_anomaly.reporting.html_incidents import has_incidents, incidents_section
 from soc_anomaly.reporting.html_page import (
     Markup,
     Section,
@@ -103,6 +105,8 @@ def detect_report_html(result: DetectionResult) -> str:
     ]
     if any(campaign_headline(m.campaigns) is not None for m in result.models):
         sections.append(Section("campaigns", "Campaigns", campaigns_section(result)))
+    if has_incidents(result):
+        sections.append(Section("incidents", "Top incidents", incidents_section(result)))
     sections += [
         Section("top-alerts", "Top alerts and why", top_alerts_section(result)),
         Section("figures", "Figures", _figures(result)),
