@@ -11,7 +11,7 @@ from soc_anomaly.cli._console import err
 if TYPE_CHECKING:
     from soc_anomaly.model.scoring import ScoreSummary
 
-__all__ = ["Progress", "final_lines"]
+__all__ = ["Progress", "final_lines", "incident_line"]
 
 
 class Progress:
@@ -32,6 +32,25 @@ class Progress:
             f"({summary.seconds:.1f} s, {rate:,.0f} events/s)",
             soft_wrap=True,
         )
+
+
+def incident_line(summary: ScoreSummary) -> str:
+    """How many incidents were raised, over how many days, at what budget (and where to)."""
+    stream = summary.incidents
+    assert stream is not None
+    days = 0
+    if summary.first_time is not None and summary.last_time is not None:
+        first, last = (t.tz_convert("UTC") if t.tzinfo else t
+                       for t in (summary.first_time, summary.last_time))  # fmt: skip
+        days = (last.normalize() - first.normalize()).days + 1
+    wrote = ""
+    if stream.writer is not None:
+        what = "Incident Findings" if stream.writer.fmt == "ocsf" else "incidents"
+        wrote = f"; wrote {stream.writer.written:,} {what} to {stream.writer.path}"
+    return (
+        f"Raised {stream.raised:,} incident(s) over {days:,} day(s) at {stream.per_day:,} a day "
+        f"({stream.rate:g} a day per 500 staff, {stream.staff:,} staff){wrote}"
+    )
 
 
 def final_lines(
@@ -64,6 +83,8 @@ def final_lines(
             f"{rate:,.0f} events/s)",
             soft_wrap=True,
         )
+    if summary.incidents is not None and not quiet:
+        err.print(incident_line(summary), soft_wrap=True)
     # Said even when quiet: values were changed before scoring (text cut, counts clipped).
     for line in summary.notes.lines():
         err.print(f"note: {line}", soft_wrap=True)

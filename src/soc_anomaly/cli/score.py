@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from soc_anomaly.cli._console import err
+from soc_anomaly.cli._score_checks import check_incident_flags, check_incidents_path, check_paths
 from soc_anomaly.cli._score_lines import Progress, final_lines
 from soc_anomaly.errors import ParameterError, SocAnomalyError, check_positive_int
 
@@ -142,12 +143,39 @@ def score(
             "neither, the signature is not checked.",
         ),
     ] = None,
+    incidents: Annotated[
+        Path | None,
+        typer.Option(
+            "--incidents",
+            help="Also write the raised incidents to this file, one a line (written whole "
+            "when the run ends). Needs a bundle with an incident linker (train fits one "
+            "for entity and seed features).",
+        ),
+    ] = None,
+    incidents_fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--incidents-format",
+            help="jsonl: an incident object a line; ocsf: an OCSF 1.5.0 Incident Finding "
+            "(2005) a line. Default: ocsf with --format ocsf, else jsonl.",
+        ),
+    ] = None,
+    incidents_per_day: Annotated[
+        float | None,
+        typer.Option(
+            "--incidents-per-day",
+            help="Incidents raised a day per 500 staff, instead of the bundle's budget "
+            "(set by train --incidents-per-day).",
+        ),
+    ] = None,
 ) -> None:
-    """Score events with a saved model: calibrated score, alert flag and reasons."""
+    """Score events with a saved model: calibrated score, alert flag and reasons, and the
+    incidents they link into."""
     from soc_anomaly.model.scoring import output_format, training_overlap
 
     check_positive_int("--chunk-rows", chunk_rows)
     check_positive_int("--reasons", reasons)
+    check_incident_flags(incidents, incidents_fmt, incidents_per_day, engine)
     if engine not in ENGINES:
         raise ParameterError(f"unknown --engine {engine!r}; expected local or dask")
     if on_error not in ("fail", "skip"):
@@ -180,6 +208,10 @@ def score(
     # Loaded and checked (signature, hash, every fitted array, the manifest's agreement
     # with the model) before any input is read or output opened.
     model, manifest = load_bundle(model_dir, resolve_key(signing_key_file))
+    if incidents is not None or incidents_per_day is not None:
+        from soc_anomaly.model.incident_scoring import require_linker
+
+        require_linker(model, "--incidents" if incidents is not None else "--incidents-per-day")
     if engine == "dask":
         from soc_anomaly.model.dask_engine import score_dask
 
@@ -202,7 +234,9 @@ def score(
     else:
         if scheduler is not None:
             raise ParameterError("--scheduler needs --engine dask")
-        _check_paths(input_path, output_path, history)
+        check_paths(input_path, output_path, history)
+        if incidents is not None:
+            check_incidents_path(incidents, input_path, output_path, history, report)
         _score_local(
             model,
             manifest,
@@ -221,6 +255,9 @@ def score(
             quiet=quiet,
             report=report,
             raw_csv=raw_csv,
+            incidents=incidents,
+            incidents_fmt=incidents_fmt or ("ocsf" if out_fmt == "ocsf" else "jsonl"),
+            incidents_per_day=incidents_per_day,
         )
         return
     warning = training_overlap(
@@ -228,22 +265,6 @@ def score(
     )
     if warning:
         err.print(f"warning: {warning}", soft_wrap=True)
-
-
-def _check_paths(input_path: str, output_path: str, history: str | None) -> None:
-    """One-line errors for an output that is an input, or in a missing folder."""
-    if output_path == "-":
-        return
-    out = Path(output_path).resolve()
-    if out == _resolved(input_path):
-        raise ParameterError(f"--output {output_path} is the input; expected another file")
-    if history is not None and out == _resolved(history):
-        raise ParameterError(f"--output {output_path} is the --history file; expected another file")
-    if not Path(output_path).parent.exists():
-        raise ParameterError(
-            f"--output folder {Path(output_path).parent} does not exist; expected an "
-            "existing folder"
-        )
 
 
 def _score_local(
@@ -265,10 +286,15 @@ def _score_local(
     quiet: bool,
     report: Path | None,
     raw_csv: bool = False,
+    incidents: Path | None = None,
+    incidents_fmt: str = "jsonl",
+    incidents_per_day: float | None = None,
 ) -> None:
     """Score the input on this machine, stream by stream, and say what was done."""
     from soc_anomaly.data.event_stream import read_event_chunks, read_source_chunks
     from soc_anomaly.data.input_source import open_input
+    from soc_anomaly.data.io import atomic_write
+    from soc_anomaly.model.incident_scoring import IncidentStream, IncidentWriter, linker_of
     from soc_anomaly.model.scoring import (
         ScoredWriter,
         input_columns,
@@ -301,12 +327,24 @@ def _score_local(
         chunks = read_source_chunks(source, input_path, chunk_rows, on_error, wanted)
         report_tmp = None
         if report is not None:
-            from soc_anomaly.data.io import atomic_write
             from soc_anomaly.reporting.score_report import ScoreReportCollector
 
             # Bounded memory: the report keeps the top alerts and a histogram, not the events.
             collector = ScoreReportCollector(label_col=label_col)
             report_tmp = stack.enter_context(atomic_write(report))
+        linker = linker_of(model)
+        stream = None
+        if linker is not None:
+            incident_writer = None
+            if incidents is not None:
+                # Made now (a folder that cannot be written fails before any scoring),
+                # renamed into place only after the output, when everything has run.
+                incident_writer = IncidentWriter(
+                    incidents, incidents_fmt, manifest, linker.candidate_score
+                )
+                incident_writer.open(stack.enter_context(atomic_write(incidents)))
+                stack.callback(incident_writer.close)
+            stream = IncidentStream(linker, incidents_per_day, incident_writer)
         with ScoredWriter(output_path, out_fmt, manifest, raw_csv=raw_csv) as writer:
             summary = score_stream(
                 model,
@@ -319,7 +357,10 @@ def _score_local(
                 progress=Progress(quiet),
                 scorer=scorer,
                 observe=collector,
+                incidents=stream,
             )
+            if stream is not None and stream.writer is not None:
+                stream.writer.close()
             warning = training_overlap(
                 getattr(model, "training_", None), summary.first_time, summary.last_time
             )
@@ -346,7 +387,3 @@ def _score_local(
         err.print(f"warning: {warning}", soft_wrap=True)
     if report is not None and not quiet:
         err.print(f"Wrote the report to {report}", soft_wrap=True)
-
-
-def _resolved(path: str) -> Path | None:
-    return None if path == "-" else Path(path).resolve()

@@ -7,6 +7,7 @@ scikit-learn, are imported when the command runs.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from soc_anomaly.model import AnomalyModel
 
 DEFAULT_MODEL_DIR = Path("models") / "model"
+#: Incidents a day per 500 staff (soc_anomaly.model.incident_scoring's default, named here
+#: so the help does not import pandas).
+DEFAULT_INCIDENTS_PER_DAY = 10.0
 
 
 def _one_detector(text: str) -> str:
@@ -41,6 +45,15 @@ def _one_detector(text: str) -> str:
             f"{detector_choices()} (detect --detectors all compares them)"
         )
     return resolve_detector_name(text, what="detector")
+
+
+def _check_budget(value: float) -> None:
+    """One line for a budget that is not a positive, finite number (before any work)."""
+    if not value > 0 or not math.isfinite(value):
+        raise ParameterError(
+            f"--incidents-per-day must be a positive, finite number of incidents a day per 500 "
+            f"staff, got {value!r}"
+        )
 
 
 def _normal_rows(events: pd.DataFrame, label_col: str) -> int:
@@ -119,10 +132,19 @@ def train(
             "file, at least 32 bytes. Default: the key in $SOC_ANOMALY_SIGNING_KEY, if set.",
         ),
     ] = None,
+    incidents_per_day: Annotated[
+        float,
+        typer.Option(
+            "--incidents-per-day",
+            help="The incident queue's budget: incidents raised a day per 500 staff (scaled "
+            "to the staff of the training events). Entity and seed features only.",
+        ),
+    ] = DEFAULT_INCIDENTS_PER_DAY,
 ) -> None:
     """Fit a model on normal events and save it, with its manifest, as a safe bundle."""
     # Flags are checked before the heavy imports: a typo fails at once.
     name = _one_detector(detector)
+    _check_budget(incidents_per_day)
     columns = split_feature_cols(feature_cols)
     if columns is not None and features != "table":
         raise ParameterError(
@@ -188,7 +210,7 @@ def train(
     if note is not None:
         err.print(f"note: {note}")
     with step(f"Fitting {model.detector} on {features} features of {n_train:,} normal events"):
-        model.fit(events, users=users)
+        model.fit(events, users=users, incidents_per_day=incidents_per_day)
     with step(f"Saving the bundle to {model_dir}"):
         model.save(model_dir, signing_key)
     _print_summary(model, source, model_dir, signed=signing_key is not None)
@@ -206,6 +228,12 @@ def _print_summary(model: AnomalyModel, source: str, model_dir: Path, *, signed:
     if window.get("start"):
         out.print(f"  window: {window['start']} to {window['end']}")
     out.print(f"  alert threshold: p{model.threshold_percentile:g} of the normal training scores")
+    linker = getattr(model, "linker_", None)
+    if linker is not None:
+        out.print(
+            f"  incident queue: {linker.per_day():,} a day ({linker.incidents_per_day:g} per 500 "
+            f"staff, {linker.n_staff_:,} staff)"
+        )
     files = "model.skops, manifest.json, manifest.sig" if signed else "model.skops, manifest.json"
     out.print(f"Saved the model to {model_dir} ({files})")
     err.print(

@@ -10,7 +10,9 @@ A bundle is a directory with two files, and a third when signed:
 ``manifest.json``
     What the model is and where it came from: feature names in order, detector
     and parameters, calibration, threshold, training window, rows and SHA-256 of
-    the training data, SHA-256 of ``model.skops``, the seed, the versions of the
+    the training data, the incident queue's budget (``incidents``: incidents a
+    day per 500 staff, the staff, incidents a day, the linker's parameters; null
+    for a model without a linker), SHA-256 of ``model.skops``, the seed, the versions of the
     package, scikit-learn, numpy and skops, and the OCSF and ATT&CK versions
     the toolkit follows.
 ``manifest.sig``
@@ -49,6 +51,7 @@ from soc_anomaly.data.ocsf_mapping import OCSF_VERSION
 from soc_anomaly.errors import ModelError
 from soc_anomaly.features.columns import epoch_ms
 from soc_anomaly.model.bundle_check import check_model
+from soc_anomaly.model.incident_scoring import incident_record
 from soc_anomaly.model.manifest_check import MAX_MANIFEST_BYTES, check_agreement, parse_manifest
 from soc_anomaly.model.signing import SIGNATURE_FILE, as_key, signature, verify
 from soc_anomaly.scenarios.enterprise.attacks.base import ATTACK_VERSION
@@ -83,17 +86,19 @@ def _qualname(cls: type) -> str:
 def trusted_types() -> list[str]:
     """Every type a model file may hold beyond what skops trusts by default.
 
-    The toolkit's own classes (the model, featurisers, calibrator and every
-    registered detector) and the two scikit-learn internals a forest needs.
+    The toolkit's own classes (the model, featurisers, calibrator, incident
+    linker and every registered detector) and the two scikit-learn internals a
+    forest needs.
     """
     from soc_anomaly.detectors import DETECTORS, get_detector
     from soc_anomaly.detectors.calibration import ScoreCalibrator
     from soc_anomaly.features import EntityFeatures
     from soc_anomaly.features.peers import PeerTables
     from soc_anomaly.features.seed_columns import SeedColumns
+    from soc_anomaly.incidents import IncidentLinker
     from soc_anomaly.model.fitted import AnomalyModel
 
-    own = [AnomalyModel, EntityFeatures, PeerTables, SeedColumns, ScoreCalibrator]
+    own = [AnomalyModel, EntityFeatures, PeerTables, SeedColumns, ScoreCalibrator, IncidentLinker]
     # A detector's class is whatever its spec builds; building one fits nothing.
     own += [type(get_detector(n).build(0.01, 0, ["x"])) for n in DETECTORS]
     return sorted({*map(_qualname, own), *_THIRD_PARTY})
@@ -149,6 +154,7 @@ def _manifest(model: Any, model_sha256: str) -> dict[str, Any]:
             "calibrated": float(model.calibrator_.transform(np.array([model.threshold_]))[0]),
         },
         "training": dict(model.training_),
+        "incidents": incident_record(model),
         "random_state": model.random_state,
         "versions": {
             "soc_anomaly": __version__,

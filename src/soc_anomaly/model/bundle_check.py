@@ -18,7 +18,9 @@ model scores anything. It does two passes:
 2. **Content.** One function per kind of object checks what scoring reads:
    shapes against the model's feature count, dtypes, finiteness, index ranges
    and orderings (:mod:`soc_anomaly.model.bundle_check_estimators` for the
-   detectors and the scikit-learn objects inside them).
+   detectors, the scikit-learn objects inside them and the incident linker:
+   its parameters in range, its common entities a bounded list of names per
+   kind, its staff a positive count, nothing else in its state).
 
 ``sklearn.tree._tree.Tree`` stays trusted, with its content validated rather
 than the tree rebuilt from arrays: its ``__setstate__`` only copies the node
@@ -287,7 +289,7 @@ def _check_anomaly_model(model: Any) -> None:
     from soc_anomaly.detectors import get_detector
     from soc_anomaly.features import EntityFeatures
     from soc_anomaly.features.seed_columns import SeedColumns
-    from soc_anomaly.model.bundle_check_estimators import check_detector
+    from soc_anomaly.model.bundle_check_estimators import check_detector, check_linker
 
     try:
         model.check_params()
@@ -321,6 +323,12 @@ def _check_anomaly_model(model: Any) -> None:
     if not isinstance(model.training_, dict):
         raise refuse("model.training_", "expected a dict")
     check_detector(model.detector_, "model.detector_", d, spec.cls)
+    # A model saved before bundles held a linker has none: it scores without incidents.
+    linker = getattr(model, "linker_", None)
+    if linker is not None:
+        if featurizer is None:
+            raise refuse("model.linker_", "is set on a table model; expected none")
+        check_linker(linker, "model.linker_")
 
 
 def check_model(model: Any) -> None:

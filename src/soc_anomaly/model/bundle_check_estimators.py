@@ -17,7 +17,15 @@ import numpy as np
 
 from soc_anomaly.model.bundle_check import expect_array, expect_number, refuse
 
-__all__ = ["check_detector", "estimator_classes"]
+__all__ = ["check_detector", "check_linker", "estimator_classes"]
+
+#: Most common entities a linker may hold, and the longest name (a real one holds tens).
+MAX_COMMON_ENTITIES = 1_000_000
+MAX_ENTITY_CHARS = 4096
+_LINKER_STATE = {
+    "candidate_score", "window_hours", "span_hours", "common_share", "tail_weight",
+    "incidents_per_day", "common_", "n_staff_", "_sklearn_version",
+}  # fmt: skip
 
 
 def estimator_classes() -> list[type]:
@@ -33,10 +41,11 @@ def estimator_classes() -> list[type]:
     from soc_anomaly.features import EntityFeatures
     from soc_anomaly.features.peers import PeerTables
     from soc_anomaly.features.seed_columns import SeedColumns
+    from soc_anomaly.incidents import IncidentLinker
 
     wrapped = [IsolationForest, ExtraTreeRegressor, OneClassSVM, KMeans, NearestNeighbors]
     wrapped += [LocalOutlierFactor, EmpiricalCovariance, MinCovDet]
-    own = [ScoreCalibrator, EntityFeatures, PeerTables, SeedColumns]
+    own = [ScoreCalibrator, EntityFeatures, PeerTables, SeedColumns, IncidentLinker]
     return [*own, *wrapped, *_detector_checks()]
 
 
@@ -316,3 +325,34 @@ def check_detector(det: Any, where: str, d: int, expected: type | None) -> None:
         raise refuse(where, f"is a {type(det).__name__}; expected {want}")
     _common(det, where, d)
     check(det, where, d)
+
+
+def check_linker(linker: Any, where: str) -> None:
+    """Check a fitted :class:`~soc_anomaly.incidents.IncidentLinker`: its parameters in
+    range, ``common_`` a bounded list of text names per kind, ``n_staff_`` a positive count,
+    and nothing else in its state."""
+    from soc_anomaly.incidents import IncidentLinker
+
+    if type(linker) is not IncidentLinker:
+        raise refuse(where, f"is a {type(linker).__name__}; expected an IncidentLinker")
+    extra = sorted(set(vars(linker)) - _LINKER_STATE)
+    if extra:
+        raise refuse(where, f"holds unexpected attribute(s) {', '.join(extra)}")
+    try:
+        linker.check_params()
+    except Exception as exc:  # a hostile parameter may fail in any way
+        raise refuse(where, f"has a bad parameter ({exc})") from None
+    expect_number(linker.n_staff_, f"{where}.n_staff_", integer=True, low=1, high=10**9)
+    common = linker.common_
+    if type(common) is not dict or set(common) != {"host", "address", "destination"}:
+        raise refuse(f"{where}.common_", "expected lists of host, address and destination names")
+    total = 0
+    for kind, names in common.items():
+        at = f"{where}.common_[{kind!r}]"
+        if type(names) is not list or not all(type(n) is str for n in names):
+            raise refuse(at, "expected a list of text")
+        if any(len(n) > MAX_ENTITY_CHARS for n in names):
+            raise refuse(at, f"holds a name over {MAX_ENTITY_CHARS:,} characters")
+        total += len(names)
+    if total > MAX_COMMON_ENTITIES:
+        raise refuse(f"{where}.common_", f"holds over {MAX_COMMON_ENTITIES:,} names")

@@ -36,8 +36,12 @@ from soc_anomaly.model.chunks import (
     finish_chunk,
     prepare_chunk,
 )
+from soc_anomaly.model.incident_scoring import check_budget, fit_linker
 
 __all__ = ["FEATURE_KINDS", "AnomalyModel", "PreparedChunk"]
+
+_PARAMS = ("detector", "features", "feature_cols", "threshold_percentile", "contamination",
+           "random_state", "label_col", "keep_attacks", "n_jobs")  # fmt: skip
 
 
 class AnomalyModel:
@@ -93,6 +97,8 @@ class AnomalyModel:
     training_ : dict
         Rows, time window (when the events have ``time``) and SHA-256 of the
         training data.
+    linker_ : IncidentLinker or None
+        The incident linker :meth:`fit` fits on raw events (None for ``table``).
     """
 
     def __init__(
@@ -118,18 +124,8 @@ class AnomalyModel:
         self.n_jobs = n_jobs
 
     def get_params(self) -> dict[str, Any]:
-        """The constructor's parameters."""
-        return {
-            "detector": self.detector,
-            "features": self.features,
-            "feature_cols": self.feature_cols,
-            "threshold_percentile": self.threshold_percentile,
-            "contamination": self.contamination,
-            "random_state": self.random_state,
-            "label_col": self.label_col,
-            "keep_attacks": self.keep_attacks,
-            "n_jobs": getattr(self, "n_jobs", None),
-        }
+        """The constructor's parameters (``n_jobs`` None in a model saved before it existed)."""
+        return {name: getattr(self, name, None) for name in _PARAMS}
 
     def check_params(self) -> None:
         """Check the parameters; raise one-line errors naming the bad one."""
@@ -147,8 +143,14 @@ class AnomalyModel:
         """The detector's input (before scaling) of a table of features."""
         return detector_input(feats, self.feature_names_, featurized=self.featurizer_ is not None)
 
-    def fit(self, events: pd.DataFrame, users: pd.DataFrame | None = None) -> AnomalyModel:
-        """Fit every stage on normal events.
+    def fit(
+        self,
+        events: pd.DataFrame,
+        users: pd.DataFrame | None = None,
+        *,
+        incidents_per_day: float = 10.0,
+    ) -> AnomalyModel:
+        """Fit every stage on normal events, and for raw events the incident linker.
 
         Parameters
         ----------
@@ -156,7 +158,10 @@ class AnomalyModel:
             Training events: raw enterprise events for ``entity`` and ``seed``
             models, any table for ``table`` ones. A label column is optional.
         users : pandas.DataFrame, optional
-            The staff table, for the entity features' peer baselines.
+            The staff table, for the entity features' peer baselines (and the staff count).
+        incidents_per_day : float, default=10.0
+            The incident queue's budget per 500 staff (``linker_``, raw events only:
+            :mod:`soc_anomaly.model.incident_scoring`).
 
         Returns
         -------
@@ -170,6 +175,7 @@ class AnomalyModel:
             or fewer than two training events.
         """
         self.check_params()
+        check_budget(incidents_per_day, "incidents per day")
         train = events
         if self.label_col in events.columns and not self.keep_attacks:
             train = events.loc[events[self.label_col].to_numpy() == 0]
@@ -192,6 +198,8 @@ class AnomalyModel:
             self.fit_features(featurizer.transform(raw), featurizer)
             # The events as given (text times parsed), not the columns added as unknown.
             train = raw[list(train.columns)] if raw is not train else train
+        linker = None if self.features == "table" else fit_linker(train, users, incidents_per_day)
+        self.linker_ = linker
         self.training_ = training_record(train)
         return self
 

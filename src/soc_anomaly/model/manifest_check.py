@@ -7,7 +7,9 @@ fails is refused with one line naming the field. The fields that change what
 is scored (detector, features, feature names, threshold, calibration,
 parameters) and what the model says of its training must equal the loaded
 model's own values (:func:`check_agreement`): an edited threshold is refused,
-never served.
+never served. So must the incident queue's budget (``incidents``: incidents a
+day per 500 staff, staff, incidents a day, the linker's parameters), which a
+manifest written before bundles held a linker lacks (read as null: no linker).
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from typing import Any
 
 from soc_anomaly.errors import ModelError
 
-__all__ = ["AGREEING_FIELDS", "MAX_MANIFEST_BYTES", "check_agreement", "parse_manifest"]
+__all__ = [
+    "AGREEING_FIELDS",
+    "MAX_MANIFEST_BYTES",
+    "OPTIONAL_FIELDS",
+    "check_agreement",
+    "parse_manifest",
+]
 
 #: Largest manifest read (a real one is a few kB; its feature list dominates).
 MAX_MANIFEST_BYTES = 1_000_000
@@ -35,7 +43,10 @@ AGREEING_FIELDS = (
     "parameters",
     "random_state",
     "training",
+    "incidents",
 )
+#: Fields a manifest of an earlier version may lack (read as null).
+OPTIONAL_FIELDS = ("incidents",)
 
 _NUMBER = (int, float)
 _TEXT_OR_NONE = (str, type(None))
@@ -61,6 +72,18 @@ _SCHEMA: dict[str, Any] = {
     "versions": {"soc_anomaly": str, "scikit-learn": str},
     "ocsf_version": str,
     "attack_version": str,
+}
+#: The incident queue (``incidents``, when not null): the budget and the linker's parameters.
+_INCIDENTS: dict[str, Any] = {
+    "incidents_per_day_per_500_staff": _NUMBER,
+    "staff": int,
+    "per_day": int,
+    "candidate_score": _NUMBER,
+    "window_hours": _NUMBER,
+    "span_hours": _NUMBER,
+    "common_share": _NUMBER,
+    "tail_weight": _NUMBER,
+    "common_entities": dict,
 }
 
 
@@ -101,6 +124,13 @@ def parse_manifest(data: bytes, path: Path) -> dict[str, Any]:
             "soc-anomaly)"
         )
     _check_fields(manifest, _SCHEMA, path, "")
+    incidents = manifest.get("incidents")
+    if incidents is not None:
+        if not isinstance(incidents, dict):
+            raise _refuse(path, f"field incidents is a {_kind(incidents)}; expected an object")
+        _check_fields(incidents, _INCIDENTS, path, "incidents.")
+        if incidents["staff"] < 1 or incidents["per_day"] < 1:
+            raise _refuse(path, "incidents.staff and incidents.per_day must be positive")
     if not _SHA256.fullmatch(manifest["model_sha256"]):
         raise _refuse(path, "model_sha256 is not 64 hexadecimal digits")
     if manifest["model_file"] != MODEL_FILE:
@@ -155,9 +185,10 @@ def check_agreement(manifest: Mapping[str, Any], expected: Mapping[str, Any]) ->
         Naming the first field that differs.
     """
     # Through JSON, as the saved manifest went: tuples become lists.
-    want = json.loads(json.dumps({k: expected[k] for k in AGREEING_FIELDS}))
+    want = json.loads(json.dumps({k: expected.get(k) for k in AGREEING_FIELDS}))
     for name in AGREEING_FIELDS:
-        where = _first_difference(manifest[name], want[name], name)
+        got = manifest.get(name) if name in OPTIONAL_FIELDS else manifest[name]
+        where = _first_difference(got, want[name], name)
         if where is not None:
             raise ModelError(
                 f"manifest field {where} does not agree with the model in model.skops; the "

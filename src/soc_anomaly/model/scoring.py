@@ -8,7 +8,10 @@ each scored chunk to a :class:`~soc_anomaly.model.writers.ScoredWriter`
 Output columns: ``event_id``, ``time`` and ``user`` when the input has them,
 then the ``columns`` asked for, then ``score`` (calibrated 0-100), ``alert``
 and ``reasons`` (a list of sentences, empty unless the event alerts; one JSON
-array per CSV cell, :mod:`soc_anomaly.model.writers`). ``ocsf`` output writes
+array per CSV cell, :mod:`soc_anomaly.model.writers`); with an
+:class:`~soc_anomaly.model.incident_scoring.IncidentStream`, then
+``incident_id`` and ``incident_score`` (empty for events below the
+linker's candidate score). ``ocsf`` output writes
 one OCSF Detection Finding per alert instead (:mod:`soc_anomaly.model.findings`).
 An input without events gives an empty table with its header (CSV) or schema
 (Parquet).
@@ -29,6 +32,7 @@ from soc_anomaly.data.event_checks import InputNotes
 from soc_anomaly.data.event_stream import EventChunk
 from soc_anomaly.errors import DataError
 from soc_anomaly.model.fitted import AnomalyModel
+from soc_anomaly.model.incident_scoring import INCIDENT_COLUMNS, IncidentStream
 from soc_anomaly.model.stream import StreamScorer
 from soc_anomaly.model.writers import OUTPUT_FORMATS, RESULT_COLUMNS, ScoredWriter, output_format
 
@@ -91,6 +95,8 @@ class ScoreSummary:
     notes : InputNotes
         What bounding the events changed (text cut, counts clipped, places
         unknown): :meth:`InputNotes.lines` says it in one line per kind.
+    incidents : IncidentStream or None
+        The incident queue the events went through (raised, budget, staff).
     """
 
     events: int = 0
@@ -103,6 +109,7 @@ class ScoreSummary:
     evaluation: dict[str, float | int | None] | None = None
     labels: np.ndarray | None = field(default=None, repr=False)
     notes: InputNotes = field(default_factory=InputNotes)
+    incidents: IncidentStream | None = field(default=None, repr=False)
 
 
 def _output_frame(
@@ -113,6 +120,9 @@ def _output_frame(
     frame = events[keep].copy()
     for name in RESULT_COLUMNS:
         frame[name] = scored[name].to_numpy()
+    for name in INCIDENT_COLUMNS:
+        if name in scored.columns:
+            frame[name] = scored[name].array
     if alerts_only:
         frame = frame.loc[scored["alert"].to_numpy(dtype=bool)]
     return frame.reset_index(drop=True)
@@ -174,6 +184,7 @@ def score_stream(
     scorer: StreamScorer | None = None,
     keep_labels: bool = False,
     observe: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None,
+    incidents: IncidentStream | None = None,
 ) -> ScoreSummary:
     """Score every chunk and write it.
 
@@ -204,6 +215,10 @@ def score_stream(
         Called with ``(events, scored)`` of every chunk, all events whatever
         ``alerts_only`` says, once the chunk is written: e.g. to summarise the
         run for a report while streaming, without keeping the events.
+    incidents : IncidentStream, optional
+        Link every chunk into incidents on its calibrated scores (adding the
+        ``incident_id`` and ``incident_score`` columns) and finish the queue at
+        the end of the stream (the last day's incidents are raised then).
 
     Returns
     -------
@@ -217,7 +232,7 @@ def score_stream(
     """
     t0 = time.perf_counter()
     scorer = scorer or StreamScorer(model, reasons=reasons)
-    summary = ScoreSummary()
+    summary = ScoreSummary(incidents=incidents)
     labelled: list[np.ndarray] = []
     pending: deque[EventChunk] = deque()
     empty_skipped = [0]
@@ -240,6 +255,9 @@ def score_stream(
         summary.skipped += chunk.skipped
         summary.notes.add(chunk.notes)
         keep = _kept_columns(events, columns)
+        if incidents is not None:
+            # In the main thread, chunk after chunk: the linker's state is sequential.
+            scored = incidents.link(events, scored)
         writer.write(_output_frame(events, scored, keep, alerts_only), events, scored)
         summary.events += len(events)
         summary.alerts += int(scored["alert"].sum())
@@ -261,6 +279,8 @@ def score_stream(
         for events, scored in results:
             record(events, scored, pending.popleft())
     summary.skipped += empty_skipped[0]
+    if incidents is not None:
+        incidents.finish()
     if summary.events == 0:
         # A valid empty table: CSV's header, Parquet's schema (JSON Lines: no line).
         template = header[0] if header else _empty_events(columns)
@@ -272,6 +292,9 @@ def score_stream(
                 "reasons": pd.Series(dtype=object),
             }
         )
+        if incidents is not None:
+            empty["incident_id"] = pd.Series(dtype="string")
+            empty["incident_score"] = pd.Series(dtype=float)
         keep = _kept_columns(template, columns)
         writer.write(_output_frame(template, empty, keep, alerts_only), template, empty)
         summary.written = writer.written

@@ -257,6 +257,10 @@ def _stable_types(frame: pd.DataFrame) -> pd.DataFrame:
     for name, col in frame.items():
         if name == "reasons":
             out[name] = col  # lists: typed by the writer
+        elif name == "incident_id":
+            out[name] = col.astype("string")  # null for most events, whatever the chunk
+        elif name == "incident_score":
+            out[name] = col.astype(np.float64)
         elif len(col) and col.isna().all() and name not in RESULT_COLUMNS:
             # A column empty so far (text a CSV chunk read as NaN): text, which a
             # later chunk's text or numbers can still be written as.
