@@ -75,5 +75,5 @@ def test_raw_columns_missing_from_a_file_are_named(capsys, tmp_path) -> None:
     )
     assert code == 2
     # Only the columns every event needs are required; the rest of a raw export is optional.
-    assert re.search(r"error: the events have no time, user, class_uid columns; expected", err), err
+    assert re.search(r"error: the events have no time, class_uid columns; expected", err), err
     assert not (tmp_path / "m" / "manifest.json").exists()

@@ -321,13 +321,16 @@ def test_unmappable_ocsf_class_names_its_line(capsys, model_dir, files, tmp_path
 def test_missing_columns_are_named_and_nothing_is_written(
     capsys, model_dir, test_events, tmp_path
 ) -> None:
-    # Optional raw columns may be absent (tests/test_input_formats.py); the user may not.
+    # Optional raw columns may be absent (tests/test_input_formats.py); the user may not on a
+    # logon (a flow without one is its source endpoint's: tests/test_accountless_flows.py).
     src = tmp_path / "no_user.parquet"
     test_events.drop(columns=["user", "src_ip"]).to_parquet(src, index=False)
     out = tmp_path / "out.parquet"
     out.write_bytes(b"previous results")
     code, _, err = _score(capsys, model_dir, "--input", str(src), "--output", str(out))
-    assert_one_line_error(code, err, r"the events have no user column; expected time, user")
+    assert_one_line_error(
+        code, err, r"event \d+: the events have no user column; expected an account name"
+    )
     assert out.read_bytes() == b"previous results"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 

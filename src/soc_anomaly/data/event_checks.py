@@ -196,7 +196,8 @@ def bound_events(
     changed: dict[str, pd.Series] = {}
     if "time" in frame.columns:
         _check_times(frame["time"], where)
-    if "user" in frame.columns:
+    if "user" in frame.columns or "class_uid" in frame.columns:
+        # Raw events (a flow log may have no user column at all).
         check_entities(frame, where)
     for name in frame.columns:
         column = frame[name]

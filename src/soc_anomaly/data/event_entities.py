@@ -28,7 +28,8 @@ def check_entities(frame: pd.DataFrame, where: Callable[[int], str]) -> None:
     Every baseline is an entity's: an event without one cannot be scored, so it
     is named here (the features would only say that the column has nulls).
     """
-    missing = frame["user"].isna().to_numpy(dtype=bool)
+    has_user = "user" in frame.columns
+    missing = frame["user"].isna().to_numpy(dtype=bool) if has_user else np.ones(len(frame), bool)
     if not missing.any():
         return
     rows = np.flatnonzero(missing)
@@ -43,17 +44,22 @@ def check_entities(frame: pd.DataFrame, where: Callable[[int], str]) -> None:
     refused = ~(flow & source)
     if refused.any():
         k = int(np.flatnonzero(refused)[0])
-        raise DataError(f"{where(int(rows[k]))}: {missing_entity(bool(flow[k]))}")
+        raise DataError(f"{where(int(rows[k]))}: {missing_entity(bool(flow[k]), has_user)}")
 
 
-def missing_entity(flow: bool) -> str:
-    """Why an event without an account is refused (``flow``: a network event), one clause."""
+def missing_entity(flow: bool, has_user: bool = True) -> str:
+    """Why an event without an account is refused, one clause.
+
+    ``flow``: the event is a network event; ``has_user``: the events have a
+    ``user`` column (a null in it, else no such column).
+    """
     if flow:
         return (
             "the network event names no account and no source endpoint; expected user, "
             "src_host or src_ip"
         )
-    return "user is null; expected an account name on every event"
+    null = "user is null" if has_user else "the events have no user column"
+    return f"{null}; expected an account name on every event but a flow naming its source"
 
 
 def record_lacks_entity(record: dict[str, object]) -> str | None:
@@ -74,5 +80,5 @@ def record_lacks_entity(record: dict[str, object]) -> str | None:
     if flow:
         return missing_entity(True)
     return ("user is null" if "user" in record else "the record has no user") + (
-        "; expected an account name on every event"
+        "; expected an account name on every event but a flow naming its source"
     )

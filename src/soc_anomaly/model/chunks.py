@@ -40,7 +40,10 @@ __all__ = [
 
 #: Raw columns every event must have (what identifies it, as OCSF input requires);
 #: the entity features read the other raw columns as unknown where they are absent.
-IDENTITY_COLUMNS: tuple[str, ...] = ("time", "user", "class_uid")
+#: ``user`` may be absent too: a flow log names no account (its baselines are its source
+#: endpoint's), and a logon without one is refused naming the event
+#: (:mod:`soc_anomaly.data.event_entities`).
+IDENTITY_COLUMNS: tuple[str, ...] = ("time", "class_uid")
 _TIME_DTYPE = pd.DatetimeTZDtype("ms", datetime.UTC)
 # Absent numeric columns become NaN, absent text columns None (unknown either way).
 _NUMERIC_RAW = frozenset({"timezone_offset", "src_lat", "src_lon", "bytes_in", "bytes_out"})
@@ -70,6 +73,8 @@ def complete_raw_events(events: pd.DataFrame) -> pd.DataFrame:
     ------
     soc_anomaly.errors.DataError
         If a column of :data:`IDENTITY_COLUMNS` is absent: the message names it.
+        (Without a ``user`` column every event is a flow's: its logons are
+        refused when the events are bounded, naming the first.)
     """
     from soc_anomaly.features.catalog import REQUIRED_COLUMNS
 
@@ -79,8 +84,9 @@ def complete_raw_events(events: pd.DataFrame) -> pd.DataFrame:
         shown = ", ".join(found[:12]) + (f", ... ({len(found)} in all)" if len(found) > 12 else "")
         raise DataError(
             f"the events have no {', '.join(missing)} column{'s' if len(missing) > 1 else ''}; "
-            "expected time, user and class_uid "
-            f"(3002 or 4001) in every event, other raw columns optional (found: {shown or 'none'})"
+            "expected time and class_uid "
+            "(3002 or 4001) in every event, user in every logon, other raw columns optional "
+            f"(found: {shown or 'none'})"
         )
     times = events["time"]
     if not (is_datetime64_any_dtype(times) or is_integer_dtype(times)):
