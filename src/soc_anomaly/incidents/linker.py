@@ -329,6 +329,7 @@ class IncidentLinker(BaseEstimator):
         """A fresh stream's state; ``incidents_per_day`` (per 500 staff) overrides the linker's."""
         if not hasattr(self, "common_"):
             raise ParameterError("the incident linker is not fitted; call fit() first")
+        self.check_params()  # parameters may have been set since fit()
         return LinkerState(per_day=self.per_day(incidents_per_day))
 
     # -- the stream -------------------------------------------------------------------------
@@ -404,8 +405,6 @@ class IncidentLinker(BaseEstimator):
         inc_scores: np.ndarray,
     ) -> None:
         ms = _ms(events)
-        if state.day is not None and ms.size and ms[0] // _DAY_MS < state.day:
-            raise DataError("events go back to an earlier day than the stream had reached")
         ents = event_entities(events)
         p_kind, p_name = principals(ents)
         ev = evidence(s, self.candidate_score).tolist()
@@ -423,6 +422,13 @@ class IncidentLinker(BaseEstimator):
             day = t // _DAY_MS
             if state.day is None:
                 state.day = day
+            elif day < state.day:
+                # Checked per candidate, not per chunk, so that one chunk refuses what the
+                # same events in chunks of one would (the earlier day is already closed).
+                raise DataError(
+                    f"the event at row {first_row + pos} goes back to an earlier day than "
+                    "the stream had reached; expected events in time order"
+                )
             elif day != state.day:
                 self._close_day(state, state.day, next_day_ms=day * _DAY_MS)
                 state.day = day
