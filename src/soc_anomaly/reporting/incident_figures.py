@@ -144,7 +144,7 @@ def incident_timeline_figure(
         # The legend lists only what is drawn.
         main_label = (
             f"{truth.campaign_id} ({truth.scenario})" if truth.campaign_id else "Main campaign"
-        )
+        ).replace("$", r"\$")  # names are data, never mathtext
         entries = [
             (
                 main.any(),
