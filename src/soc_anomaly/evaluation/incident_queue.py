@@ -8,7 +8,9 @@ reading ``metrics.json`` keep working, counted in incidents:
 * a raised incident **catches only its main campaign**, the campaign most of
   its campaign events belong to (ties: the first in the manifest), so merging
   unrelated events into large incidents cannot inflate recall; its time to
-  detect is the incident's ``raised_at`` minus the campaign's start;
+  detect is the incident's ``raised_at`` (or, when the campaign's first event
+  in it came later, that event's time: a campaign is not detected before it
+  joined the incident) minus the campaign's start;
 * ``alerts`` are the raised incidents, ``false_alerts`` and
   ``false_positives`` the raised incidents holding no campaign event, and
   ``fp_by_benign_tag`` counts those by their events' commonest benign tag;
@@ -82,6 +84,8 @@ def incident_queue_report(
     n_ids = len(p.ids)
     code = np.full(ids.size, -1, dtype=np.int64)
     code[p.event_index] = p.code
+    row_ns = np.zeros(ids.size, dtype=np.int64)
+    row_ns[p.event_index] = p.event_ns
     first_ns = np.full(n_ids, -1, dtype=np.int64)
     alerted = np.zeros(n_ids, dtype=np.int64)
     false_tags: dict[str, int] = dict.fromkeys(p.tag_names, 0)
@@ -99,7 +103,10 @@ def incident_queue_report(
         main = int(np.argmax(counts))  # ties: the first in manifest order
         purities.append(counts[main] / rows.size)
         alerted[main] += counts[main]
-        at = int(inc.raised_at_ms) * 1_000_000
+        # An incident raised on normal events before the campaign's joined it saw the
+        # campaign only from its first event there (a negative time to detect otherwise).
+        joined = int(row_ns[rows[code[rows] == main]].min())
+        at = max(int(inc.raised_at_ms) * 1_000_000, joined)
         if first_ns[main] < 0 or at < first_ns[main]:
             first_ns[main] = at
     caught = first_ns >= 0
