@@ -492,7 +492,7 @@ def test_a_spray_suggests_password_spraying_and_names_its_source(linker: Inciden
     assert incident.techniques == ["T1110.003", "T1078"]
     assert incident.narrative == (
         '13 accounts ("victim0", "victim1", "victim10" and 10 more) failed 13 logons from '
-        'source "203.0.113.7"; then 1 logon(s) succeeded within 30 minutes.'
+        'source "203.0.113.7"; then 1 logon succeeded within 30 minutes.'
     )
     assert incident.to_dict()["techniques"][0] == {"uid": "T1110.003", "name": "Password Spraying"}
 
@@ -514,6 +514,27 @@ def test_a_flow_only_incident_says_connections_and_bytes(linker: IncidentLinker)
     assert incident.entities["account"] == []
     assert incident.techniques == ["T1021"]
     assert incident.narrative == (
-        '3 connection(s) from source "WS-X" to 3 destinations ("srv-0", "srv-1", "srv-2"), '
+        '3 connections from source "WS-X" to 3 destinations ("srv-0", "srv-1", "srv-2"), '
         "sending 7.5 MB within 2 minutes."
     )
+
+
+def test_missing_values_are_no_names_and_nullable_columns_are_read() -> None:
+    fitted = IncidentLinker().fit(training(), n_staff=500)
+    rows = [
+        logon(1.0, None, "203.0.113.7", status="Failure"),
+        logon(1.1, None, "203.0.113.7", status="Failure"),
+        flow(1.2, "WS-X", "srv-0", bytes_out=0),
+        flow(1.3, "WS-X", "srv-1"),
+    ]
+    events = table(rows).astype(
+        {"bytes_out": "Int64", "is_mfa": "boolean", "status": "string", "direction": "string"}
+    )
+    events.loc[0, ["is_mfa", "direction"]] = pd.NA  # NA has no truth value
+    events.loc[3, ["bytes_out", "status"]] = pd.NA
+    raised = fitted.run(events, [99.0] * 4).raised
+    assert [i.narrative for i in raised] == [
+        'an unnamed account failed 2 logons from source "203.0.113.7" within 6 minutes.',
+        '2 connections from source "WS-X" to 2 destinations ("srv-0", "srv-1") within 6 minutes.',
+    ]
+    assert all("None" not in i.narrative for i in raised)

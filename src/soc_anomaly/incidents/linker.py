@@ -106,6 +106,19 @@ def _ms(events: pd.DataFrame) -> np.ndarray:
     raise DataError(f"time must be datetimes or epoch milliseconds, got dtype {t.dtype}")
 
 
+def _values(events: pd.DataFrame, column: str) -> list[Any]:
+    """A column as Python values, None where absent or missing.
+
+    pandas' NA (a nullable Int64, boolean or string column) has no truth value, so it
+    must not reach the narrative's comparisons.
+    """
+    if column not in events.columns:
+        return [None] * len(events)
+    values = events[column].astype(object).to_numpy(copy=True)
+    values[np.asarray(pd.isna(values), dtype=bool)] = None
+    return values.tolist()
+
+
 def evidence(scores: np.ndarray, candidate_score: float) -> np.ndarray:
     """Each calibrated score's evidence beyond the candidate level (see the module)."""
     s = np.asarray(scores, dtype=float)
@@ -408,10 +421,7 @@ class IncidentLinker(BaseEstimator):
         ents = event_entities(events)
         p_kind, p_name = principals(ents)
         ev = evidence(s, self.candidate_score).tolist()
-        cols = {
-            c: (events[c].tolist() if c in events.columns else [None] * len(events))
-            for c in _TALLY_COLUMNS
-        }
+        cols = {c: _values(events, c) for c in _TALLY_COLUMNS}
         common = {k: frozenset(v) for k, v in self.common_.items()}
         window, span = self.window_hours * _HOUR_MS, self.span_hours * _HOUR_MS
         w = float(self.tail_weight)

@@ -53,12 +53,15 @@ class Tally:
 
     def add(self, row: dict[str, Any]) -> None:
         """Count one event (a dict of its raw columns)."""
+        # A missing value is no name: it must not read as an account or host called "None".
         source = row.get("src_ip") or row.get("src_host")
         if row.get("class_uid") == _AUTH:
             if row.get("status") == "Failure":
                 self.failed += 1
-                self.failed_accounts.add(str(row.get("user")))
-                self.failed_sources.add(str(source))
+                if row.get("user"):
+                    self.failed_accounts.add(str(row.get("user")))
+                if source:
+                    self.failed_sources.add(str(source))
                 self.mfa_failed += bool(row.get("is_mfa") is True or row.get("is_mfa") == 1)
             elif row.get("status") == "Success":
                 self.succeeded += 1
@@ -68,11 +71,11 @@ class Tally:
             out = row.get("bytes_out")
             if out is not None and out == out:  # NaN is unknown
                 self.bytes_out += float(out)
-            dest = str(row.get("dst_host") or row.get("dst_ip"))
-            if row.get("direction") == "Lateral":
-                self.lateral_hosts.add(dest)
-            elif row.get("direction") == "Outbound":
-                self.outbound_to[dest] = self.outbound_to.get(dest, 0) + 1
+            dest = row.get("dst_host") or row.get("dst_ip")
+            if dest and row.get("direction") == "Lateral":
+                self.lateral_hosts.add(str(dest))
+            elif dest and row.get("direction") == "Outbound":
+                self.outbound_to[str(dest)] = self.outbound_to.get(str(dest), 0) + 1
 
     def techniques(self) -> list[str]:
         """Ids of :data:`TECHNIQUES` whose rule the events meet, in table order."""
@@ -96,6 +99,11 @@ def _names(names: list[str], noun: str) -> str:
         return f"{noun} {shown}"
     more = f" and {len(names) - _SHOWN:,} more" if len(names) > _SHOWN else ""
     return f"{len(names):,} {noun}s ({shown}{more})"
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 logon``, ``13 logons``."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def _span(ms: int) -> str:
@@ -179,12 +187,13 @@ def narrative(tally: Tally, entities: dict[str, list[str]], first_ms: int, last_
         accounts = sorted(tally.failed_accounts)
         src = sorted(tally.failed_sources)
         from_ = f" from {_names(src, 'source')}" if src else ""
-        parts.append(f"{_names(accounts, 'account')} failed {tally.failed:,} logons{from_}")
+        who = _names(accounts, "account") if accounts else "an unnamed account"
+        parts.append(f"{who} failed {_count(tally.failed, 'logon')}{from_}")
         if tally.succeeded:
-            parts.append(f"then {tally.succeeded:,} logon(s) succeeded")
+            parts.append(f"then {_count(tally.succeeded, 'logon')} succeeded")
     elif tally.succeeded:
         who = _names(entities["account"], "account") if entities["account"] else "an account"
-        parts.append(f"{who} logged on {tally.succeeded:,} time(s)")
+        parts.append(f"{who} logged on {_count(tally.succeeded, 'time')}")
         if sources:
             parts[-1] += f" from {_names(sources, 'source')}"
     if tally.flows:
@@ -193,7 +202,7 @@ def narrative(tally: Tally, entities: dict[str, list[str]], first_ms: int, last_
         dests = entities["destination"]
         to = f" to {_names(dests, 'destination')}" if dests else ""
         sent = f", sending {format_bytes(tally.bytes_out)}" if tally.bytes_out else ""
-        parts.append(f"{tally.flows:,} connection(s){from_}{to}{sent}")
+        parts.append(f"{_count(tally.flows, 'connection')}{from_}{to}{sent}")
     if not parts:
         parts.append("unusual events")
     return "; ".join(parts) + f" {within}."
