@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from soc_anomaly.errors import ParameterError
 from soc_anomaly.evaluation.campaigns import CampaignReport
 from soc_anomaly.evaluation.incident_queue import incident_queue_report
 from soc_anomaly.incidents import Incident, IncidentLinker
@@ -206,3 +208,23 @@ def test_the_linker_output_feeds_the_report() -> None:
     assert r.fragmentation == 1.0 and r.purity == 1.0
     # The day's cut is the stray logon's score, which the spray reached with its first event.
     assert r.outcomes[0].time_to_detect_hours == pytest.approx(0.5)  # 10:00 - 09:30
+
+
+def test_incident_ids_read_back_from_a_file_and_stray_rows() -> None:
+    ids = pd.array([ev[3] for ev in EVENTS], dtype="string")  # missing ids are pd.NA
+    raised = [incident("I1", 630, 1.5), incident("I2", 680, 0.9)]
+    r = incident_queue_report(
+        raised,
+        ids,
+        times=pd.Series([T0 + pd.Timedelta(minutes=ev[0]) for ev in EVENTS]),
+        labels=[int(ev[1] is not None) for ev in EVENTS],
+        campaign_ids=[ev[1] for ev in EVENTS],
+        benign_tags=[ev[2] for ev in EVENTS],
+        campaigns=MANIFEST,
+    )
+    assert r == dataclasses.replace(report(raised), alerts_per_day=None)  # no days given
+    stray = incident("I1", 630, 1.5)
+    stray.events = [0, len(EVENTS)]
+    with pytest.raises(ParameterError, match=r"incident I1 holds .* beyond the 11 given") as err:
+        report([stray])
+    assert "\n" not in str(err.value)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from soc_anomaly.errors import ParameterError
 from soc_anomaly.evaluation._campaign_inputs import _HOUR_NS, _prepare
 from soc_anomaly.evaluation.campaigns import (
     CampaignOutcome,
@@ -71,8 +72,10 @@ def incident_queue_report(
         incidents whose main campaign it is.
     """
     ids = np.asarray(incident_ids, dtype=object).ravel()
+    # pd.isna, not truth: ids read back from a file hold pandas' NA, which has no truth value.
+    has_id = ~np.asarray(pd.isna(ids), dtype=bool)
     p = _prepare(
-        ids.astype(bool).astype(float),
+        has_id.astype(float),
         times,
         labels,
         campaign_ids,
@@ -92,6 +95,11 @@ def incident_queue_report(
     purities = []
     for inc in raised:
         rows = np.asarray(inc.events, dtype=np.int64)
+        if rows.size == 0 or rows.min() < 0 or rows.max() >= ids.size:
+            raise ParameterError(
+                f"incident {inc.incident_id} holds no event or an event beyond the "
+                f"{ids.size:,} given; expected its events to be rows of these events"
+            )
         held = code[rows]
         held = held[held >= 0]
         if held.size == 0:
@@ -127,7 +135,7 @@ def incident_queue_report(
     ]
     ttd = [o.time_to_detect_hours for o in outcomes if o.time_to_detect_hours is not None]
     # Fragmentation: the incidents each campaign's candidate events fall into.
-    linked = ~pd.isna(ids) & (code >= 0)
+    linked = has_id & (code >= 0)
     frag = (
         pd.DataFrame({"c": code[linked], "i": ids[linked].astype(str)}).groupby("c")["i"].nunique()
     )
