@@ -215,7 +215,9 @@ def test_stdin_to_stdout_gives_whole_json_lines(model_dir, files, whole) -> None
     assert len(lines) == len(whole)
     rows = [json.loads(line) for line in lines]
     assert [r["alert"] for r in rows] == whole["alert"].tolist()
-    assert {"event_id", "time", "user", "score", "alert", "reasons"} == set(rows[0])
+    # The bundle holds an incident linker: every row says its incident (null if none).
+    assert {"event_id", "time", "user", "score", "alert", "reasons", "incident_id",
+            "incident_score"} == set(rows[0])  # fmt: skip
     assert b"Scored" in proc.stderr
 
 
@@ -230,6 +232,7 @@ def test_alerts_only_and_columns(capsys, model_dir, files, whole, tmp_path) -> N
     assert len(got) == int(whole["alert"].sum())
     assert list(got.columns) == [
         "event_id", "time", "user", "dst_host", "src_country", "score", "alert", "reasons",
+        "incident_id", "incident_score",
     ]  # fmt: skip
     assert got["alert"].all() and got["reasons"].str.len().gt(0).all()
 
@@ -415,7 +418,9 @@ def test_dask_on_a_local_cluster_equals_one_process(
     got = pd.concat(
         [pd.read_parquet(p) for p in sorted(parts.glob("part-*.parquet"))], ignore_index=True
     )
-    pd.testing.assert_frame_equal(got, pd.read_parquet(single))
+    # Incidents need --engine local (one linker state over the stream): dask writes none.
+    local = pd.read_parquet(single).drop(columns=["incident_id", "incident_score"])
+    pd.testing.assert_frame_equal(got, local)
     assert not list(tmp_path.glob(".parts.*"))
 
 

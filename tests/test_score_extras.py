@@ -17,7 +17,8 @@ from soc_anomaly.model import AnomalyModel
 from soc_anomaly.model.scoring import training_overlap
 from soc_anomaly.service import create_app
 
-HEADER = "event_id,time,user,score,alert,reasons"
+# The bundle holds an incident linker: its two columns close every row.
+HEADER = "event_id,time,user,score,alert,reasons,incident_id,incident_score"
 
 
 # The world and bundle are the session's (tests/conftest.py: scoring_world).
@@ -212,7 +213,9 @@ def test_an_empty_input_keeps_the_columns_asked_for(capsys, model_dir, later, tm
         capsys, model_dir, "--input", str(src), "--output", str(out), "--columns", "dst_host"
     )
     assert code == 0
-    assert out.read_text() == "event_id,time,user,dst_host,score,alert,reasons\n"
+    assert out.read_text() == (
+        "event_id,time,user,dst_host,score,alert,reasons,incident_id,incident_score\n"
+    )
 
 
 # --- reasons: one shape per format ----------------------------------------------------------

@@ -14,6 +14,12 @@ fails at start, and serves it:
     one, its calibrated ``score`` (0-100), its ``alert`` flag and its
     ``reasons`` (a list of sentences). With ``?format=ocsf`` it holds an OCSF
     Detection Finding per alert instead (:mod:`soc_anomaly.model.findings`).
+    When the bundle holds an incident linker, the answer also lists the
+    incidents the request's events raise (``incidents``: the request linked
+    on its own, in time order, at the bundle's budget; each incident's
+    ``events`` are positions in the array), as incident objects, or with
+    ``?format=ocsf`` as OCSF Incident Findings
+    (:mod:`soc_anomaly.model.incident_findings`).
     When the events' times overlap the model's training window, the answer
     carries a one-line ``warning`` naming both ranges (logged once).
 ``GET /v1/model``
@@ -75,6 +81,7 @@ from soc_anomaly.service.batch import (
     _batch_model,
     _event_id,
     _events_frame,
+    _incidents,
     _overlap,
     _parse_batch,
     _score,
@@ -251,6 +258,7 @@ def create_app(
         records = _parse_batch(body, batch, max_events)
         frame, ocsf = _events_frame(records)
         frame, scored, changed = _score(model, frame)
+        incidents = _incidents(model, frame, scored, manifest, fmt)
         alerts = scored["alert"].to_numpy(dtype=bool)
         head: dict[str, Any] = {
             "model": model_id,
@@ -264,6 +272,8 @@ def create_app(
             warned.append(True)
         if warning or changed:
             head["warning"] = "; ".join(filter(None, [warning, *changed]))
+        if incidents is not None:
+            head["incidents"] = incidents
         if fmt == "ocsf":
             return JSONResponse({**head, "findings": list(findings(frame, scored, manifest))})
         scores = scored["score"].to_numpy(dtype=float).tolist()

@@ -19,6 +19,7 @@ from soc_anomaly.data.event_stream import parse_times
 from soc_anomaly.data.ocsf_input import is_ocsf_record, ocsf_to_events
 from soc_anomaly.errors import SocAnomalyError
 from soc_anomaly.model import AnomalyModel
+from soc_anomaly.model.incident_scoring import request_incidents
 from soc_anomaly.model.scoring import training_overlap
 from soc_anomaly.service.guard import _as_record, _kind, _reject, _show
 from soc_anomaly.service.schemas import EXPECTED, FLAT_EVENTS
@@ -163,3 +164,14 @@ def _overlap(model: AnomalyModel, frame: pd.DataFrame) -> str | None:
     if times is None or not len(times) or not pd.api.types.is_datetime64_any_dtype(times):
         return None
     return training_overlap(getattr(model, "training_", None), times.min(), times.max())
+
+
+def _incidents(
+    model: AnomalyModel, frame: pd.DataFrame, scored: pd.DataFrame, manifest: Any, fmt: str
+) -> list[dict[str, Any]] | None:
+    """The incidents the batch raises (None for a model without a linker)."""
+    try:
+        kind = "ocsf" if fmt == "ocsf" else "jsonl"
+        return request_incidents(model, frame, scored, manifest, kind)
+    except SocAnomalyError as exc:
+        raise _reject(422, _as_record(str(exc))) from None

@@ -21,6 +21,7 @@ __all__ = [
     "FindingsResponse",
     "FlatEvent",
     "Health",
+    "IncidentOut",
     "ScoreResponse",
     "ScoreResult",
 ]
@@ -131,6 +132,38 @@ class ScoreResult(BaseModel):
     reasons: list[str] = Field(description="Why the event alerts, most telling first; [] if not.")
 
 
+class Technique(BaseModel):
+    """An ATT&CK technique an incident's events suggest."""
+
+    uid: str = Field(description="ATT&CK id, e.g. T1110.003.")
+    name: str
+
+
+class IncidentOut(BaseModel):
+    """An incident raised by the request's events (``Incident.to_dict()``)."""
+
+    incident_id: str = Field(description="INC-YYYYMMDD-NNNN: its first event's UTC day, number.")
+    first_time: str = Field(description="Its first event's time, ISO 8601 (UTC).")
+    last_time: str = Field(description="Its last event's time, ISO 8601 (UTC).")
+    raised_at: str | None = Field(description="When its evidence first made the day's cut.")
+    rank: int | None = Field(description="Its rank among the incidents raised that day (1 first).")
+    score: float = Field(description="Its score: best unit's evidence + 0.25 x the rest's.")
+    max_event_score: float = Field(description="Its highest calibrated event score.")
+    n_events: int
+    entities: dict[str, list[str]] = Field(
+        description="Its accounts, hosts, addresses and destinations, in order of first use."
+    )
+    techniques: list[Technique]
+    narrative: str = Field(description="One sentence of what happened; event values quoted.")
+    events: list[int] = Field(description="Positions of its events in the request, from 0.")
+
+
+_INCIDENTS = (
+    "Present when the model's bundle holds an incident linker: the incidents the request's "
+    "events raise, linked on their own in time order at the bundle's daily budget."
+)
+
+
 class ScoreResponse(BaseModel):
     """Scores of one request's events."""
 
@@ -138,6 +171,7 @@ class ScoreResponse(BaseModel):
     events: int
     alerts: int
     results: list[ScoreResult]
+    incidents: list[IncidentOut] | None = Field(None, description=_INCIDENTS)
     warning: str | None = Field(None, description=_WARNING)
 
 
@@ -148,6 +182,9 @@ class FindingsResponse(BaseModel):
     events: int
     alerts: int
     findings: list[dict[str, Any]]
+    incidents: list[dict[str, Any]] | None = Field(
+        None, description=_INCIDENTS + " As OCSF 1.5.0 Incident Findings (class 2005)."
+    )
     warning: str | None = Field(None, description=_WARNING)
 
 
