@@ -22,6 +22,7 @@ from soc_anomaly.features.entity_keys import SEP
 from soc_anomaly.features.seed_columns import SeedColumns
 from soc_anomaly.model import AnomalyModel
 from soc_anomaly.model.chunks import complete_raw_events
+from soc_anomaly.model.stream import StreamScorer
 from soc_anomaly.scenarios import generate_world
 
 DST = {"ip": "203.0.113.50", "port": 443}
@@ -173,6 +174,17 @@ def test_a_flat_flow_with_an_address_only_is_read_from_every_table_format(
         scored[name] = [json.loads(line)["score"] for line in out.read_text().splitlines()]
     assert scored["csv"] == pytest.approx(scored["parquet"])
     assert scored["csv"][0] > scored["csv"][1]
+
+
+def test_a_stream_of_flows_scores_the_same_whatever_its_chunks(flows) -> None:
+    events = flows.events
+    later = events[events["time"] >= events["time"].quantile(0.7)].reset_index(drop=True)
+    assert later["user"].isna().sum() > 100
+    whole = flows.model.score(later)
+    scorer = StreamScorer(flows.model)
+    got = pd.concat([scorer.score(later.iloc[i : i + 997]) for i in range(0, len(later), 997)])
+    np.testing.assert_array_equal(got["raw_score"].to_numpy(), whole["raw_score"].to_numpy())
+    assert got["reasons"].tolist() == whole["reasons"].tolist()
 
 
 # --- baselines of a typed entity -----------------------------------------------------------

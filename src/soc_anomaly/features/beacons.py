@@ -2,8 +2,8 @@
 
 ``beacon_regularity`` of a connection reads the times of its pair's previous
 ``beacon_intervals`` connections, however old. A stream keeps exactly those,
-as one row of times per pair ever seen (a pair is named ``user``, a unit
-separator, and the destination), so what it carries grows with the number of
+as one row of times per pair ever seen (a pair is named by the length of
+``user``, a mark, ``user`` and the destination), so what it carries grows with the number of
 pairs, not with the events, and a chunk's strings are hashed once per pair it
 touches.
 """
@@ -24,9 +24,18 @@ _NULL = "\x00"
 
 
 def pair_names(users: np.ndarray, dsts: np.ndarray) -> np.ndarray:
-    """One string per (user, destination); a null destination is its own value."""
-    d = np.where(pd.isna(dsts), _NULL, dsts.astype(object))
-    return np.asarray([f"{u}{_SEP}{v}" for u, v in zip(users, d, strict=True)], dtype=object)
+    """One string per (user, destination); a null destination is its own value.
+
+    The user's length leads, so a name is one pair's whatever the values hold
+    (a separator inside a user or destination cannot make two pairs one).
+    """
+    null = pd.isna(dsts)
+    d = np.where(null, "", dsts.astype(object))
+    # Object marks: a numpy text array would drop the NUL.
+    mark = np.where(null, np.array(_NULL, dtype=object), np.array(_SEP, dtype=object))
+    return np.asarray(
+        [f"{len(u)}{m}{u}{v}" for u, m, v in zip(users, mark, d, strict=True)], dtype=object
+    )
 
 
 def _last_n(keys: np.ndarray, times: np.ndarray, n: int, n_rows: int) -> np.ndarray:
