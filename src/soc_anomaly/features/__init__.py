@@ -16,10 +16,15 @@ peer rarity and the 24-hour outbound bytes, at least the training median),
 windows counting distinct values do not count it, connections to an unknown
 destination form no beacon pair, and no explanation names it.
 
+"The user" is the entity an event's baselines are kept for: its account, or
+for a network flow without one its source host, else its source address
+(``entity_keys``: typed, so an account named like a host shares nothing with it).
+
 Modules: ``catalog`` (names, units, sentences), ``columns`` (reading the event
-table), ``windows`` (causal window aggregates), ``history`` (per-user
-baselines), ``travel``, ``peers`` (department baselines), ``compute`` (the
-feature matrix), ``deviation`` (the ordering scale), ``explain``,
+table), ``entity_keys`` (whose baselines), ``windows`` (causal window
+aggregates), ``history`` (per-user baselines), ``travel``, ``peers``
+(department baselines), ``compute`` (the feature matrix), ``deviation`` (the
+ordering scale), ``explain``,
 ``transformer``.
 """
 

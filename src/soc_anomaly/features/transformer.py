@@ -40,6 +40,11 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
     time order (row order breaks ties), so the transform of the first ``k``
     events equals the first ``k`` rows of the transform of all of them.
 
+    "User" means the entity an event's baselines are kept for: its account, or
+    for a network event without one (a flow log) its source host, else its
+    source address (:mod:`soc_anomaly.features.entity_keys`; ``vocab_["user"]``
+    holds their keys). Explanations name a source endpoint as such.
+
     A user with no event in the training window is no error: the user gets the
     population's baselines (hour and weekday profile, bytes, destinations per
     day), its first-seen flags are set only for values nobody had in training,
