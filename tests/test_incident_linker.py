@@ -116,7 +116,7 @@ def training(n_accounts: int = 12) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def linker() -> IncidentLinker:
-    return IncidentLinker().fit(training())
+    return IncidentLinker(candidate_score=95.0).fit(training())
 
 
 def e(score: float, candidate: float = 95.0) -> float:
@@ -217,10 +217,10 @@ def test_common_entities_learn_the_cut_exactly() -> None:
 def test_campaigns_through_the_vpn_and_the_sso_are_not_merged(linker: IncidentLinker) -> None:
     assert VPN in linker.common_["address"] and SSO in linker.common_["destination"]
     rows = [
-        logon(1.0, "alice", VPN, status="Failure"),
-        logon(1.1, "bob", VPN, status="Failure"),
-        logon(1.2, "alice", VPN, status="Failure"),
-        logon(1.3, "bob", VPN, status="Failure"),
+        logon(1.0, "alice", VPN),
+        logon(1.1, "bob", VPN),
+        logon(1.2, "alice", VPN),
+        logon(1.3, "bob", VPN),
     ]
     ids = linker.run(table(rows), [99.0] * 4).incident_ids
     assert ids[0] == ids[2] and ids[1] == ids[3] and ids[0] != ids[1]
@@ -234,13 +234,14 @@ def test_campaigns_through_the_vpn_and_the_sso_are_not_merged(linker: IncidentLi
 def test_a_chain_across_accounts_is_followed(linker: IncidentLinker) -> None:
     rows = [
         logon(1.0, "victim", "203.0.113.7", status="Failure"),  # address A fails on account X
+        logon(1.5, "victim", "203.0.113.7"),  # A gets in as X
         logon(2.0, "victim", VPN, host="WS-EVIL"),  # X logs on from host H (VPN: common)
         flow(3.0, "WS-EVIL", "db-01", src_ip="10.9.0.1"),  # H connects to server S
     ]
-    result = linker.run(table(rows), [99.0] * 3)
+    result = linker.run(table(rows), [99.0] * 4)
     assert len(set(result.incident_ids)) == 1
     incident = result.raised[0]
-    assert incident.events == [0, 1, 2]
+    assert incident.events == [0, 1, 2, 3]
     assert incident.entities == {
         "account": ["victim"],
         "host": ["WS-EVIL"],
@@ -249,10 +250,27 @@ def test_a_chain_across_accounts_is_followed(linker: IncidentLinker) -> None:
     }
 
 
+def test_a_failed_logon_does_not_link_through_the_account_it_tried(
+    linker: IncidentLinker,
+) -> None:
+    rows = [
+        logon(1.0, "victim", "203.0.113.7", status="Failure"),  # a stuffing bot
+        logon(1.1, "victim", "198.51.100.99", status="Failure"),  # a sprayer, unrelated
+        logon(1.2, "other", "198.51.100.99", status="Failure"),  # the sprayer again
+        logon(1.3, "victim", "203.0.113.7"),  # the bot gets in: its own address links it
+    ]
+    ids = linker.run(table(rows), [99.0] * 4).incident_ids
+    assert ids[0] == ids[3] != ids[1] == ids[2]
+    # A success links through its account: a later logon of the victim from elsewhere joins.
+    later = [*rows, logon(1.4, "victim", "192.0.2.200")]
+    ids = linker.run(table(later), [99.0] * 5).incident_ids
+    assert ids[4] == ids[3]
+
+
 def test_the_window_and_the_span_split_a_chain() -> None:
-    fitted = IncidentLinker(window_hours=2.0, span_hours=3.0).fit(training())
+    fitted = IncidentLinker(candidate_score=95.0, window_hours=2.0, span_hours=3.0).fit(training())
     chain = [
-        logon(1.0, "victim", "203.0.113.7", status="Failure"),
+        logon(1.0, "victim", "203.0.113.7"),
         logon(3.0, "victim", VPN, host="WS-EVIL"),  # 2 h later: within the window
         flow(4.5, "WS-EVIL", "db-01"),  # 1.5 h later, but 3.5 h after the first: beyond the span
     ]
@@ -285,18 +303,18 @@ def test_an_event_matching_two_incidents_joins_the_first_in_link_order(
 
 
 def test_the_daily_budget_scales_with_the_staff() -> None:
-    fitted = IncidentLinker().fit(training(120))
+    fitted = IncidentLinker(candidate_score=95.0).fit(training(120))
     assert fitted.n_staff_ == 120 and fitted.per_day() == 2  # int(10 * 120 / 500)
     assert fitted.per_day(100) == 24
     assert fitted.per_day(0.1) == 1  # at least one
-    assert IncidentLinker(incidents_per_day=25).fit(training(), n_staff=1000).per_day() == 50
+    assert IncidentLinker(candidate_score=95.0, incidents_per_day=25).fit(training(), n_staff=1000).per_day() == 50
     # Failed logons do not make staff.
     failed = table([logon(-5, f"nobody{i}", VPN, status="Failure") for i in range(5)])
-    assert IncidentLinker().fit(pd.concat([training(3), failed])).n_staff_ == 3
+    assert IncidentLinker(candidate_score=95.0).fit(pd.concat([training(3), failed])).n_staff_ == 3
 
 
 def test_each_day_raises_its_top_incidents_ties_by_first_time_then_number() -> None:
-    fitted = IncidentLinker(incidents_per_day=2).fit(training(), n_staff=500)  # 2 a day
+    fitted = IncidentLinker(candidate_score=95.0, incidents_per_day=2).fit(training(), n_staff=500)  # 2 a day
     rows = [
         logon(1.0, "a", "203.0.113.1"),  # 0001: tied with 0002, earlier: raised
         logon(2.0, "b", "203.0.113.2"),  # 0002
@@ -317,7 +335,7 @@ def test_each_day_raises_its_top_incidents_ties_by_first_time_then_number() -> N
 
 
 def test_an_incident_raised_once_spends_no_budget_again() -> None:
-    fitted = IncidentLinker(incidents_per_day=1).fit(training(), n_staff=500)  # 1 a day
+    fitted = IncidentLinker(candidate_score=95.0, incidents_per_day=1).fit(training(), n_staff=500)  # 1 a day
     rows = [
         logon(20.0, "x", "203.0.113.1"),  # day 1: raised
         logon(26.0, "x", "203.0.113.1"),  # day 2: joins it, higher again
@@ -337,7 +355,7 @@ def _ms(hours: float) -> int:
 
 
 def test_raised_at_is_when_the_score_first_reached_the_days_cut() -> None:
-    fitted = IncidentLinker(incidents_per_day=2).fit(training(), n_staff=500)  # 2 a day
+    fitted = IncidentLinker(candidate_score=95.0, incidents_per_day=2).fit(training(), n_staff=500)  # 2 a day
     rows = [
         logon(9.0, "c", "203.0.113.3"),  # C: 97, not raised
         logon(10.0, "a", "203.0.113.1"),  # A: weak at first ...
@@ -353,7 +371,7 @@ def test_raised_at_is_when_the_score_first_reached_the_days_cut() -> None:
 
 
 def test_raised_at_is_not_before_the_day_it_was_raised() -> None:
-    fitted = IncidentLinker(incidents_per_day=1).fit(training(), n_staff=500)  # 1 a day
+    fitted = IncidentLinker(candidate_score=95.0, incidents_per_day=1).fit(training(), n_staff=500)  # 1 a day
     rows = [
         logon(20.0, "x", "203.0.113.1"),  # day 1: X, raised
         logon(21.0, "y", "203.0.113.2"),  # day 1: Y, second: not raised
@@ -378,7 +396,7 @@ def small_world() -> tuple[IncidentLinker, pd.DataFrame, np.ndarray]:
     world = generate_world(n_users=40, days=8, random_state=3, campaigns=3)
     events = world.events
     train = events[(events["time"] < world.attack_start) & (events["label"] == 0)]
-    fitted = IncidentLinker().fit(train)
+    fitted = IncidentLinker(candidate_score=95.0).fit(train)
     later = events[events["time"] >= world.attack_start]
     scored = later.loc[:, list(COLUMNS)].iloc[::20].reset_index(drop=True)
     rng = np.random.default_rng(0)
@@ -463,7 +481,7 @@ def test_bad_parameters_are_refused_in_one_line_naming_them(
         IncidentLinker(**params).fit(training())
     assert "\n" not in str(err.value)
     # Set after fitting, they are refused when a stream starts.
-    fitted = IncidentLinker().fit(training())
+    fitted = IncidentLinker(candidate_score=95.0).fit(training())
     fitted.set_params(**params)
     with pytest.raises(ParameterError, match=named):
         fitted.start()
@@ -472,7 +490,7 @@ def test_bad_parameters_are_refused_in_one_line_naming_them(
 def test_a_budget_override_must_be_positive(linker: IncidentLinker) -> None:
     with pytest.raises(ParameterError, match="incidents per day"):
         linker.start(0)
-    assert IncidentLinker(common_share=1.0).fit(training()).common_["address"] == []
+    assert IncidentLinker(candidate_score=95.0, common_share=1.0).fit(training()).common_["address"] == []
 
 
 def test_an_unfitted_linker_and_mismatched_scores_are_refused(linker: IncidentLinker) -> None:
@@ -520,7 +538,7 @@ def test_a_flow_only_incident_says_connections_and_bytes(linker: IncidentLinker)
 
 
 def test_missing_values_are_no_names_and_nullable_columns_are_read() -> None:
-    fitted = IncidentLinker().fit(training(), n_staff=500)
+    fitted = IncidentLinker(candidate_score=95.0).fit(training(), n_staff=500)
     rows = [
         logon(1.0, None, "203.0.113.7", status="Failure"),
         logon(1.1, None, "203.0.113.7", status="Failure"),

@@ -178,7 +178,7 @@ def test_the_linker_output_feeds_the_report() -> None:
             "status": "Success",
         }
     )
-    linker = IncidentLinker().fit(train, n_staff=500)
+    linker = IncidentLinker(candidate_score=95.0).fit(train, n_staff=500)
     rows = [(600 + i, f"victim{i}", "203.0.113.7", "C1", "Failure") for i in range(5)]
     rows.append((700, "a", "192.0.2.1", None, "Success"))
     events = pd.DataFrame(

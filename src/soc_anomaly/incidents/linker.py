@@ -5,7 +5,7 @@ attack, and a subtle campaign is several mildly unusual events that only add
 up together. :class:`IncidentLinker` turns scored events into incidents:
 
 **Candidates.** An event whose calibrated score (0-100) is at least
-``candidate_score`` (95 by default, below the usual alert threshold of 99) is a
+``candidate_score`` (97 by default, below the usual alert threshold of 99) is a
 candidate: weak evidence that may add up with other events.
 
 **Linking.** A candidate joins an open incident when it shares an entity with
@@ -20,13 +20,16 @@ sign-on service, an office's NAT egress, the VPN: see
 :func:`~soc_anomaly.incidents.entities.common_entities`) never link. An
 event that could join two open incidents joins the first in that order of
 preference instead of merging them: two attacks that touch one victim account
-stay two incidents.
+stay two incidents. A failed logon links through its source (and a rare
+destination) but not through the account it tried: the account is the victim,
+and unrelated attackers (a stuffing botnet, a sprayer) can try one account on
+the same day; a successful logon, or a connection, links through its account.
 
 **Score.** Each candidate's evidence is how far into the tail of normal
 training scores it lies, beyond the candidate level:
 ``e = -log10(1 - s / 100) - (-log10(1 - c / 100))`` for calibrated score
 ``s`` and candidate score ``c`` (``1 - s / 100`` floored at 1e-12), so a score
-of 99 adds 0.7 over a candidate level of 95, and 99.99 adds 2.7. A *unit* is one
+of 99 adds 0.48 over a candidate level of 97, and 99.99 adds 2.48. A *unit* is one
 principal (the account, or the source endpoint of a flow without one) in one
 clock hour, and holds its best evidence. The incident's score is
 
@@ -53,9 +56,7 @@ incidents whatever its chunk size (:meth:`IncidentLinker.link` carries a
 
 from __future__ import annotations
 
-import bisect
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -70,13 +71,21 @@ from soc_anomaly.incidents.entities import (
     event_entities,
     principals,
 )
-from soc_anomaly.incidents.records import Incident, Tally, empty_entities, narrative
+from soc_anomaly.incidents.queue import (
+    LinkedChunk,
+    LinkerState,
+    LinkResult,
+    close_day,
+    open_incident,
+)
+from soc_anomaly.incidents.records import Incident
 
 __all__ = ["IncidentLinker", "LinkResult", "LinkedChunk", "LinkerState"]
 
 _HOUR_MS = 3_600_000
 _DAY_MS = 24 * _HOUR_MS
 _FLOOR = 1e-12
+_AUTH = 3002  # OCSF Authentication
 #: Raw columns an incident's narrative and techniques read.
 _TALLY_COLUMNS = (
     "class_uid",
@@ -126,107 +135,6 @@ def evidence(scores: np.ndarray, candidate_score: float) -> np.ndarray:
     return -np.log10(np.maximum(1.0 - s / 100.0, _FLOOR)) - level
 
 
-@dataclass
-class _Open:
-    """An incident that may still take events."""
-
-    number: int
-    incident_id: str
-    first_ms: int
-    last_ms: int = 0
-    units: dict[tuple[str, str, int], float] = field(default_factory=dict)
-    unit_sum: float = 0.0
-    unit_max: float = 0.0
-    score: float = 0.0
-    max_event_score: float = 0.0
-    trajectory_ms: list[int] = field(default_factory=list)
-    trajectory_score: list[float] = field(default_factory=list)
-    events: list[int] = field(default_factory=list)
-    entities: dict[str, dict[str, None]] = field(default_factory=dict)
-    tally: Tally = field(default_factory=Tally)
-    active_day: int = -1
-    raised_at_ms: int | None = None
-    rank: int | None = None
-
-    def record(self) -> Incident:
-        names = {k: list(self.entities.get(k, {})) for k in ENTITY_KINDS}
-        return Incident(
-            incident_id=self.incident_id,
-            events=list(self.events),
-            entities=names or empty_entities(),
-            first_ms=self.first_ms,
-            last_ms=self.last_ms,
-            score=self.score,
-            max_event_score=self.max_event_score,
-            raised_at_ms=self.raised_at_ms,
-            rank=self.rank,
-            techniques=self.tally.techniques(),
-            narrative=narrative(self.tally, names, self.first_ms, self.last_ms),
-        )
-
-
-@dataclass
-class LinkerState:
-    """What a stream carries from one chunk to the next.
-
-    Attributes
-    ----------
-    per_day : int
-        Incidents raised a day.
-    rows : int
-        Rows seen so far (the next chunk's first row number).
-    """
-
-    per_day: int
-    rows: int = 0
-    day: int | None = None
-    open: dict[int, _Open] = field(default_factory=dict)
-    last: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
-    numbers: int = 0
-    per_first_day: dict[int, int] = field(default_factory=dict)
-    done: list[Incident] = field(default_factory=list)
-    raised: int = 0
-
-
-@dataclass(frozen=True)
-class LinkedChunk:
-    """One chunk's events as the linker saw them.
-
-    Attributes
-    ----------
-    incident_ids : numpy.ndarray of object
-        The incident of each event; None for an event below the candidate score.
-    incident_scores : numpy.ndarray of float
-        Its incident's score just after the event joined; NaN for non-candidates.
-    closed : list of Incident
-        Raised incidents that can take no more events, in the order they closed.
-    """
-
-    incident_ids: np.ndarray
-    incident_scores: np.ndarray
-    closed: list[Incident]
-
-
-@dataclass(frozen=True)
-class LinkResult:
-    """Incidents of a whole set of events (:meth:`IncidentLinker.run`).
-
-    Attributes
-    ----------
-    incident_ids, incident_scores : numpy.ndarray
-        As in :class:`LinkedChunk`, for every event.
-    raised : list of Incident
-        Every raised incident, by the day it was raised, then rank.
-    per_day : int
-        The daily budget the queue used.
-    """
-
-    incident_ids: np.ndarray
-    incident_scores: np.ndarray
-    raised: list[Incident]
-    per_day: int
-
-
 class IncidentLinker(BaseEstimator):
     """Links candidate events into incidents and raises a daily budget of them.
 
@@ -234,7 +142,7 @@ class IncidentLinker(BaseEstimator):
 
     Parameters
     ----------
-    candidate_score : float, default=95.0
+    candidate_score : float, default=97.0
         Least calibrated score (0-100) of an event that can join an incident.
     window_hours : float, default=24.0
         Longest gap between two events linked through one entity.
@@ -259,7 +167,7 @@ class IncidentLinker(BaseEstimator):
 
     def __init__(
         self,
-        candidate_score: float = 95.0,
+        candidate_score: float = 97.0,
         window_hours: float = 24.0,
         span_hours: float = 24.0,
         common_share: float = 0.01,
@@ -389,7 +297,7 @@ class IncidentLinker(BaseEstimator):
         """
         before = len(state.done)
         if state.day is not None:
-            self._close_day(state, state.day, next_day_ms=None)
+            close_day(state, state.day, None, self.span_hours, self.window_hours)
         return state.done[before:]
 
     def run(
@@ -440,11 +348,14 @@ class IncidentLinker(BaseEstimator):
                     "the stream had reached; expected events in time order"
                 )
             elif day != state.day:
-                self._close_day(state, state.day, next_day_ms=day * _DAY_MS)
+                close_day(state, state.day, day * _DAY_MS, self.span_hours, self.window_hours)
                 state.day = day
             keys = []
+            failed = cols["class_uid"][j] == _AUTH and cols["status"][j] == "Failure"
             for kind in LINK_ORDER:
                 name = lists[kind][j]
+                if failed and kind == "account":
+                    continue  # the victim, not the actor: see the module docstring
                 if name is not None and name not in common.get(kind, ()):
                     keys.append((kind, name))
             inc = None
@@ -457,7 +368,7 @@ class IncidentLinker(BaseEstimator):
                     inc = cand
                     break
             if inc is None:
-                inc = self._open(state, t)
+                inc = open_incident(state, t)
             unit = (p_kind[j] or "", p_name[j] or "", t // _HOUR_MS)
             e = ev[j]
             held = inc.units.get(unit)
@@ -481,42 +392,3 @@ class IncidentLinker(BaseEstimator):
                 state.last[key] = (inc.number, t)
             ids[pos] = inc.incident_id
             inc_scores[pos] = inc.score
-
-    def _open(self, state: LinkerState, t: int) -> _Open:
-        day = t // _DAY_MS
-        seq = state.per_first_day.get(day, 0) + 1
-        state.per_first_day[day] = seq
-        stamp = pd.Timestamp(day * _DAY_MS, unit="ms").strftime("%Y%m%d")
-        inc = _Open(number=state.numbers, incident_id=f"INC-{stamp}-{seq:04d}", first_ms=t)
-        state.numbers += 1
-        state.open[inc.number] = inc
-        return inc
-
-    def _close_day(self, state: LinkerState, day: int, next_day_ms: int | None) -> None:
-        """Raise ``day``'s top incidents, then retire what can take no more events."""
-        eligible = [
-            i for i in state.open.values() if i.active_day == day and i.raised_at_ms is None
-        ]
-        eligible.sort(key=lambda i: (-i.score, i.first_ms, i.number))
-        top = eligible[: state.per_day]
-        if top:
-            cut = top[-1].score
-            for rank, inc in enumerate(top, start=1):
-                k = bisect.bisect_left(inc.trajectory_score, cut)
-                inc.raised_at_ms = max(
-                    inc.trajectory_ms[min(k, len(inc.trajectory_ms) - 1)], day * _DAY_MS
-                )
-                inc.rank = rank
-            state.raised += len(top)
-        span = self.span_hours * _HOUR_MS
-        window = self.window_hours * _HOUR_MS
-        for number in list(state.open):
-            inc = state.open[number]
-            if next_day_ms is None or next_day_ms - inc.first_ms > span:
-                del state.open[number]
-                if inc.raised_at_ms is not None:
-                    state.done.append(inc.record())
-        if next_day_ms is not None:
-            stale = [k for k, (_, t) in state.last.items() if next_day_ms - t > window]
-            for k in stale:
-                del state.last[k]
