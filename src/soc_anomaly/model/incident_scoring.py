@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_INCIDENTS_PER_DAY",
     "INCIDENT_COLUMNS",
     "INCIDENT_FORMATS",
+    "LINKER_COLUMNS",
     "IncidentStream",
     "IncidentWriter",
     "check_budget",
@@ -52,6 +53,12 @@ __all__ = [
 DEFAULT_INCIDENTS_PER_DAY = 10.0
 #: The columns linking adds to each scored event.
 INCIDENT_COLUMNS = ("incident_id", "incident_score")
+#: Event columns the linker reads (its entities, an incident's narrative and techniques):
+#: read with the model's own, so the incidents do not depend on the output format.
+LINKER_COLUMNS = (
+    "time", "class_uid", "user", "src_host", "src_ip", "dst_host", "dst_ip", "status",
+    "is_mfa", "bytes_out", "direction",
+)  # fmt: skip
 #: Formats of the incidents file.
 INCIDENT_FORMATS = ("jsonl", "ocsf")
 

@@ -32,7 +32,7 @@ from soc_anomaly.data.event_checks import InputNotes
 from soc_anomaly.data.event_stream import EventChunk
 from soc_anomaly.errors import DataError
 from soc_anomaly.model.fitted import AnomalyModel
-from soc_anomaly.model.incident_scoring import INCIDENT_COLUMNS, IncidentStream
+from soc_anomaly.model.incident_scoring import INCIDENT_COLUMNS, LINKER_COLUMNS, IncidentStream
 from soc_anomaly.model.stream import StreamScorer
 from soc_anomaly.model.writers import OUTPUT_FORMATS, RESULT_COLUMNS, ScoredWriter, output_format
 
@@ -70,6 +70,8 @@ def input_columns(
     if list(columns) == ["*"]:
         return None
     wanted = [*model.input_columns(), *ID_COLUMNS, *columns]
+    if getattr(model, "linker_", None) is not None:
+        wanted += LINKER_COLUMNS
     if label_col:
         wanted.append(label_col)
     if fmt == "ocsf":
