@@ -129,7 +129,7 @@ def test_seed_features_run_reports_campaigns_and_metrics(capsys, tmp_path, world
     assert code == 0, err
     assert "Splitting by time" in err
     # Rich wraps long titles at the console width.
-    assert "Campaigns caught at a daily queue of 10 alerts a day per 500 staff" in " ".join(
+    assert "Campaigns caught at a daily queue of 10 incidents a day per 500 staff" in " ".join(
         out.split()
     )
     doc = json.loads(metrics.read_text())
@@ -144,7 +144,11 @@ def test_seed_features_run_reports_campaigns_and_metrics(capsys, tmp_path, world
     queue = model["campaigns"]["daily_queue"]
     assert queue["alerts"] == 4 * 7
     assert queue["alerts_per_day"] == pytest.approx(4.0, rel=0.01)
-    assert model["campaign_recall"] == queue["recall"]
+    # The incident queue, the headline: at most 4 incidents a day (fewer on a quiet day).
+    incidents = model["campaigns"]["incident_queue"]
+    assert 0 < incidents["alerts"] <= 4 * 7
+    assert model["campaign_recall"] == incidents["recall"]
+    assert len(model["raised_incidents"]) == incidents["alerts"]
     # The budget scales with the organisation: 10 a day per 500 staff, 200 staff here.
     assert model["thresholds"]["alert_budget"]["alerts_per_day"] <= 10 * 200 / 500 + 1e-9
     assert doc["comparison"][0]["campaign_recall_mean"] == pytest.approx(

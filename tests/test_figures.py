@@ -16,7 +16,7 @@ from matplotlib.patches import StepPatch
 from PIL import Image
 
 from soc_anomaly.experiment import DetectConfig, run_detection
-from soc_anomaly.experiment.results import TRAIN_RULE
+from soc_anomaly.experiment.results import TRAIN_RULE, campaign_headline
 from soc_anomaly.reporting.entity_figures import (
     CAMPAIGN_PLOT,
     SCATTER_MAX_USERS,
@@ -333,8 +333,9 @@ def test_the_world_gets_its_per_entity_figures(world):
 def test_the_campaign_timeline_marks_each_caught_campaign(world):
     jobs = dict(figure_jobs(world))
     fig = jobs[CAMPAIGN_PLOT]()
-    best = max(world.models, key=lambda m: m.metrics.pr_auc)
-    outcomes = best.campaigns["daily_queue"].outcomes
+    # The figures follow the ranking: on a world, campaigns caught first.
+    best = next(m for m in world.models if m.name == world.comparison()[0].name)
+    outcomes = campaign_headline(best.campaigns).outcomes
     texts = [t.get_text() for t in fig.axes[0].texts]
     caught = [o for o in outcomes if o.caught]
     assert sum(t.startswith("TTD ") for t in texts) == len(caught)
@@ -382,7 +383,8 @@ def test_remove_stale_figures_touches_only_known_figure_names(tmp_path):
 
 
 def test_the_alert_threshold_of_the_views_is_the_normal_percentile(world):
-    best = max(world.models, key=lambda m: m.metrics.pr_auc)
+    # The figures follow the ranking: on a world, campaigns caught first.
+    best = next(m for m in world.models if m.name == world.comparison()[0].name)
     report = best.thresholds[TRAIN_RULE]
     jobs = dict(figure_jobs(world))
     fig = jobs[USER_ALERTS_PLOT]()

@@ -32,6 +32,7 @@ from soc_anomaly.cli import main
 from soc_anomaly.data.event_stream import read_event_chunks
 from soc_anomaly.data.io import atomic_write
 from soc_anomaly.errors import SocAnomalyError
+from soc_anomaly.experiment.results import campaign_headline
 from soc_anomaly.model import AnomalyModel, read_manifest
 from soc_anomaly.model.scoring import ScoredWriter, score_stream
 from soc_anomaly.reporting import html_page, html_report
@@ -274,7 +275,7 @@ def test_enterprise_report_lists_every_campaign(tmp_path, world_run) -> None:
     assert "campaigns" in parsed.ids
     text = _Text.of(page)
     campaigns = result.models[0].campaigns
-    head = campaigns.get("daily_queue") or campaigns["normal_percentile"]
+    head = campaign_headline(campaigns)
     assert len(head.outcomes) == head.n_campaigns > 0
     for o in head.outcomes:
         assert o.campaign_id in text

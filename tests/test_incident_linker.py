@@ -307,14 +307,21 @@ def test_the_daily_budget_scales_with_the_staff() -> None:
     assert fitted.n_staff_ == 120 and fitted.per_day() == 2  # int(10 * 120 / 500)
     assert fitted.per_day(100) == 24
     assert fitted.per_day(0.1) == 1  # at least one
-    assert IncidentLinker(candidate_score=95.0, incidents_per_day=25).fit(training(), n_staff=1000).per_day() == 50
+    assert (
+        IncidentLinker(candidate_score=95.0, incidents_per_day=25)
+        .fit(training(), n_staff=1000)
+        .per_day()
+        == 50
+    )
     # Failed logons do not make staff.
     failed = table([logon(-5, f"nobody{i}", VPN, status="Failure") for i in range(5)])
     assert IncidentLinker(candidate_score=95.0).fit(pd.concat([training(3), failed])).n_staff_ == 3
 
 
 def test_each_day_raises_its_top_incidents_ties_by_first_time_then_number() -> None:
-    fitted = IncidentLinker(candidate_score=95.0, incidents_per_day=2).fit(training(), n_staff=500)  # 2 a day
+    fitted = IncidentLinker(candidate_score=95.0, incidents_per_day=2).fit(
+        training(), n_staff=500
+    )  # 2 a day
     rows = [
         logon(1.0, "a", "203.0.113.1"),  # 0001: tied with 0002, earlier: raised
         logon(2.0, "b", "203.0.113.2"),  # 0002
@@ -335,7 +342,9 @@ def test_each_day_raises_its_top_incidents_ties_by_first_time_then_number() -> N
 
 
 def test_an_incident_raised_once_spends_no_budget_again() -> None:
-    fitted = IncidentLinker(candidate_score=95.0, incidents_per_day=1).fit(training(), n_staff=500)  # 1 a day
+    fitted = IncidentLinker(candidate_score=95.0, incidents_per_day=1).fit(
+        training(), n_staff=500
+    )  # 1 a day
     rows = [
         logon(20.0, "x", "203.0.113.1"),  # day 1: raised
         logon(26.0, "x", "203.0.113.1"),  # day 2: joins it, higher again
@@ -355,7 +364,9 @@ def _ms(hours: float) -> int:
 
 
 def test_raised_at_is_when_the_score_first_reached_the_days_cut() -> None:
-    fitted = IncidentLinker(candidate_score=95.0, incidents_per_day=2).fit(training(), n_staff=500)  # 2 a day
+    fitted = IncidentLinker(candidate_score=95.0, incidents_per_day=2).fit(
+        training(), n_staff=500
+    )  # 2 a day
     rows = [
         logon(9.0, "c", "203.0.113.3"),  # C: 97, not raised
         logon(10.0, "a", "203.0.113.1"),  # A: weak at first ...
@@ -371,7 +382,9 @@ def test_raised_at_is_when_the_score_first_reached_the_days_cut() -> None:
 
 
 def test_raised_at_is_not_before_the_day_it_was_raised() -> None:
-    fitted = IncidentLinker(candidate_score=95.0, incidents_per_day=1).fit(training(), n_staff=500)  # 1 a day
+    fitted = IncidentLinker(candidate_score=95.0, incidents_per_day=1).fit(
+        training(), n_staff=500
+    )  # 1 a day
     rows = [
         logon(20.0, "x", "203.0.113.1"),  # day 1: X, raised
         logon(21.0, "y", "203.0.113.2"),  # day 1: Y, second: not raised
@@ -490,7 +503,10 @@ def test_bad_parameters_are_refused_in_one_line_naming_them(
 def test_a_budget_override_must_be_positive(linker: IncidentLinker) -> None:
     with pytest.raises(ParameterError, match="incidents per day"):
         linker.start(0)
-    assert IncidentLinker(candidate_score=95.0, common_share=1.0).fit(training()).common_["address"] == []
+    assert (
+        IncidentLinker(candidate_score=95.0, common_share=1.0).fit(training()).common_["address"]
+        == []
+    )
 
 
 def test_an_unfitted_linker_and_mismatched_scores_are_refused(linker: IncidentLinker) -> None:

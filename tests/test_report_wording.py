@@ -108,20 +108,24 @@ def test_world_report_labels_false_alerts_and_normal_events_in_alerts(world_run)
     text = _text(print_report, world_run)
     html = detect_report_html(world_run)
     assert "FP total" not in text and "false positives: total" not in html
-    # One column per detector, in run order; the two counts differ on this world, so
-    # a swapped label would show.
-    assert all(h.false_alerts < h.false_positives for h in heads.values())
+    # The headline is the incident queue: its noise is counted in incidents, one column
+    # per detector in run order.
+    assert HEADLINE_RULE == "incident_queue"
+    assert all(h.false_alerts == h.false_positives for h in heads.values())
     false_alerts = " ".join(f"{h.false_alerts} of {h.alerts}" for h in heads.values())
-    assert f"false alerts {false_alerts}" in text
-    in_alerts = " ".join(str(h.false_positives) for h in heads.values())
-    assert f"normal events in alerts {in_alerts}" in text
+    assert f"false incidents {false_alerts}" in text
+    assert "normal events in alerts" not in text and "normal events in alerts" not in html
     assert all(f"{h.false_alerts} of {h.alerts}</td>" in html for h in heads.values())
     best = world_run.comparison()[0]
     head = heads[best.name]
     assert (
-        f"{head.alerts} alerts raised, {head.false_alerts} of them false (no attack event)" in text
+        f"{head.alerts} incidents raised, {head.false_alerts} of them false (no attack event)"
+        in text
     )
-    assert "false alerts (no attack event)" in html and "normal events in alerts" in html
+    assert "false incidents (no attack event)" in html
+    # The event queue beside it counts alerts and the normal events inside them.
+    events = [m.campaigns["daily_queue"] for m in world_run.models]
+    assert all(q.false_alerts < q.false_positives for q in events)
     # metrics.json ranks in the report's order and carries the false alerts.
     saved = json.loads(world_run.metrics_path.read_text())["comparison"]
     assert [row["name"] for row in saved] == [r.name for r in world_run.comparison()]
@@ -140,7 +144,7 @@ def test_the_event_level_budget_says_why_its_recall_is_tiny(world_run) -> None:
         f"at most {alerts:,} alerts over the evaluated events against {attacks:,} attack "
         f"events, so recall cannot exceed {alerts / attacks:.3f} whatever the detector"
     ) in text
-    assert "campaign table shows what the daily queue of this budget catches" in text
+    assert "campaign table shows what the daily queue catches" in text
     assert "recall cannot exceed" in detect_report_html(world_run)
 
 

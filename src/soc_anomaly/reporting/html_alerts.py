@@ -15,11 +15,14 @@ import pandas as pd
 from soc_anomaly.evaluation.campaigns import CampaignReport, GroupRecall
 from soc_anomaly.evaluation.explain import Explanation
 from soc_anomaly.experiment.results import (
+    HEADLINE_RULE,
     DetectionResult,
     ModelResult,
     SeedRun,
     campaign_headline,
+    headline_rule,
 )
+from soc_anomaly.reporting.campaign_report import ALERT_CAPTION, INCIDENT_CAPTION
 from soc_anomaly.reporting.html_page import Markup, esc, number, table
 from soc_anomaly.reporting.report_notes import headline_label
 
@@ -60,22 +63,26 @@ def campaigns_section(result: DetectionResult) -> Markup:
         ["median time to detect (h)", *(_hours(h.median_ttd_hours) for h in heads.values())]
     )
     rows.append(["worst time to detect (h)", *(_hours(h.worst_ttd_hours) for h in heads.values())])
-    rows.append(["alerts raised", *(f"{h.alerts:,}" for h in heads.values())])
-    rows.append(["alerts a day", *(number(h.alerts_per_day, 1) for h in heads.values())])
+    incidents = headline_rule(result.models[0].campaigns) == HEADLINE_RULE
+    unit = "incident" if incidents else "alert"
+    rows.append([f"{unit}s raised", *(f"{h.alerts:,}" for h in heads.values())])
+    rows.append([f"{unit}s a day", *(number(h.alerts_per_day, 1) for h in heads.values())])
     rows.append(
         [
-            "false alerts (no attack event)",
+            f"false {unit}s (no attack event)",
             *(
                 _NONE if h.false_alerts is None else f"{h.false_alerts:,} of {h.alerts:,}"
                 for h in heads.values()
             ),
         ]
     )
-    rows.append(["normal events in alerts", *(f"{h.false_positives:,}" for h in heads.values())])
+    noise = "false incidents" if incidents else "normal events in alerts"
+    if not incidents:
+        rows.append([noise, *(f"{h.false_positives:,}" for h in heads.values())])
     for tag in dict.fromkeys(t for h in heads.values() for t in h.fp_by_benign_tag):
         rows.append(
             [
-                f"normal events in alerts: {tag}",
+                f"{noise}: {tag}",
                 *(f"{h.fp_by_benign_tag.get(tag, 0):,}" for h in heads.values()),
             ]
         )
@@ -84,11 +91,7 @@ def campaigns_section(result: DetectionResult) -> Markup:
         rows,
         numeric=range(1, len(names) + 1),
         row_headers=True,
-        caption="caught/campaigns: a campaign is caught when any of its events is in a raised "
-        "alert; time to detect: first alert minus the campaign's start; false alerts: raised "
-        "alerts holding no attack event; normal events in alerts: the normal events inside "
-        "raised alerts (several can share one alert), by benign oddity ('none': everyday "
-        "activity).",
+        caption=(INCIDENT_CAPTION if incidents else ALERT_CAPTION) + ".",
     )
     return Markup(
         f"<p>Campaigns caught at {esc(rule)}.</p>{overview}"
