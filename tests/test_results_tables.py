@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import results_render as render  # noqa: E402
+import results_render_world as render_world  # noqa: E402
 import results_tables as tables  # noqa: E402
 
 
@@ -40,7 +41,7 @@ def test_a_run_of_another_command_is_refused(default_metrics) -> None:
     with pytest.raises(render.BadInput, match=r"seeds=1, but the table documents .*--seeds 3"):
         render.three_seeds(default_metrics)
     with pytest.raises(render.BadInput, match=r"scenario='seed'.*--scenario enterprise"):
-        render.enterprise_campaigns(default_metrics)
+        render_world.enterprise_campaigns(default_metrics)
     # The default command's table, but from a run of other detectors or a stopped run.
     other = {**default_metrics, "config": {**default_metrics["config"], "detectors": ["knn"]}}
     with pytest.raises(render.BadInput, match=r"detectors=\['knn'\]"):
