@@ -26,8 +26,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import signal
 import sys
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -200,24 +202,23 @@ class ScoredWriter:
                 json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n"
                 for r in findings(events, scored, self.manifest)
             )
-            self._emit(_encode(safe_json_text(text)))
-            self.written += text.count("\n")
+            self._emit(_encode(safe_json_text(text)), text.count("\n"))
             return
         if self.fmt == "parquet":
             self._write_parquet(frame)
+            self.written += len(frame)
         elif self.fmt == "csv":
             if len(frame) or not self._header_done:
                 if "reasons" in frame.columns:
                     frame = frame.assign(reasons=csv_reasons(frame["reasons"]))
                 text = csv_text(frame, header=not self._header_done, raw=self.raw_csv)
-                self._emit(_encode(text))
+                self._emit(_encode(text), len(frame))
                 self._header_done = True
         else:
             if len(frame):
                 text = frame.to_json(orient="records", lines=True, date_format="iso")
                 text = safe_json_text(text if text.endswith("\n") else text + "\n")
-                self._emit(_encode(text))
-        self.written += len(frame)
+                self._emit(_encode(text), len(frame))
 
     def _write_parquet(self, frame: pd.DataFrame) -> None:
         import pyarrow as pa
@@ -237,13 +238,55 @@ class ScoredWriter:
             ) from None
         self._parquet.write_table(table)
 
-    def _emit(self, data: bytes) -> None:
-        if not data:
-            return
+    def _emit(self, data: bytes, records: int) -> None:
+        """Write ``data``, which holds ``records`` whole records, and count them."""
         assert self._fh is not None
-        self._fh.write(data)
-        if self.path == "-":
+        if self.path != "-":
+            self._fh.write(data)
+            self.written += records
+            return
+        # A blocked pipe can hold a write for long: an interrupt then waits until the
+        # records are out whole, so standard output never ends in half a record.
+        with _interrupts_held():
+            view = memoryview(data)
+            while view:  # a write a held signal interrupted returns short: resume it
+                done = self._fh.write(view)
+                view = view[len(view) if done is None else done :]
             self._fh.flush()
+            self.written += records
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM for the block: they take effect, as they would have, when it ends.
+
+    Their handlers are swapped for one that notes the signal (a write interrupted by
+    one resumes), and the noted signal is raised again once they are back. A second
+    signal while held (a reader that never drains the pipe) acts at once. Only in the
+    main thread, where signal handlers run and can be set; elsewhere the block runs
+    as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted: list[int] = []
+    before: dict[int, Any] = {}
+
+    def note(signum: int, frame: Any) -> None:
+        noted.append(signum)
+        handler = before.get(signum)
+        if len(noted) > 1 and callable(handler):
+            handler(signum, frame)  # raises: the user insists
+
+    for s in (signal.SIGINT, signal.SIGTERM):
+        before[s] = signal.signal(s, note)
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+    if noted:
+        signal.raise_signal(noted[0])
 
 
 def _encode(text: str) -> bytes:
