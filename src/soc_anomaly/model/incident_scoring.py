@@ -131,7 +131,9 @@ def _text(values: pd.Series) -> list[str | None]:
     return [None if v is None or v is pd.NA or v != v or v == "" else str(v) for v in values]
 
 
-def _facts(events: pd.DataFrame, scored: pd.DataFrame, rows: np.ndarray, first: int) -> list:
+def _facts(
+    events: pd.DataFrame, scored: pd.DataFrame, rows: np.ndarray, first: int
+) -> list[EventFact]:
     """The :class:`EventFact` of the events at positions ``rows`` of a chunk."""
     from soc_anomaly.features.columns import epoch_ms
 
@@ -264,6 +266,8 @@ class IncidentStream:
         Incidents raised so far.
     per_day : int
         Incidents raised a day (the budget scaled to the staff).
+    rate : float
+        The budget in incidents a day per 500 staff.
     """
 
     def __init__(
