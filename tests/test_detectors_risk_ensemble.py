@@ -232,3 +232,23 @@ def test_dataframe_names_reach_the_members(gauss: np.ndarray) -> None:
         warnings.simplefilter("error")
         scores = ens.member_scores(df.iloc[:3])
     assert list(scores.columns) == ["iforest", "ocsvm", "risk_score"]
+
+
+def test_members_keeping_training_samples_of_different_sizes_combine_on_common_rows(
+    monkeypatch,
+) -> None:
+    # On a large training set each member keeps a sample of its training scores, and a
+    # neighbour search keeps fewer (its reference rows): the ensemble combines them on the
+    # rows both scored instead of failing on the shapes.
+    import soc_anomaly.detectors.base as base
+    from soc_anomaly.detectors.iforest import IForestDetector
+    from soc_anomaly.detectors.knn import KNNDetector
+
+    monkeypatch.setattr(base, "MAX_TRAIN_SCORE_ROWS", 300)
+    X = np.random.default_rng(0).normal(size=(400, 4))
+    members = [("knn", KNNDetector(max_samples=50)), ("iforest", IForestDetector(n_estimators=20))]
+    ens = EnsembleDetector(members=members, random_state=0).fit(X)
+    knn, forest = ens.estimators_
+    assert len(knn.train_scores_) == 50 and len(forest.train_scores_) == 300
+    assert np.isfinite(ens.train_scores_).all() and 0 < len(ens.train_scores_) <= 50
+    assert np.isfinite(ens.score_samples(X[:5])).all()

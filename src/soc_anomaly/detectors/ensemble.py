@@ -69,6 +69,14 @@ __all__ = ["ENSEMBLE_METHODS", "EnsembleDetector", "default_members"]
 ENSEMBLE_METHODS: tuple[str, ...] = ("mean", "max", "rank")
 
 
+def _kept_rows(estimator: OutlierEstimator, n_kept: int, n_rows: int) -> np.ndarray:
+    """Positions among the ``n_rows`` training rows of a member's ``n_kept`` training scores."""
+    rows = getattr(estimator, "train_score_rows_", None)
+    if n_kept == n_rows or rows is None:
+        return np.arange(n_rows)
+    return np.asarray(rows, dtype=np.int64)
+
+
 def default_members() -> list[tuple[str, OutlierEstimator]]:
     """The default members: fast and diverse, one per kind of evidence.
 
@@ -271,7 +279,32 @@ class EnsembleDetector(BaseDetector, _BaseComposition):
         # The same scores the calibrators were fitted on, so ``offset_`` is
         # placed where unseen normal events will fall.
         X_members = self._member_input(X)
-        return -self._combine([training_anomaly_scores(est, X_members) for est in self.estimators_])
+        kept = [training_anomaly_scores(est, X_members) for est in self.estimators_]
+        if len({len(s) for s in kept}) == 1:
+            return -self._combine(kept)
+        # Members that kept a sample of a large training set (of different sizes: a
+        # neighbour search keeps fewer rows) are combined on the rows every one scored.
+        rows = [
+            _kept_rows(est, len(s), len(X)) for est, s in zip(self.estimators_, kept, strict=True)
+        ]
+        common = np.arange(len(X))
+        for r in rows:
+            common = np.intersect1d(common, r)
+        if common.size == 0:
+            # Disjoint samples: every member scores the smallest one (its own rows,
+            # in sample for that member, out of sample for the others).
+            smallest = min(rows, key=len)
+            part = (
+                X_members.iloc[smallest]
+                if isinstance(X_members, pd.DataFrame)
+                else X_members[smallest]
+            )
+            return -self._combine([anomaly_scores(est, part) for est in self.estimators_])
+        aligned = []
+        for r, s in zip(rows, kept, strict=True):
+            order = np.argsort(r, kind="stable")
+            aligned.append(s[order[np.searchsorted(r[order], common)]])
+        return -self._combine(aligned)
 
     def member_scores(self, X: ArrayLike) -> pd.DataFrame:
         """Each member's calibrated 0-100 score of each event (with tails).
