@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from soc_anomaly.scenarios.enterprise.entities import (
     COMMON_SERVICES,
@@ -204,7 +205,9 @@ def _auth_events(
     dev_row = first_dev[u] + np.minimum(pick, n_dev[u] - 1)
     dev_codes = vocab["device_id"].encode(dev["device_id"].to_numpy())
     ua_codes = vocab["user_agent"].encode(dev["user_agent"].to_numpy())
-    host_codes = vocab["src_host"].encode(dev["hostname"].to_numpy())
+    # A phone has no host name: null, not the text "nan" (which read as a managed host).
+    hostnames = dev["hostname"].to_numpy(dtype=object)
+    host_codes = vocab["src_host"].encode(np.where(pd.isna(hostnames), None, hostnames))
 
     # Service: the identity provider first thing, then the user's department's services.
     names, table, n_services = _services_by_department()
