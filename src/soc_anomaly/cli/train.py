@@ -16,6 +16,7 @@ import typer
 from soc_anomaly.cli._console import err, out, step
 from soc_anomaly.cli._options import split_feature_cols
 from soc_anomaly.config import (
+    DEFAULT_INCIDENTS_PER_DAY,
     DEFAULT_RANDOM_STATE,
     DEFAULT_THRESHOLD_PERCENTILE,
     DEFAULT_WORLD_DAYS,
@@ -32,9 +33,6 @@ if TYPE_CHECKING:
     from soc_anomaly.model import AnomalyModel
 
 DEFAULT_MODEL_DIR = Path("models") / "model"
-#: Incidents a day per 500 staff (soc_anomaly.model.incident_scoring's default, named here
-#: so the help does not import pandas).
-DEFAULT_INCIDENTS_PER_DAY = 10.0
 
 
 def _one_detector(text: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from soc_anomaly.config import FEATURE_KINDS
+from soc_anomaly.config import DEFAULT_INCIDENTS_PER_DAY, FEATURE_KINDS
 from soc_anomaly.data.event_checks import bound_events
 from soc_anomaly.data.moments import column_mean_std
 from soc_anomaly.data.schema import resolve_feature_cols
@@ -148,7 +148,7 @@ class AnomalyModel:
         events: pd.DataFrame,
         users: pd.DataFrame | None = None,
         *,
-        incidents_per_day: float = 10.0,
+        incidents_per_day: float = DEFAULT_INCIDENTS_PER_DAY,
     ) -> AnomalyModel:
         """Fit every stage on normal events, and for raw events the incident linker.
 

@@ -29,6 +29,8 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+# Incidents a day per 500 staff, unless ``train --incidents-per-day`` says otherwise.
+from soc_anomaly.config import DEFAULT_INCIDENTS_PER_DAY as DEFAULT_INCIDENTS_PER_DAY
 from soc_anomaly.errors import ModelError, ParameterError, SocAnomalyError
 from soc_anomaly.incidents import Incident, IncidentLinker, LinkerState
 from soc_anomaly.model.incident_findings import EventFact, incident_finding
@@ -49,8 +51,6 @@ __all__ = [
     "require_linker",
 ]
 
-#: Incidents a day per 500 staff, unless ``train --incidents-per-day`` says otherwise.
-DEFAULT_INCIDENTS_PER_DAY = 10.0
 #: The columns linking adds to each scored event.
 INCIDENT_COLUMNS = ("incident_id", "incident_score")
 #: Event columns the linker reads (its entities, an incident's narrative and techniques):
