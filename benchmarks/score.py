@@ -11,7 +11,10 @@ in a fresh Python process that reports its own wall time and peak resident
 set size:
 
 * ``soc-anomaly score`` of the whole world file (Parquet in, Parquet out with
-  every event's score, alert flag and reasons), with each model;
+  every event's score, alert flag, reasons and incident columns, and the raised
+  incidents to ``--incidents``), with each model, then with the same model
+  without its incident linker, to show what incident correlation costs (target:
+  at most 20% more wall time);
 * a stream of ``--passes`` replays of the world (each shifted in time past the
   previous one, event ids renumbered) scored by the seed model with
   ``--alerts-only`` output, printing the resident memory after every pass so
@@ -37,6 +40,8 @@ TARGETS = {
     "entity": (120.0, None),
     "stream": (900.0, None),
 }
+#: Most that incident correlation may add to a ``score`` run's wall time.
+INCIDENT_OVERHEAD = 0.20
 
 _PREPARE = """
 import json, sys
@@ -52,8 +57,13 @@ if not Path(world).exists():
 events = pd.read_parquet(world)
 train = events[events["time"] < training_cut(events["time"])]
 for kind, where in (("seed", seed_dir), ("entity", entity_dir)):
-    if not (Path(where) / "manifest.json").exists():
+    saved = (Path(where) / "manifest.json").exists()
+    if not saved or AnomalyModel.load(where).linker_ is None:  # cached before incidents
         AnomalyModel(detector="iforest", features=kind).fit(train).save(where)
+    # The same model without its incident linker: what scoring costs without incidents.
+    bare = AnomalyModel.load(where)
+    bare.linker_ = None
+    bare.save(where + "_no_incidents")
 print(json.dumps({"events": len(events), "train": len(train)}))
 """
 
@@ -62,7 +72,7 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 from soc_anomaly.cli import main
 code = main(["score", "--model-dir", sys.argv[1], "--input", sys.argv[2],
-             "--output", sys.argv[3], "--quiet"])
+             "--output", sys.argv[3], "--quiet", *sys.argv[4:]])
 wall = time.perf_counter() - t0
 print(json.dumps({"code": code, "wall_s": wall,
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -145,10 +155,28 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for kind in ("seed", "entity"):
             out = Path(tmp) / f"{kind}.parquet"
-            r = run_child(_SCORE, str(models[kind]), str(world), str(out), what=f"{kind} scoring")
+            incidents = Path(tmp) / f"{kind}_incidents.jsonl"
+            r = run_child(
+                _SCORE, str(models[kind]), str(world), str(out), "--incidents", str(incidents),
+                what=f"{kind} scoring",
+            )  # fmt: skip
             if r["code"] != 0:
                 sys.exit(f"{kind} scoring exited {r['code']}")
             ok &= _line(kind, r["wall_s"], r["peak_rss_mib"], prep["events"])
+            bare = run_child(
+                _SCORE, f"{models[kind]}_no_incidents", str(world), str(out),
+                what=f"{kind} scoring without incidents",
+            )  # fmt: skip
+            added = r["wall_s"] / bare["wall_s"] - 1.0
+            within = added <= INCIDENT_OVERHEAD
+            ok &= within
+            raised = sum(1 for _ in incidents.open(encoding="utf-8"))
+            print(
+                f"        without incidents {bare['wall_s']:7.1f} s, peak "
+                f"{bare['peak_rss_mib']:,.0f} MiB: incidents add {added:+.1%} "
+                f"({raised:,} raised) [target <= {INCIDENT_OVERHEAD:.0%}: "
+                f"{'met' if within else 'MISSED'}]"
+            )
         if not args.skip_stream:
             out = Path(tmp) / "stream_alerts.parquet"
             r = run_child(
