@@ -56,7 +56,10 @@ incidents whatever its chunk size (:meth:`IncidentLinker.link` carries a
 
 from __future__ import annotations
 
+import gc
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -78,7 +81,7 @@ from soc_anomaly.incidents.queue import (
     close_day,
     open_incident,
 )
-from soc_anomaly.incidents.records import Incident
+from soc_anomaly.incidents.records import TALLY_COLUMNS, Incident
 
 __all__ = ["IncidentLinker", "LinkResult", "LinkedChunk", "LinkerState"]
 
@@ -86,19 +89,6 @@ _HOUR_MS = 3_600_000
 _DAY_MS = 24 * _HOUR_MS
 _FLOOR = 1e-12
 _AUTH = 3002  # OCSF Authentication
-#: Raw columns an incident's narrative and techniques read.
-_TALLY_COLUMNS = (
-    "class_uid",
-    "status",
-    "is_mfa",
-    "user",
-    "src_ip",
-    "src_host",
-    "bytes_out",
-    "dst_host",
-    "dst_ip",
-    "direction",
-)
 
 
 def _ms(events: pd.DataFrame) -> np.ndarray:
@@ -126,6 +116,23 @@ def _values(events: pd.DataFrame, column: str) -> list[Any]:
     values = events[column].astype(object).to_numpy(copy=True)
     values[np.asarray(pd.isna(values), dtype=bool)] = None
     return values.tolist()
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a chunk's candidates are linked.
+
+    The loop allocates small dicts, lists and tuples by the hundred thousand and makes no
+    reference cycles; with the collector on, its passes over a scoring process's large
+    heap took 45% of the linking time (1.5M events: 2.5 s against 1.4 s).
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def evidence(scores: np.ndarray, candidate_score: float) -> np.ndarray:
@@ -282,9 +289,10 @@ class IncidentLinker(BaseEstimator):
         cand = np.flatnonzero(s >= self.candidate_score)
         closed_before = len(state.done)
         if cand.size:
-            self._link_candidates(
-                events.iloc[cand], s[cand], cand, first_row, state, ids, inc_scores
-            )
+            with _no_cyclic_gc():
+                self._link_candidates(
+                    events.iloc[cand], s[cand], cand, first_row, state, ids, inc_scores
+                )
         return LinkedChunk(ids, inc_scores, state.done[closed_before:])
 
     def finish(self, state: LinkerState) -> list[Incident]:
@@ -329,12 +337,46 @@ class IncidentLinker(BaseEstimator):
         ents = event_entities(events)
         p_kind, p_name = principals(ents)
         ev = evidence(s, self.candidate_score).tolist()
-        cols = {c: _values(events, c) for c in _TALLY_COLUMNS}
+        cols = {c: _values(events, c) for c in TALLY_COLUMNS}
+        rows = list(zip(*cols.values(), strict=True))
         common = {k: frozenset(v) for k, v in self.common_.items()}
         window, span = self.window_hours * _HOUR_MS, self.span_hours * _HOUR_MS
         w = float(self.tail_weight)
         lists = {k: ents[k].tolist() for k in ENTITY_KINDS}
+        named = [(kind, lists[kind]) for kind in ENTITY_KINDS]
+        # Each candidate's link keys, (kind, name) in LINK_ORDER, built column by column:
+        # no common entity, and not the account a failed logon tried.
+        failed = np.array(
+            [
+                c == _AUTH and st == "Failure"
+                for c, st in zip(cols["class_uid"], cols["status"], strict=True)
+            ],
+            dtype=bool,
+        )
+        columns = []
+        for kind in LINK_ORDER:
+            names = ents[kind].copy()
+            drop = np.equal(names, None) | pd.Series(names).isin(common.get(kind, ())).to_numpy()
+            if kind == "account":
+                drop |= failed
+            names[drop] = None
+            columns.append(names.tolist())
+        link_keys = [
+            [(k, n) for k, n in zip(LINK_ORDER, row, strict=True) if n is not None]
+            for row in zip(*columns, strict=True)
+        ]
+        units = list(
+            zip(
+                [k or "" for k in p_kind.tolist()],
+                [n or "" for n in p_name.tolist()],
+                (ms // _HOUR_MS).tolist(),
+                strict=True,
+            )
+        )
         ms_list, s_list = ms.tolist(), s.tolist()
+        last, open_ = state.last, state.open
+        joined_ids: list[str] = []
+        joined_scores: list[float] = []
         for j, pos in enumerate(positions.tolist()):
             t = ms_list[j]
             day = t // _DAY_MS
@@ -350,26 +392,19 @@ class IncidentLinker(BaseEstimator):
             elif day != state.day:
                 close_day(state, state.day, day * _DAY_MS, self.span_hours, self.window_hours)
                 state.day = day
-            keys = []
-            failed = cols["class_uid"][j] == _AUTH and cols["status"][j] == "Failure"
-            for kind in LINK_ORDER:
-                name = lists[kind][j]
-                if failed and kind == "account":
-                    continue  # the victim, not the actor: see the module docstring
-                if name is not None and name not in common.get(kind, ()):
-                    keys.append((kind, name))
+            keys = link_keys[j]
             inc = None
             for key in keys:
-                seen = state.last.get(key)
+                seen = last.get(key)
                 if seen is None or t - seen[1] > window:
                     continue
-                cand = state.open.get(seen[0])
+                cand = open_.get(seen[0])
                 if cand is not None and t - cand.first_ms <= span:
                     inc = cand
                     break
             if inc is None:
                 inc = open_incident(state, t)
-            unit = (p_kind[j] or "", p_name[j] or "", t // _HOUR_MS)
+            unit = units[j]
             e = ev[j]
             held = inc.units.get(unit)
             if held is None or e > held:
@@ -383,12 +418,16 @@ class IncidentLinker(BaseEstimator):
             inc.trajectory_ms.append(t)
             inc.trajectory_score.append(inc.score)
             inc.events.append(first_row + pos)
-            for kind in ENTITY_KINDS:
-                name = lists[kind][j]
+            entities = inc.entities
+            for kind, names in named:
+                name = names[j]
                 if name is not None:
-                    inc.entities.setdefault(kind, {})[name] = None
-            inc.tally.add({c: v[j] for c, v in cols.items()})
+                    entities[kind][name] = None
+            inc.tally.add(rows[j])
+            link = (inc.number, t)
             for key in keys:
-                state.last[key] = (inc.number, t)
-            ids[pos] = inc.incident_id
-            inc_scores[pos] = inc.score
+                last[key] = link
+            joined_ids.append(inc.incident_id)
+            joined_scores.append(inc.score)
+        ids[positions] = joined_ids
+        inc_scores[positions] = joined_scores

@@ -10,10 +10,10 @@ incidents and retires those that can take no more events.
 from __future__ import annotations
 
 import bisect
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from soc_anomaly.incidents.entities import ENTITY_KINDS
 from soc_anomaly.incidents.records import Incident, Tally, empty_entities, narrative
@@ -24,7 +24,7 @@ _HOUR_MS = 3_600_000
 _DAY_MS = 24 * _HOUR_MS
 
 
-@dataclass
+@dataclass(slots=True)
 class _Open:
     """An incident that may still take events."""
 
@@ -40,7 +40,11 @@ class _Open:
     trajectory_ms: list[int] = field(default_factory=list)
     trajectory_score: list[float] = field(default_factory=list)
     events: list[int] = field(default_factory=list)
-    entities: dict[str, dict[str, None]] = field(default_factory=dict)
+    # One ordered set (a dict) of names per kind of ENTITY_KINDS, written out: this runs
+    # once per incident.
+    entities: dict[str, dict[str, None]] = field(
+        default_factory=lambda: {"account": {}, "host": {}, "address": {}, "destination": {}}
+    )
     tally: Tally = field(default_factory=Tally)
     active_day: int = -1
     raised_at_ms: int | None = None
@@ -130,7 +134,7 @@ def open_incident(state: LinkerState, t: int) -> _Open:
     day = t // _DAY_MS
     seq = state.per_first_day.get(day, 0) + 1
     state.per_first_day[day] = seq
-    stamp = pd.Timestamp(day * _DAY_MS, unit="ms").strftime("%Y%m%d")
+    stamp = time.strftime("%Y%m%d", time.gmtime(day * 86_400))
     inc = _Open(number=state.numbers, incident_id=f"INC-{stamp}-{seq:04d}", first_ms=t)
     state.numbers += 1
     state.open[inc.number] = inc

@@ -33,10 +33,23 @@ TECHNIQUES: dict[str, tuple[str, str]] = {
     "T1048": ("Exfiltration Over Alternative Protocol", "100 MB or more sent out"),
 }
 _AUTH, _NET = 3002, 4001
+#: Raw columns an incident's narrative and techniques read, in :meth:`Tally.add`'s order.
+TALLY_COLUMNS = (
+    "class_uid",
+    "status",
+    "is_mfa",
+    "user",
+    "src_ip",
+    "src_host",
+    "bytes_out",
+    "dst_host",
+    "dst_ip",
+    "direction",
+)
 _SHOWN = 3  # names shown in a narrative before "and N more"
 
 
-@dataclass
+@dataclass(slots=True)
 class Tally:
     """Facts of an incident's events, gathered as each one joins."""
 
@@ -51,30 +64,31 @@ class Tally:
     failed_accounts: set[str] = field(default_factory=set)
     failed_sources: set[str] = field(default_factory=set)
 
-    def add(self, row: dict[str, Any]) -> None:
-        """Count one event (a dict of its raw columns)."""
+    def add(self, row: tuple[Any, ...]) -> None:
+        """Count one event: its values of :data:`TALLY_COLUMNS`, in that order, None where
+        unknown (a tuple, not a dict: this runs once per candidate event)."""
+        cls, status, is_mfa, user, src_ip, src_host, bytes_out, dst_host, dst_ip, direction = row
         # A missing value is no name: it must not read as an account or host called "None".
-        source = row.get("src_ip") or row.get("src_host")
-        if row.get("class_uid") == _AUTH:
-            if row.get("status") == "Failure":
+        source = src_ip or src_host
+        if cls == _AUTH:
+            if status == "Failure":
                 self.failed += 1
-                if row.get("user"):
-                    self.failed_accounts.add(str(row.get("user")))
+                if user:
+                    self.failed_accounts.add(str(user))
                 if source:
                     self.failed_sources.add(str(source))
-                self.mfa_failed += bool(row.get("is_mfa") is True or row.get("is_mfa") == 1)
-            elif row.get("status") == "Success":
+                self.mfa_failed += bool(is_mfa is True or is_mfa == 1)
+            elif status == "Success":
                 self.succeeded += 1
                 self.succeeded_after_failures += self.failed >= 3
-        elif row.get("class_uid") == _NET:
+        elif cls == _NET:
             self.flows += 1
-            out = row.get("bytes_out")
-            if out is not None and out == out:  # NaN is unknown
-                self.bytes_out += float(out)
-            dest = row.get("dst_host") or row.get("dst_ip")
-            if dest and row.get("direction") == "Lateral":
+            if bytes_out is not None and bytes_out == bytes_out:  # NaN is unknown
+                self.bytes_out += float(bytes_out)
+            dest = dst_host or dst_ip
+            if dest and direction == "Lateral":
                 self.lateral_hosts.add(str(dest))
-            elif dest and row.get("direction") == "Outbound":
+            elif dest and direction == "Outbound":
                 self.outbound_to[str(dest)] = self.outbound_to.get(str(dest), 0) + 1
 
     def techniques(self) -> list[str]:
