@@ -310,8 +310,8 @@ def test_the_service_without_a_linker_lists_no_incidents(no_linker_dir, scoring_
 
 def test_score_reads_every_column_the_linker_reads() -> None:
     from soc_anomaly.incidents.entities import ENTITY_COLUMNS
-    from soc_anomaly.incidents.linker import _TALLY_COLUMNS
+    from soc_anomaly.incidents.records import TALLY_COLUMNS
     from soc_anomaly.model.incident_scoring import LINKER_COLUMNS
 
-    read = {c for cols in ENTITY_COLUMNS.values() for c in cols} | set(_TALLY_COLUMNS) | {"time"}
+    read = {c for cols in ENTITY_COLUMNS.values() for c in cols} | set(TALLY_COLUMNS) | {"time"}
     assert read <= set(LINKER_COLUMNS)

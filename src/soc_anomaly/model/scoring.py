@@ -32,7 +32,12 @@ from soc_anomaly.data.event_checks import InputNotes
 from soc_anomaly.data.event_stream import EventChunk
 from soc_anomaly.errors import DataError
 from soc_anomaly.model.fitted import AnomalyModel
-from soc_anomaly.model.incident_scoring import INCIDENT_COLUMNS, LINKER_COLUMNS, IncidentStream
+from soc_anomaly.model.incident_scoring import (
+    INCIDENT_COLUMNS,
+    LINKER_COLUMNS,
+    IncidentStream,
+    linked_chunks,
+)
 from soc_anomaly.model.stream import StreamScorer
 from soc_anomaly.model.writers import OUTPUT_FORMATS, RESULT_COLUMNS, ScoredWriter, output_format
 
@@ -257,9 +262,6 @@ def score_stream(
         summary.skipped += chunk.skipped
         summary.notes.add(chunk.notes)
         keep = _kept_columns(events, columns)
-        if incidents is not None:
-            # In the main thread, chunk after chunk: the linker's state is sequential.
-            scored = incidents.link(events, scored)
         writer.write(_output_frame(events, scored, keep, alerts_only), events, scored)
         summary.events += len(events)
         summary.alerts += int(scored["alert"].sum())
@@ -278,8 +280,11 @@ def score_stream(
 
     # Closed on any failure here, so the reading thread stops and lets go of the input.
     with contextlib.closing(scorer.score_chunks(events_in_order())) as results:
-        for events, scored in results:
-            record(events, scored, pending.popleft())
+        # Not named ``chunks``: that is the input, which events_in_order reads.
+        ordered = results if incidents is None else linked_chunks(results, incidents)
+        with contextlib.closing(ordered):
+            for events, scored in ordered:
+                record(events, scored, pending.popleft())
     summary.skipped += empty_skipped[0]
     if incidents is not None:
         incidents.finish()
