@@ -223,9 +223,14 @@ HOSTILE = [
         r"calibrators_\[0\]\.knots_: is not strictly increasing",
     ),
     (
+        "ensemble",  # its members: OneClassSVM (subsampled), then kNN distance
+        _set("detector_.estimators_[1].nn_._fit_X", lambda v: v[:, :3].copy()),
+        r"estimators_\[1\]\.nn_\._fit_X: has shape",
+    ),
+    (
         "ensemble",
-        _set("detector_.estimators_[0].forest_.estimators_features_", lambda v: v[:1]),
-        r"estimators_\[0\]\.forest_\.estimators_features_: expected one entry per tree",
+        _set("detector_.estimators_[0].svm_.dual_coef_", lambda v: -v),
+        r"estimators_\[0\]\.svm_\.dual_coef_: holds a value",
     ),
     ("iforest", _set("calibrator_.levels_", lambda v: v * 2), r"calibrator_\.levels_"),
     ("iforest", _set("scaler_scale_", lambda v: -v), r"scaler_scale_: holds a value"),

@@ -96,7 +96,8 @@ def test_the_incident_queue_catches_more_campaigns_than_the_event_queue(mixed_ru
     assert head.median_ttd_hours is not None and head.median_ttd_hours <= 1.0
     # The budget holds: at most 10 incidents a day (500 staff), a raised incident's events
     # mostly from its main campaign.
-    assert head.alerts <= 10 * 15 and head.alerts_per_day <= 10.0 + 1e-9
+    # (The evaluated period is a few seconds short of 15 days: 150 incidents are 10.0004 a day.)
+    assert head.alerts <= 10 * 15 and head.alerts_per_day <= 10.0 * 1.001
     assert head.purity is not None and head.purity >= 0.5
     assert len(model.incidents) == head.alerts
 
