@@ -10,6 +10,9 @@ module                 what lives there
 ``threshold_lab``      every rule on the same scores, reports and the sweep
 ``campaigns``          campaigns caught, time to detect, false positives by
                        benign tag, alerts a day
+``alert_queue``        the daily event queue: one alert per user and hour
+``incident_queue``     campaigns caught by raised incidents (main campaign only),
+                       fragmentation and purity
 ``importance``         permutation importance of a fitted detector
 ``explain``            feature correlations and z-score sentences per alert
 =====================  =========================================================
