@@ -191,6 +191,27 @@ def _groups(outcomes: list[CampaignOutcome], key: str) -> dict[str, GroupRecall]
     return out
 
 
+def _outcomes(p: _Prepared, first_ns: np.ndarray, alerted: np.ndarray) -> list[CampaignOutcome]:
+    """One outcome per campaign of ``p``: caught where ``first_ns`` (its first alert, ns
+    since the epoch) is set (>= 0), with ``alerted`` of its events alerting."""
+    n_events = np.bincount(p.code, minlength=len(p.ids))
+    caught = first_ns >= 0
+    ttd_hours = (first_ns - p.start_ns) / _HOUR_NS
+    return [
+        CampaignOutcome(
+            campaign_id=cid,
+            scenario=p.scenario[i],
+            intensity=p.intensity[i],
+            n_events=int(n_events[i]),
+            caught=bool(caught[i]),
+            first_alert=pd.Timestamp(int(first_ns[i]), unit="ns", tz="UTC") if caught[i] else None,
+            time_to_detect_hours=float(ttd_hours[i]) if caught[i] else None,
+            alerted_events=int(alerted[i]),
+        )
+        for i, cid in enumerate(p.ids)
+    ]
+
+
 def _report(
     p: _Prepared,
     threshold: float,
@@ -204,27 +225,12 @@ def _report(
         alert = p.scores >= threshold
     hit = alert[p.event_index]
     n_ids = len(p.ids)
-    n_events = np.bincount(p.code, minlength=n_ids)
     n_alerted = np.bincount(p.code, weights=hit.astype(float), minlength=n_ids).astype(np.int64)
     # Events are time-ordered: a campaign's first index among the hits is its first alert.
     first_ns = np.full(n_ids, -1, dtype=np.int64)
     hit_codes, first_hit = np.unique(p.code[hit], return_index=True)
     first_ns[hit_codes] = p.event_ns[hit][first_hit]
-    caught = n_alerted > 0
-    ttd_hours = (first_ns - p.start_ns) / _HOUR_NS
-    outcomes = [
-        CampaignOutcome(
-            campaign_id=cid,
-            scenario=p.scenario[i],
-            intensity=p.intensity[i],
-            n_events=int(n_events[i]),
-            caught=bool(caught[i]),
-            first_alert=pd.Timestamp(int(first_ns[i]), unit="ns", tz="UTC") if caught[i] else None,
-            time_to_detect_hours=float(ttd_hours[i]) if caught[i] else None,
-            alerted_events=int(n_alerted[i]),
-        )
-        for i, cid in enumerate(p.ids)
-    ]
+    outcomes = _outcomes(p, first_ns, n_alerted)
     ttd = [o.time_to_detect_hours for o in outcomes if o.time_to_detect_hours is not None]
     fp_tags = pd.Series(p.tags[alert & p.normal]).value_counts()
     fp = {t: int(fp_tags.get(t, 0)) for t in p.tag_names}

@@ -27,12 +27,12 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from soc_anomaly.errors import ParameterError
-from soc_anomaly.evaluation._campaign_inputs import _HOUR_NS, _prepare
+from soc_anomaly.evaluation._campaign_inputs import _prepare
 from soc_anomaly.evaluation.campaigns import (
-    CampaignOutcome,
     CampaignReport,
     _groups,
     _median,
+    _outcomes,
 )
 from soc_anomaly.incidents import Incident
 
@@ -117,22 +117,7 @@ def incident_queue_report(
         at = max(int(inc.raised_at_ms) * 1_000_000, joined)
         if first_ns[main] < 0 or at < first_ns[main]:
             first_ns[main] = at
-    caught = first_ns >= 0
-    ttd_hours = (first_ns - p.start_ns) / _HOUR_NS
-    n_events = np.bincount(p.code, minlength=n_ids)
-    outcomes = [
-        CampaignOutcome(
-            campaign_id=cid,
-            scenario=p.scenario[i],
-            intensity=p.intensity[i],
-            n_events=int(n_events[i]),
-            caught=bool(caught[i]),
-            first_alert=pd.Timestamp(int(first_ns[i]), unit="ns", tz="UTC") if caught[i] else None,
-            time_to_detect_hours=float(ttd_hours[i]) if caught[i] else None,
-            alerted_events=int(alerted[i]),
-        )
-        for i, cid in enumerate(p.ids)
-    ]
+    outcomes = _outcomes(p, first_ns, alerted)
     ttd = [o.time_to_detect_hours for o in outcomes if o.time_to_detect_hours is not None]
     # Fragmentation: the incidents each campaign's candidate events fall into.
     linked = has_id & (code >= 0)
