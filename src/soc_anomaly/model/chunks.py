@@ -35,6 +35,7 @@ __all__ = [
     "complete_raw_events",
     "detector_input",
     "finish_chunk",
+    "input_columns",
     "prepare_chunk",
 ]
 
@@ -259,3 +260,18 @@ def detector_input(
             "expected numbers"
         )
     return X
+
+
+def input_columns(featurizer: object, feature_names: list[str]) -> list[str]:
+    """The event columns a model with this featuriser (None: a ``table`` model reading
+    ``feature_names``) reads, for reading only those."""
+    from soc_anomaly.features import EntityFeatures
+    from soc_anomaly.features.catalog import REQUIRED_COLUMNS
+    from soc_anomaly.features.seed_columns import SEED_REQUIRED_COLUMNS, SeedColumns
+
+    if isinstance(featurizer, EntityFeatures):
+        # src_city is optional: explanations name the previous logon's city with it.
+        return [*REQUIRED_COLUMNS, "src_city"]
+    if isinstance(featurizer, SeedColumns):
+        return list(SEED_REQUIRED_COLUMNS)
+    return list(feature_names)

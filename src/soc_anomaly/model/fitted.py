@@ -34,6 +34,7 @@ from soc_anomaly.model.chunks import (
     complete_raw_events,
     detector_input,
     finish_chunk,
+    input_columns,
     prepare_chunk,
 )
 from soc_anomaly.model.incident_scoring import check_budget, fit_linker
@@ -287,16 +288,7 @@ class AnomalyModel:
 
     def input_columns(self) -> list[str]:
         """The columns of the events the model reads (for reading only those)."""
-        from soc_anomaly.features import EntityFeatures
-        from soc_anomaly.features.catalog import REQUIRED_COLUMNS
-        from soc_anomaly.features.seed_columns import SEED_REQUIRED_COLUMNS
-
-        if isinstance(self.featurizer_, EntityFeatures):
-            # src_city is optional: explanations name the previous logon's city with it.
-            return [*REQUIRED_COLUMNS, "src_city"]
-        if isinstance(self.featurizer_, SeedColumns):
-            return list(SEED_REQUIRED_COLUMNS)
-        return list(self.feature_names_)
+        return input_columns(self.featurizer_, self.feature_names_)
 
     def feature_matrix(self, feats: pd.DataFrame) -> np.ndarray:
         """The detector's input before scaling: ``feats`` in model order (signed log

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -47,7 +46,6 @@ __all__ = [
     "check_budget",
     "fit_linker",
     "incident_record",
-    "linked_chunks",
     "linker_of",
     "request_incidents",
     "require_linker",
@@ -383,28 +381,3 @@ def request_incidents(
             inc.events = [back[r] for r in inc.events]
             out.append(inc.to_dict())
     return out
-
-
-def linked_chunks(
-    results: Iterable[tuple[pd.DataFrame, pd.DataFrame]], incidents: IncidentStream
-) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
-    """``(events, scored)`` of each chunk, in order, ``scored`` with its incident columns.
-
-    A chunk is linked (sequential Python work: the linker's state passes from chunk to
-    chunk) in its own thread while the caller writes the chunk before it and the next
-    one is scored, which releases the GIL for the detector's compiled pass: on the
-    10M-event benchmark this hides most of the linking instead of adding it.
-    """
-    pool = ThreadPoolExecutor(1)
-    waiting: tuple[pd.DataFrame, Future[pd.DataFrame]] | None = None
-    try:
-        for events, scored in results:
-            linked = pool.submit(incidents.link, events, scored)
-            if waiting is not None:
-                yield waiting[0], waiting[1].result()
-            waiting = (events, linked)
-        if waiting is not None:
-            yield waiting[0], waiting[1].result()
-    finally:
-        # At most one chunk is being linked: waiting for it bounds the clean-up.
-        pool.shutdown(wait=True, cancel_futures=True)

@@ -36,9 +36,8 @@ from soc_anomaly.model.incident_scoring import (
     INCIDENT_COLUMNS,
     LINKER_COLUMNS,
     IncidentStream,
-    linked_chunks,
 )
-from soc_anomaly.model.stream import StreamScorer
+from soc_anomaly.model.stream import StreamScorer, worked_in_order
 from soc_anomaly.model.writers import OUTPUT_FORMATS, RESULT_COLUMNS, ScoredWriter, output_format
 
 __all__ = [
@@ -281,7 +280,7 @@ def score_stream(
     # Closed on any failure here, so the reading thread stops and lets go of the input.
     with contextlib.closing(scorer.score_chunks(events_in_order())) as results:
         # Not named ``chunks``: that is the input, which events_in_order reads.
-        ordered = results if incidents is None else linked_chunks(results, incidents)
+        ordered = results if incidents is None else worked_in_order(results, incidents.link)
         with contextlib.closing(ordered):
             for events, scored in ordered:
                 record(events, scored, pending.popleft())

@@ -11,8 +11,8 @@ the stream, and the scores, alerts and reasons do not depend on the chunk size.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,7 @@ from soc_anomaly.features.columns import epoch_ms
 from soc_anomaly.model.chunks import complete_raw_events
 from soc_anomaly.model.fitted import AnomalyModel, PreparedChunk
 
-__all__ = ["StreamScorer", "history_context"]
+__all__ = ["StreamScorer", "history_context", "worked_in_order"]
 
 
 class StreamScorer:
@@ -205,3 +205,30 @@ def history_context(model: AnomalyModel, chunks: Iterable[pd.DataFrame]) -> Stre
             raw = complete_raw_events(events)
             context = next_context(context, raw, featurizer.beacon_intervals)
     return context
+
+
+def worked_in_order(
+    results: Iterable[tuple[pd.DataFrame, pd.DataFrame]],
+    work: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame],
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """``(events, work(events, scored))`` of each chunk of ``results``, in order.
+
+    ``work`` (e.g. linking a chunk into incidents: sequential Python work whose state
+    passes from chunk to chunk) runs in its own thread while the caller writes the
+    chunk before and the next one is scored, which releases the GIL for the detector's
+    compiled pass: on the 10M-event benchmark this hides most of the linking instead
+    of adding it.
+    """
+    pool = ThreadPoolExecutor(1)
+    waiting: tuple[pd.DataFrame, Future[pd.DataFrame]] | None = None
+    try:
+        for events, scored in results:
+            done = pool.submit(work, events, scored)
+            if waiting is not None:
+                yield waiting[0], waiting[1].result()
+            waiting = (events, done)
+        if waiting is not None:
+            yield waiting[0], waiting[1].result()
+    finally:
+        # At most one chunk is being worked on: waiting for it bounds the clean-up.
+        pool.shutdown(wait=True, cancel_futures=True)

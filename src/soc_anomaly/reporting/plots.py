@@ -32,8 +32,6 @@ from soc_anomaly.data.io import check_writable_dir
 from soc_anomaly.evaluation.explain import deviant_feature_counts
 from soc_anomaly.experiment.results import (
     COMPARISON_RULE,
-    EVENT_QUEUE_RULE,
-    HEADLINE_RULE,
     TEST_RULE,
     TRAIN_RULE,
     DetectionResult,
@@ -76,6 +74,7 @@ from soc_anomaly.reporting.projection_figures import (
     projection_figure,
     projection_sample,
 )
+from soc_anomaly.reporting.report_notes import queue_name
 from soc_anomaly.reporting.seed_figures import (
     SEED_PLOTS,
     confusion_figure,
@@ -395,9 +394,6 @@ def _entity_jobs(run: SeedRun, styles: dict[str, DetectorStyle]) -> list[FigureJ
         jobs.append((USER_ALERTS_PLOT, partial(user_alerts_figure, data, table, users)))
     headline = campaign_headline(m.campaigns)
     if CAMPAIGN_PLOT in views and headline is not None:
-        by = {
-            HEADLINE_RULE: "the daily incident queue",
-            EVENT_QUEUE_RULE: "the daily alert queue",
-        }.get(headline_rule(m.campaigns) or "", f"the {report.name} threshold")
+        by = queue_name(headline_rule(m.campaigns)) or f"the {report.name} threshold"
         jobs.append((CAMPAIGN_PLOT, partial(campaign_timeline_figure, data, headline.outcomes, by)))
     return jobs

@@ -30,6 +30,7 @@ __all__ = [
     "false_alerts_where",
     "headline_label",
     "queue_line",
+    "queue_name",
     "tie_note",
 ]
 
@@ -49,6 +50,14 @@ def headline_label(result: DetectionResult) -> str:
             "(one alert per user and hour)"
         )
     return f"p{cfg.threshold_percentile:g} of normal training scores"
+
+
+def queue_name(rule: str | None) -> str | None:
+    """``"the daily incident queue"`` or ``"the daily alert queue"``; None for a threshold."""
+    return {
+        HEADLINE_RULE: "the daily incident queue",
+        EVENT_QUEUE_RULE: "the daily alert queue",
+    }.get(rule or "")
 
 
 def false_alerts_where(result: DetectionResult) -> str:
