@@ -10,6 +10,10 @@ Each table is rendered from the file its documented command writes:
   enterprise_campaigns_43  the same with --random-state 43             plots/metrics.json
   real_data             soc-anomaly benchmark --datasets-dir ../shared/datasets
                         --output table.csv                             table.csv
+  hdfs_sequences        soc-anomaly benchmark --sequences
+                        ../shared/datasets/sequences/hdfs_deeplog
+                        --output table.csv                             table.csv
+  hdfs_sequences_1      the same with --seed 1                         table.csv
 
 ``python scripts/results_tables.py NAME --from FILE`` reads FILE, which that command wrote
 (seconds). Without ``--from`` the script runs the command itself in a temporary folder and
@@ -43,6 +47,7 @@ from results_render import (
     real_data,
     three_seeds,
 )
+from results_render_sequences import SEQUENCES_COMMAND, hdfs_sequences
 from results_render_world import ENTERPRISE_COMMAND, at_seed, enterprise_campaigns
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +83,28 @@ TABLES = {
     "real_data": Table(
         [*REAL_COMMAND.split()[1:-1], "DATASETS", "--output", "table.csv"], "table.csv", real_data
     ),
+    "hdfs_sequences": Table(
+        [
+            *SEQUENCES_COMMAND.split()[1:-1],
+            "DATASETS/sequences/hdfs_deeplog",
+            "--output",
+            "table.csv",
+        ],
+        "table.csv",
+        hdfs_sequences(0),
+    ),
+    "hdfs_sequences_1": Table(
+        [
+            *SEQUENCES_COMMAND.split()[1:-1],
+            "DATASETS/sequences/hdfs_deeplog",
+            "--seed",
+            "1",
+            "--output",
+            "table.csv",
+        ],
+        "table.csv",
+        hdfs_sequences(1),
+    ),
 }
 
 
@@ -94,7 +121,8 @@ def read_output(path: Path) -> Any:
 
 def run_command(table: Table, folder: Path, datasets: Path) -> Path:
     """Run a table's command in ``folder`` (progress on this terminal); return its output."""
-    argv = [str(datasets.resolve()) if a == "DATASETS" else a for a in table.argv]
+    root = str(datasets.resolve())
+    argv = [root + a[len("DATASETS") :] if a.startswith("DATASETS") else a for a in table.argv]
     print("running: soc-anomaly " + " ".join(argv), file=sys.stderr)
     subprocess.run([sys.executable, "-m", "soc_anomaly", *argv], cwd=folder, check=True)
     return folder / table.output
@@ -155,8 +183,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {source}: {exc}", file=sys.stderr)
             return 2
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            print(f"error: {source} lacks {exc}; expected the output of `{args.table}`'s command",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"error: {source} lacks {exc}; expected the output of `{args.table}`'s command",
+                file=sys.stderr,
+            )
             return 2
     if args.check:
         same = out.is_file() and out.read_text(encoding="utf-8") == text

@@ -166,11 +166,11 @@ def _sequence_benchmark(
 ) -> None:
     """``benchmark --sequences``: read, fit, score, print, and write the CSV if asked."""
     from soc_anomaly.data.io import check_writable_file
-    from soc_anomaly.experiment.sequence_benchmark import (
-        run_sequence_benchmark,
+    from soc_anomaly.experiment.sequence_benchmark import run_sequence_benchmark
+    from soc_anomaly.reporting.sequence_benchmark_report import (
+        print_sequence_benchmark,
         write_results_csv,
     )
-    from soc_anomaly.reporting.sequence_benchmark_report import print_sequence_benchmark
 
     if output is not None:
         if output.suffix.lower() != ".csv":

@@ -376,31 +376,3 @@ def run_sequence_benchmark(
             flags = lstm_flags(split, top_g=top_g, window=window, seed=seed, step=say)
         results.append(score_flags(method, *flags, time.perf_counter() - t0))
     return SequenceBenchmark(split, results, skipped, top_g, window, seed)
-
-
-#: Columns of the ``--output`` CSV: the required five, then what they were computed on.
-CSV_COLUMNS = (
-    "method", "precision", "recall", "f1", "fpr", "flagged_abnormal", "abnormal_sessions",
-    "flagged_normal", "normal_sessions", "seconds", "top_g", "window", "seed", "held_out",
-)  # fmt: skip
-
-
-def write_results_csv(run: SequenceBenchmark, path: Path) -> Path:
-    """Write one row per method (:data:`CSV_COLUMNS`) to ``path``, atomically."""
-    import csv
-
-    from soc_anomaly.data.io import write_via
-
-    def write(tmp: Path) -> None:
-        with tmp.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(CSV_COLUMNS)
-            for r in run.results:
-                writer.writerow([
-                    r.method, f"{r.precision:.6f}", f"{r.recall:.6f}", f"{r.f1:.6f}",
-                    f"{r.fpr:.6f}", r.flagged_abnormal, r.abnormal_sessions, r.flagged_normal,
-                    r.normal_sessions, f"{r.seconds:.2f}", run.top_g, run.window, run.seed,
-                    str(run.split.held_out).lower(),
-                ])  # fmt: skip
-
-    return write_via(path, write)

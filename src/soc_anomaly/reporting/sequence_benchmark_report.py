@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 from rich.table import Table
 
+from soc_anomaly.data.io import write_via
 from soc_anomaly.experiment.published_sequences import PUBLISHED_SEQUENCE_FIGURES, SEQUENCE_TARGETS
 from soc_anomaly.experiment.sequence_benchmark import HOLDOUT_FRACTION, SequenceBenchmark
 from soc_anomaly.reporting.console import out
 
-__all__ = ["print_sequence_benchmark", "protocol_lines"]
+__all__ = ["CSV_COLUMNS", "print_sequence_benchmark", "protocol_lines", "write_results_csv"]
 
 
 def protocol_lines(run: SequenceBenchmark) -> list[str]:
@@ -89,3 +93,28 @@ def print_sequence_benchmark(run: SequenceBenchmark) -> None:
             p.source,
         )
     out.print(published)
+
+
+#: Columns of the ``--output`` CSV: the required five, then what they were computed on.
+CSV_COLUMNS = (
+    "method", "precision", "recall", "f1", "fpr", "flagged_abnormal", "abnormal_sessions",
+    "flagged_normal", "normal_sessions", "seconds", "top_g", "window", "seed", "held_out",
+)  # fmt: skip
+
+
+def write_results_csv(run: SequenceBenchmark, path: Path) -> Path:
+    """Write one row per method (:data:`CSV_COLUMNS`) to ``path``, atomically."""
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(CSV_COLUMNS)
+            for r in run.results:
+                writer.writerow([
+                    r.method, f"{r.precision:.6f}", f"{r.recall:.6f}", f"{r.f1:.6f}",
+                    f"{r.fpr:.6f}", r.flagged_abnormal, r.abnormal_sessions, r.flagged_normal,
+                    r.normal_sessions, f"{r.seconds:.2f}", run.top_g, run.window, run.seed,
+                    str(run.split.held_out).lower(),
+                ])  # fmt: skip
+
+    return write_via(path, write)
