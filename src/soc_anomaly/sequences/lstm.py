@@ -259,7 +259,7 @@ def next_action_log_probs(
     if batch < 1:
         raise DataError(f"lstm batch must be at least 1, got {batch}")
     n, steps = windows.shape
-    if n and (windows.min() < -1 or windows.max() >= weights.n_actions):
+    if windows.size and (windows.min() < -1 or windows.max() >= weights.n_actions):
         raise DataError(
             f"lstm windows must hold actions in [-1, {weights.n_actions}), "
             f"got values from {windows.min()} to {windows.max()}"
