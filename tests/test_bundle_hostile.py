@@ -29,7 +29,9 @@ from soc_anomaly.errors import ModelError
 from soc_anomaly.model import AnomalyModel, load_model
 from soc_anomaly.model.bundle import MANIFEST_FILE, MODEL_FILE, load_bundle
 
-COLUMNS = list("abcd")
+# The last two are named as the entity features the markov detector reads, so every
+# registered detector (markov included) fits a table model of them.
+COLUMNS = ["a", "b", "action_surprise", "window_surprise"]
 
 
 def _table(n: int = 200, seed: int = 0) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from soc_anomaly.detectors import (
     training_anomaly_scores,
 )
 from soc_anomaly.detectors.calibration import ScoreCalibrator
+from soc_anomaly.detectors.names import SEQUENCE_DETECTORS
 from soc_anomaly.errors import ParameterError
 
 
@@ -41,7 +42,7 @@ def blob_and_outliers():
     return train, test, y
 
 
-@pytest.mark.parametrize("name", list(DETECTORS))
+@pytest.mark.parametrize("name", [n for n in DETECTORS if n not in SEQUENCE_DETECTORS])
 def test_registered_detectors_find_far_points(name, blob_and_outliers):
     train, test, y = blob_and_outliers
     names = [f"x{i}" for i in range(train.shape[1])]
@@ -52,6 +53,19 @@ def test_registered_detectors_find_far_points(name, blob_and_outliers):
     # Far points sit beyond nearly all normal training traffic.
     assert np.median(calibrated[y == 1]) > 99
     assert 20 < np.median(calibrated[y == 0]) < 80
+
+
+def test_the_markov_detector_adds_the_sequence_surprises_and_refuses_other_features():
+    rng = np.random.default_rng(0)
+    names = ["hour_rarity", "action_surprise", "window_surprise"]
+    train = rng.normal(size=(500, 3))
+    det = get_detector("markov").build(0.01, 0, names).fit(train)
+    test = np.array([[50.0, 0.0, 0.0], [0.0, 3.0, 3.0]])
+    # Only the sequence columns count: a wild hour is nothing to it.
+    assert list(anomaly_scores(det, test)) == [0.0, 6.0]
+    seed = get_detector("markov").build(0.01, 0, [f"x{i}" for i in range(3)])
+    with pytest.raises(ParameterError, match="use --features entity"):
+        seed.fit(train)
 
 
 def test_parse_detector_names():

@@ -18,6 +18,7 @@ from soc_anomaly.errors import ParameterError
 
 __all__ = [
     "DETECTOR_NAMES",
+    "SEQUENCE_DETECTORS",
     "cli_name",
     "detector_choices",
     "parse_detector_names",
@@ -37,8 +38,12 @@ DETECTOR_NAMES: Mapping[str, str] = MappingProxyType(
         "kmeans": "k-means distance",
         "risk_score": "Weighted risk score",
         "ensemble": "Calibrated ensemble",
+        "markov": "Markov sequence",
     }
 )
+
+#: Detectors that read the entity features' action sequences (not any feature table).
+SEQUENCE_DETECTORS: tuple[str, ...] = ("markov",)
 
 # A trailing "(entity)" or "(seed)": the feature set a report appends to a
 # display name when a run compares detectors on several feature sets.

@@ -19,6 +19,7 @@ from soc_anomaly.detectors.kmeans import KMeansDetector
 from soc_anomaly.detectors.knn import KNN_MAX_SAMPLES, KNNDetector
 from soc_anomaly.detectors.lof import LOF_MAX_SAMPLES, LOFDetector
 from soc_anomaly.detectors.mahalanobis import MahalanobisDetector
+from soc_anomaly.detectors.markov import MarkovDetector
 from soc_anomaly.detectors.names import (
     DETECTOR_NAMES,
     cli_name,
@@ -203,6 +204,14 @@ DETECTORS: dict[str, DetectorSpec] = {
                 "random_state": seed,
             },
             "mean of the calibrated OneClassSVM (subsampled) and kNN-distance percentiles",
+        ),
+        DetectorSpec(
+            "markov",
+            DETECTOR_NAMES["markov"],
+            MarkovDetector,
+            lambda f, seed, names: {"feature_names": list(names), "contamination": f},
+            "surprise of each action after the entity's last three (per-entity n-gram with "
+            "back-off; entity features only)",
         ),
     )
 }

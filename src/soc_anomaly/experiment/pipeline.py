@@ -27,6 +27,7 @@ import pandas as pd
 from soc_anomaly.data.io import check_writable_dir, check_writable_file, load_events, write_json
 from soc_anomaly.data.schema import resolve_feature_cols
 from soc_anomaly.data.split import split_by_time, split_train_test
+from soc_anomaly.detectors.names import SEQUENCE_DETECTORS
 from soc_anomaly.detectors.progress import count_rows
 from soc_anomaly.detectors.registry import detector_for_rows
 from soc_anomaly.errors import ParameterError
@@ -161,13 +162,37 @@ def _run_seed(
         split.X_test_df,
         test_events(config, df, split, world),
     )
-    planned = [(name, feature_set) for feature_set in feature_sets for name in dict.fromkeys(names)]
+    planned = _planned(names, feature_sets, notes)
     for name, feature_set in planned:
         model = run_detector(name, feature_set, config, seed, data, step)
         run = replace(run, models=[*run.models, model])
         if finished is not None:
             finished(run, len(planned))
     return run
+
+
+def _planned(
+    names: list[str], feature_sets: dict[str, object], notes: list[str]
+) -> list[tuple[str, str]]:
+    """(detector, feature set) pairs to run: sequence detectors on the entity features only."""
+    planned, skipped = [], []
+    for feature_set in feature_sets:
+        for name in dict.fromkeys(names):
+            if name in SEQUENCE_DETECTORS and feature_set != "entity":
+                skipped.append((name, feature_set or "seed"))
+            else:
+                planned.append((name, feature_set))
+    for name, feature_set in dict.fromkeys(skipped):
+        notes.append(
+            f"{name}: reads the entity features' action sequences; not run on the "
+            f"{feature_set} features"
+        )
+    if not planned:
+        raise ParameterError(
+            f"{', '.join(dict.fromkeys(n for n, _ in skipped))} read(s) the entity features' "
+            "action sequences; expected the enterprise world with --features entity or both"
+        )
+    return planned
 
 
 def _importance_rows(run: SeedRun, notes: list[str]) -> np.ndarray:

@@ -11,7 +11,10 @@ when each chunk is read with a :class:`StreamContext` of what came before:
   with coordinates (travel speed and the gap);
 * ``beacons``, each (user, destination) pair's last ``beacon_intervals``
   connection times (:class:`~soc_anomaly.features.beacons.BeaconState`;
-  ``beacon_regularity`` reads nothing else of them).
+  ``beacon_regularity`` reads nothing else of them);
+* ``sequences``, each entity's last actions, their times and surprises
+  (:class:`~soc_anomaly.sequences.state.SequenceState`; the sequence features
+  read nothing else of the past).
 
 So the carried state is bounded by a day of traffic and the number of users
 and pairs, not by the length of the stream. It requires the stream to be in
@@ -22,6 +25,7 @@ checks it).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -35,6 +39,10 @@ from soc_anomaly.features.columns import (
     read_events,
 )
 from soc_anomaly.features.compute import connections
+from soc_anomaly.sequences.state import SequenceState
+
+if TYPE_CHECKING:
+    from soc_anomaly.features.transformer import EntityFeatures
 
 __all__ = [
     "LATEST_UTC_OFFSET_MS",
@@ -61,13 +69,16 @@ class StreamContext:
         Earlier raw events the windows and travel still read, in time order.
     beacons : BeaconState
         Each pair's last connection times.
+    sequences : SequenceState
+        Each entity's last actions.
     """
 
     rows: pd.DataFrame
     beacons: BeaconState
+    sequences: SequenceState
 
     def __len__(self) -> int:
-        return len(self.rows) + len(self.beacons)
+        return len(self.rows) + len(self.beacons) + len(self.sequences)
 
 
 def _last_per_key(key: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
@@ -136,6 +147,7 @@ def carry_state(
     ev: Events,
     own: np.ndarray,
     beacon_intervals: int,
+    sequences: SequenceState,
 ) -> StreamContext:
     """The state after a chunk, from the events its features were read from.
 
@@ -151,16 +163,19 @@ def carry_state(
         Time-order positions in ``ev`` of the chunk's events.
     beacon_intervals : int
         The featuriser's ``beacon_intervals``.
+    sequences : SequenceState
+        The sequence state after the chunk (the featuriser computed it).
     """
     beacons = context.beacons if context is not None else BeaconState.empty(beacon_intervals)
     return StreamContext(
         combined.iloc[window_rows(ev)].reset_index(drop=True),
         beacons.advance(*connections(ev, own)),
+        sequences,
     )
 
 
 def next_context(
-    context: StreamContext | None, events: pd.DataFrame, beacon_intervals: int
+    context: StreamContext | None, events: pd.DataFrame, featurizer: EntityFeatures
 ) -> StreamContext:
     """The state after ``events`` (the chunk following ``context``).
 
@@ -170,19 +185,24 @@ def next_context(
         The state before the chunk (None at the start of a stream).
     events : pandas.DataFrame
         The chunk's raw events.
-    beacon_intervals : int
-        The featuriser's ``beacon_intervals``.
+    featurizer : EntityFeatures
+        The fitted featuriser (its sequence model gives the carried surprises).
     """
+    from soc_anomaly.features.compute import advance_sequences
+
     combined = join(context, events)
     ev = read_events(combined)
     own = np.arange(len(combined)) >= len(combined) - len(events)
     if ev.order is not None:
         own = own[ev.order]
-    return carry_state(context, combined, ev, np.flatnonzero(own), beacon_intervals)
+    mine = np.flatnonzero(own)
+    before = None if context is None else context.sequences
+    sequences = advance_sequences(featurizer, ev, mine, before)
+    return carry_state(context, combined, ev, mine, featurizer.beacon_intervals, sequences)
 
 
 def merge_contexts(
-    earlier: StreamContext | None, later: StreamContext, beacon_intervals: int
+    earlier: StreamContext | None, later: StreamContext, featurizer: EntityFeatures
 ) -> StreamContext:
     """The state after two consecutive stretches of a stream, from each one's own state.
 
@@ -190,7 +210,10 @@ def merge_contexts(
     folding the states of consecutive time partitions gives the state a single
     pass would hold (:mod:`soc_anomaly.model.dask_engine`).
     """
+    from soc_anomaly.features.sequence_features import rescore_state
+
     if earlier is None:
         return later
     rows = _window_rows(_concat([earlier.rows, later.rows]))
-    return StreamContext(rows, earlier.beacons.merge(later.beacons))
+    sequences = rescore_state(featurizer, earlier.sequences.merge(later.sequences))
+    return StreamContext(rows, earlier.beacons.merge(later.beacons), sequences)

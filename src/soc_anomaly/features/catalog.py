@@ -15,7 +15,9 @@ __all__ = [
     "FAMILIES",
     "FEATURES",
     "FLAG_FEATURES",
+    "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
+    "SEQUENCE_FEATURES",
     "FeatureInfo",
     "FeatureSentence",
 ]
@@ -279,6 +281,21 @@ _CATALOG: tuple[FeatureInfo, ...] = (
         "log bytes sent against the department's median and MAD (connections; 0 for logons)",
         "{ratio}x the {dept} median bytes sent per connection ({amount})",
     ),
+    # --- against the entity's own sequence of actions (soc_anomaly.sequences) ---------------
+    _f(
+        "action_surprise",
+        "bits",
+        "-log2 of the probability of the event's action given the entity's last three "
+        "actions (per-entity n-gram with back-off to the population)",
+        "{action} right after {after}: a 1 in {odds:,.0f} step for {who}",
+    ),
+    _f(
+        "window_surprise",
+        "bits",
+        "the action surprises of the entity's last three actions, summed (-log2 of the "
+        "window's probability)",
+        "{action} after {after}: a 1 in {odds:,.0f} run of three actions for {who}",
+    ),
 )
 
 #: Every feature, in output column order.
@@ -300,4 +317,12 @@ FAMILIES: tuple[tuple[str, ...], ...] = (
     ("ip_failures_10m", "ip_failures_1h"),
     ("ip_failed_users_1h", "ip_failed_users_24h"),
     ("bytes_out_z", "dept_bytes_out_z"),
+    ("action_surprise", "window_surprise"),
 )
+
+#: Features the sequence model gives (:mod:`soc_anomaly.features.sequence_features`).
+SEQUENCE_FEATURES: tuple[str, ...] = ("action_surprise", "window_surprise")
+
+#: Raw event columns read when present: ``src_city`` names the previous logon's city in
+#: explanations; ``logon_type`` and ``is_mfa`` refine a logon's action.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("src_city", "logon_type", "is_mfa")

@@ -17,6 +17,7 @@ import pandas as pd
 from soc_anomaly.errors import DataError
 from soc_anomaly.features.catalog import REQUIRED_COLUMNS
 from soc_anomaly.features.entity_keys import entity_codes
+from soc_anomaly.sequences.vocabulary import FAILURE_REASONS, LOGON_KINDS
 
 __all__ = [
     "MAX_UTC_OFFSET_MIN",
@@ -48,9 +49,16 @@ class Events:
         table is in time order already.
     time, tz_min : ndarray of int64
         Epoch milliseconds (UTC) and the device's minutes east of UTC.
-    is_auth, is_net, failure, mfa_denied, outbound, direction_known : ndarray of bool
+    is_auth, is_net, failure, mfa_denied, outbound, direction_known, mfa : ndarray of bool
         Authentication row, network row, failed logon, MFA push denied or timed
-        out, connection to the internet, a direction is given.
+        out, connection to the internet, a direction is given, a logon with MFA
+        (``is_mfa`` true; false where absent or null).
+    reason : ndarray of int8
+        Why a logon failed, an index into
+        :data:`~soc_anomaly.sequences.vocabulary.FAILURE_REASONS` (0 where it did not).
+    logon_kind : ndarray of int8
+        The logon type, an index into
+        :data:`~soc_anomaly.sequences.vocabulary.LOGON_KINDS` (0: other or unknown).
     lat, lon, bytes_in, bytes_out : ndarray of float64
         NaN where null.
     codes : dict of str to ndarray of int64
@@ -70,6 +78,9 @@ class Events:
     mfa_denied: np.ndarray
     outbound: np.ndarray
     direction_known: np.ndarray
+    mfa: np.ndarray
+    reason: np.ndarray
+    logon_kind: np.ndarray
     lat: np.ndarray
     lon: np.ndarray
     bytes_in: np.ndarray
@@ -198,6 +209,41 @@ def _matches(s: pd.Series, predicate) -> np.ndarray:
     return hit[codes]
 
 
+def _is_failure(value: str) -> bool:
+    return value.lower() == "failure"
+
+
+def _flag(s: pd.Series) -> np.ndarray:
+    """True where a boolean-like column is true (1, True, "true"); nulls are false."""
+    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
+        return s.fillna(False).to_numpy(dtype=bool)
+    return _matches(s.astype(object).map(str), lambda v: v.strip().lower() in ("true", "1"))
+
+
+def _failure_reasons(s: pd.Series) -> np.ndarray:
+    """Index into ``FAILURE_REASONS`` of each ``status_detail`` (last: any other)."""
+    codes, cats = _text(s)
+
+    def reason(text: str) -> int:
+        low = text.lower()
+        hit = [i for i, r in enumerate(FAILURE_REASONS[1:-1], 1) if r in low]
+        return hit[0] if hit else len(FAILURE_REASONS) - 1
+
+    lut = np.append(np.array([reason(c) for c in cats], dtype=np.int8), len(FAILURE_REASONS) - 1)
+    return lut[codes]
+
+
+def _logon_kinds(X: pd.DataFrame) -> np.ndarray:
+    if "logon_type" not in X.columns:
+        return np.zeros(len(X), dtype=np.int8)
+    codes, cats = _text(X["logon_type"])
+    lut = np.append(
+        np.array([LOGON_KINDS.index(c.lower()) if c.lower() in LOGON_KINDS else 0 for c in cats]),
+        0,
+    ).astype(np.int8)
+    return lut[codes]
+
+
 def _check_entities(entity: np.ndarray, is_net: np.ndarray) -> None:
     """Refuse events whose baselines would belong to no one (the readers name the line)."""
     missing = entity < 0
@@ -253,11 +299,14 @@ def read_events(X: pd.DataFrame) -> Events:
         tz_min=arr(tz),
         is_auth=arr(cls == AUTH_CLASS_UID),
         is_net=is_net,
-        failure=arr(_matches(X["status"], lambda v: v.lower() == "failure")),
+        failure=arr(_matches(X["status"], _is_failure)),
         # "MFA push denied" and "MFA push timed out": the second factor was refused.
         mfa_denied=arr(_matches(X["status_detail"], lambda v: "mfa" in v.lower())),
         outbound=arr(_matches(X["direction"], lambda v: v.lower() == "outbound")),
         direction_known=arr(X["direction"].notna().to_numpy(dtype=bool)),
+        mfa=arr(_flag(X["is_mfa"])) if "is_mfa" in X.columns else np.zeros(len(X), bool),
+        reason=arr(_failure_reasons(X["status_detail"]) * _matches(X["status"], _is_failure)),
+        logon_kind=arr(_logon_kinds(X)),
         lat=arr(_floats(X["src_lat"])),
         lon=arr(_floats(X["src_lon"])),
         bytes_in=arr(_floats(X["bytes_in"])),

@@ -27,11 +27,14 @@ from soc_anomaly.features.travel import Travel, km_from_known, previous_login
 from soc_anomaly.features.windows import KeyOrder, regularity
 
 if TYPE_CHECKING:
+    from soc_anomaly.features.sequence_features import SequenceColumns
     from soc_anomaly.features.transformer import EntityFeatures
+    from soc_anomaly.sequences.state import SequenceState
 
 __all__ = [
     "CV_FLOOR",
     "Aggregates",
+    "advance_sequences",
     "assemble",
     "causal_aggregates",
     "connections",
@@ -208,7 +211,7 @@ _NEUTRAL: dict[str, dict[str, bool]] = {
 }
 #: Row of :data:`~soc_anomaly.features.deviation.LEVELS` read as the median (level 0.3:
 #: the 49.9th percentile of the training values).
-_MEDIAN_LEVEL = 3
+MEDIAN_LEVEL = 3
 
 
 def _neutral_where_unknown(
@@ -224,7 +227,7 @@ def _neutral_where_unknown(
         return
     names = list(FEATURES)
     for name, floor in _NEUTRAL[column].items():
-        median = float(sketch[names.index(name), _MEDIAN_LEVEL])
+        median = float(sketch[names.index(name), MEDIAN_LEVEL])
         if not np.isfinite(median):
             continue
         value = np.maximum(cols[name], median) if floor else median
@@ -237,15 +240,57 @@ def user_rows(est: EntityFeatures, ev: Events) -> np.ndarray:
     return np.where(user >= 0, user, len(est.vocab_["user"]))
 
 
+def advance_sequences(
+    est: EntityFeatures, ev: Events, rows: np.ndarray, state: SequenceState | None
+) -> SequenceState:
+    """The sequence state after the events at time-order positions ``rows``."""
+    from soc_anomaly.features.sequence_features import sequence_columns
+
+    part = ev.take(rows)
+    user = part.fitted_codes("user", est.vocab_["user"])
+    new_device = _first_seen(est, part, user, "device_id")
+    new_dst = _first_seen(est, part, user, "dst_host")
+    return sequence_columns(est, part, user, new_device, new_dst, state).state
+
+
+def sequence_context_at(est: EntityFeatures, ev: Events, pos: np.ndarray) -> dict:
+    """:func:`~soc_anomaly.features.sequence_features.sequence_context` of the events at
+    time-order positions ``pos`` of ``ev``, read from their entities' events in ``ev``."""
+    from soc_anomaly.features.sequence_features import DEPTH, sequence_context
+    from soc_anomaly.sequences.ngram import histories
+    from soc_anomaly.sequences.vocabulary import action_codes
+
+    # Only the explained events' entities: a few accounts of a long history.
+    keep = np.flatnonzero(np.isin(ev.codes["user"], ev.codes["user"][pos]))
+    part = ev.take(keep)
+    user = part.fitted_codes("user", est.vocab_["user"])
+    new_device = _first_seen(est, part, user, "device_id")
+    new_dst = _first_seen(est, part, user, "dst_host")
+    workstation = part.fitted_codes("dst_host", est.hosts_) >= 0
+    actions = action_codes(part, new_device, new_dst, workstation)
+    hist = histories(part.codes["user"], actions, DEPTH)
+    at = np.searchsorted(keep, pos)
+    return sequence_context(actions[at], hist[at])
+
+
 def assemble(
-    est: EntityFeatures, ev: Events, agg: Aggregates, rows: np.ndarray | None = None
+    est: EntityFeatures,
+    ev: Events,
+    agg: Aggregates,
+    rows: np.ndarray | None = None,
+    sequences: SequenceState | None = None,
+    out: dict[str, SequenceColumns] | None = None,
 ) -> np.ndarray:
     """The feature matrix, one row per feature (:data:`FEATURES` order), events in time order.
 
     With ``rows`` (time-order positions), only those events' columns: a stream
     chunk is read after the carried events its windows need, but only its own
-    events are featurised.
+    events are featurised. ``sequences`` is what the stream carried of each
+    entity's actions; ``out["sequences"]``, when ``out`` is given, receives
+    the events' :class:`~soc_anomaly.features.sequence_features.SequenceColumns`.
     """
+    from soc_anomaly.features.sequence_features import sequence_columns
+
     tables, vocab = est.user_tables_, est.vocab_
     # The new-destination windows count earlier events' first sightings: over all events.
     user = ev.fitted_codes("user", vocab["user"])
@@ -303,6 +348,10 @@ def assemble(
     _neutral_where_unknown(est, cols, "direction", out24_unknown)
     z = robust_z(np.log1p(ev.bytes_out), peers.bytes_out_loc[group], peers.bytes_out_scale[group])
     cols["dept_bytes_out_z"] = np.where(net, z, 0.0)
+    seq = sequence_columns(est, ev, user, cols["new_device"], new_dst, sequences)
+    cols["action_surprise"], cols["window_surprise"] = seq.surprise, seq.window
+    if out is not None:
+        out["sequences"] = seq
     # One row per feature: stacking contiguous columns is a plain copy, and the
     # transpose is the (events, features) layout a DataFrame keeps as one block.
     out = np.stack([np.asarray(cols[name], dtype=np.float64) for name in FEATURES])

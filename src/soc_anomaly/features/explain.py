@@ -25,12 +25,14 @@ from soc_anomaly.features.catalog import (
     FeatureSentence,
 )
 from soc_anomaly.features.columns import TEXT_COLUMNS, Events, read_events
-from soc_anomaly.features.compute import user_rows
+from soc_anomaly.features.compute import sequence_context_at, user_rows
 from soc_anomaly.features.deviation import FLAG_DEVIATION, MIN_DEVIATION, deviations
 from soc_anomaly.features.entity_keys import ACCOUNT, KIND_NAMES, entity_of
 from soc_anomaly.features.history import hour_weekday
 from soc_anomaly.features.peers import department_codes
+from soc_anomaly.features.sequence_features import DEPTH
 from soc_anomaly.features.travel import previous_login
+from soc_anomaly.sequences.vocabulary import ACTIONS
 
 if TYPE_CHECKING:
     from soc_anomaly.features.transformer import EntityFeatures
@@ -196,6 +198,16 @@ def _rhythm(evh: Events, pos: int, user: str, dst: str, n_intervals: int) -> str
     return f" (every {every}, varying by {cv:.0%} over the last {len(gaps)})"
 
 
+def _sequence_words(seq: dict[str, np.ndarray], i: int, bits: float) -> dict[str, Any]:
+    """The fields of a sequence sentence: the action, what came before, the odds."""
+    action, after, run = (int(seq[k][i]) for k in ("action", "after_action", "after_run"))
+    before = ACTIONS[after].times(run) if after >= 0 else "the start of its history"
+    # Runs longer than the carried history are "at least" that long.
+    if after >= 0 and run >= DEPTH and run > 1:
+        before = f"at least {before}"
+    return {"action": ACTIONS[action].text, "after": before, "odds": 2.0 ** min(bits, 1000.0)}
+
+
 def entity_words(key: str) -> dict[str, str]:
     """How a sentence names the entity of a baseline, from its key (``entity_keys``).
 
@@ -260,6 +272,14 @@ def explain_rows(
     else:
         cities, evh, hpos = _history_context(history, X, est.min_travel_km)
         rhythm = None
+    if context_columns is not None and "action" in context_columns.columns:
+        seq = {k: context_columns[k].to_numpy() for k in ("action", "after_action", "after_run")}
+    elif evh is not None:
+        seq = sequence_context_at(est, evh, hpos)
+    else:
+        # Without the history, the events' own sequence (each entity's rows of X).
+        rank = np.arange(len(ev)) if ev.order is None else np.argsort(ev.order, kind="stable")
+        seq = sequence_context_at(est, ev, rank)
 
     out: list[list[FeatureSentence]] = []
     for i in range(len(X)):
@@ -316,6 +336,8 @@ def explain_rows(
                 usual = float(tables["daily_dst_usual"][r])
                 fields["usual"] = usual
                 fields["count"] = round(v * max(usual, 1.0))
+            elif name in ("action_surprise", "window_surprise"):
+                fields.update(_sequence_words(seq, i, v))
             elif name == "beacon_regularity" and rhythm is not None:
                 fields["rhythm"] = rhythm[i]
             elif name == "beacon_regularity" and evh is not None:

@@ -16,6 +16,7 @@ from soc_anomaly.features.deviation import tail_sketch
 from soc_anomaly.features.explain import explain_rows
 from soc_anomaly.features.history import fit_user_tables, pair_keys
 from soc_anomaly.features.peers import fit_peer_tables
+from soc_anomaly.features.sequence_features import fit_sequences, sequence_context
 from soc_anomaly.features.travel import fit_places
 
 __all__ = ["EntityFeatures"]
@@ -188,6 +189,7 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         self.vocab_ = vocab
         self.seen_ = seen
         self.n_training_events_ = len(ev)
+        fit_sequences(self, X, ev)
         # A refit starts without the old sketch: assemble reads it for unknown values.
         self.__dict__.pop("deviation_sketch_", None)
         self.deviation_sketch_ = tail_sketch(assemble(self, ev, agg).T)
@@ -248,7 +250,10 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
             What :meth:`explain` says beside the values, indexed like ``X``:
             ``prev_login_city`` (the previous logon's city, or None),
             ``beacon_mean_s``, ``beacon_cv`` and ``beacon_intervals`` (the
-            interval statistics behind ``beacon_regularity``).
+            interval statistics behind ``beacon_regularity``), ``action``,
+            ``after_action`` and ``after_run`` (the event's action, the entity's
+            previous one and how many times in a row it came: the sequence
+            sentences).
         next_context : StreamContext
             What the stream carries into its next chunk
             (:func:`soc_anomaly.features.carry.next_context` of ``context`` and ``X``).
@@ -263,7 +268,9 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         prior = None if context is None else context.beacons
         agg = self._aggregates(ev, prior, own if prior is not None else None)
         mine = np.flatnonzero(own)
-        values = assemble(self, ev, agg, mine)
+        seq: dict = {}
+        before = None if context is None else context.sequences
+        values = assemble(self, ev, agg, mine, before, seq)
         if ev.order is not None:
             # Time order -> the chunk's row order (otherwise its rows are the last, in order).
             in_order = np.empty_like(values)
@@ -285,8 +292,16 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         columns = pd.DataFrame(
             {k: ev.restore(np.asarray(v))[first:] for k, v in extra.items()}, index=X.index
         )
+        # The sequence context is of the chunk's own events (time order): to row order.
+        at = np.arange(len(mine)) if ev.order is None else ev.order[mine] - first
+        for name, v in sequence_context(seq["sequences"].actions, seq["sequences"].history).items():
+            placed = np.empty_like(v)
+            placed[at] = v
+            columns[name] = placed
         # The next chunk's state, from the events just read (no second pass over them).
-        carried = carry_state(context, combined, ev, np.flatnonzero(own), self.beacon_intervals)
+        carried = carry_state(
+            context, combined, ev, mine, self.beacon_intervals, seq["sequences"].state
+        )
         return features, columns, carried
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:

@@ -42,10 +42,11 @@ def estimator_classes() -> list[type]:
     from soc_anomaly.features.peers import PeerTables
     from soc_anomaly.features.seed_columns import SeedColumns
     from soc_anomaly.incidents import IncidentLinker
+    from soc_anomaly.sequences.ngram import NGramTables
 
     wrapped = [IsolationForest, ExtraTreeRegressor, OneClassSVM, KMeans, NearestNeighbors]
     wrapped += [LocalOutlierFactor, EmpiricalCovariance, MinCovDet]
-    own = [ScoreCalibrator, EntityFeatures, PeerTables, SeedColumns, IncidentLinker]
+    own = [ScoreCalibrator, EntityFeatures, PeerTables, NGramTables, SeedColumns, IncidentLinker]
     return [*own, *wrapped, *_detector_checks()]
 
 
@@ -271,6 +272,12 @@ def _risk_score(det: Any, where: str, d: int) -> None:
         raise refuse(f"{where}.scale_", "holds a value that is not positive")
 
 
+def _markov(det: Any, where: str, d: int) -> None:
+    columns = expect_array(det.columns_, f"{where}.columns_", kind="i", shape=(None,))
+    if len(columns) == 0 or columns.min() < 0 or columns.max() >= d:
+        raise refuse(f"{where}.columns_", f"expected positions of columns in [0, {d})")
+
+
 def _ensemble(det: Any, where: str, d: int) -> None:
     from soc_anomaly.model.bundle_check import _check_calibrator
 
@@ -301,6 +308,7 @@ def _detector_checks() -> dict[type, Callable[[Any, str, int], None]]:
     from soc_anomaly.detectors.knn import KNNDetector
     from soc_anomaly.detectors.lof import LOFDetector
     from soc_anomaly.detectors.mahalanobis import MahalanobisDetector
+    from soc_anomaly.detectors.markov import MarkovDetector
     from soc_anomaly.detectors.ocsvm import OCSVMDetector
     from soc_anomaly.detectors.risk_score import RiskScoreDetector
 
@@ -313,6 +321,7 @@ def _detector_checks() -> dict[type, Callable[[Any, str, int], None]]:
         MahalanobisDetector: _mahalanobis,
         RiskScoreDetector: _risk_score,
         EnsembleDetector: _ensemble,
+        MarkovDetector: _markov,
     }
 
 

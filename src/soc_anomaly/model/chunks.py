@@ -77,7 +77,7 @@ def complete_raw_events(events: pd.DataFrame) -> pd.DataFrame:
         (Without a ``user`` column every event is a flow's: its logons are
         refused when the events are bounded, naming the first.)
     """
-    from soc_anomaly.features.catalog import REQUIRED_COLUMNS
+    from soc_anomaly.features.catalog import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 
     missing = [c for c in IDENTITY_COLUMNS if c not in events.columns]
     if missing:
@@ -100,7 +100,7 @@ def complete_raw_events(events: pd.DataFrame) -> pd.DataFrame:
         events = events.copy(deep=False)
         zoned = times.dt.tz_localize("UTC") if times.dt.tz is None else times
         events["time"] = zoned.dt.tz_convert(_TIME_DTYPE.tz).dt.as_unit("ms")
-    absent = [c for c in (*REQUIRED_COLUMNS, "src_city") if c not in events.columns]
+    absent = [c for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c not in events.columns]
     if not absent:
         return events
     out = events.copy(deep=False)
@@ -266,12 +266,11 @@ def input_columns(featurizer: object, feature_names: list[str]) -> list[str]:
     """The event columns a model with this featuriser (None: a ``table`` model reading
     ``feature_names``) reads, for reading only those."""
     from soc_anomaly.features import EntityFeatures
-    from soc_anomaly.features.catalog import REQUIRED_COLUMNS
+    from soc_anomaly.features.catalog import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
     from soc_anomaly.features.seed_columns import SEED_REQUIRED_COLUMNS, SeedColumns
 
     if isinstance(featurizer, EntityFeatures):
-        # src_city is optional: explanations name the previous logon's city with it.
-        return [*REQUIRED_COLUMNS, "src_city"]
+        return [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]
     if isinstance(featurizer, SeedColumns):
         return list(SEED_REQUIRED_COLUMNS)
     return list(feature_names)

@@ -145,7 +145,7 @@ def _carry(model_dir: str, sha256: str, file: str) -> Any:
     if not hasattr(featurizer, "beacon_intervals"):
         return None
     events = parse_times(pd.read_parquet(file))
-    return next_context(None, events, featurizer.beacon_intervals)
+    return next_context(None, events, featurizer)
 
 
 def _score_part(
@@ -301,7 +301,7 @@ def _histories(carries: list[Any], model: Any) -> list[Any]:
     out: list[Any] = [None]
     held = None
     for carry in carries[:-1]:
-        held = merge_contexts(held, carry, featurizer.beacon_intervals)
+        held = merge_contexts(held, carry, featurizer)
         out.append(held)
     return out
 

@@ -329,7 +329,7 @@ class AnomalyModel:
         """
         if isinstance(history, pd.DataFrame) and hasattr(self.featurizer_, "beacon_intervals"):
             raw = complete_raw_events(history)
-            history = next_context(None, raw, self.featurizer_.beacon_intervals)
+            history = next_context(None, raw, self.featurizer_)
         return self.finish_chunk(self.prepare_chunk(events, history), reasons=reasons)
 
     def prepare_chunk(

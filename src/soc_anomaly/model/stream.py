@@ -203,7 +203,7 @@ def history_context(model: AnomalyModel, chunks: Iterable[pd.DataFrame]) -> Stre
     for events in chunks:
         if len(events):
             raw = complete_raw_events(events)
-            context = next_context(context, raw, featurizer.beacon_intervals)
+            context = next_context(context, raw, featurizer)
     return context
 
 

@@ -36,7 +36,11 @@ _KEY_LIMIT = 2**62
 
 
 def histories(
-    entity: np.ndarray, actions: np.ndarray, depth: int, before: np.ndarray | None = None
+    entity: np.ndarray,
+    actions: np.ndarray,
+    depth: int,
+    before: np.ndarray | None = None,
+    fill: float = -1,
 ) -> np.ndarray:
     """Each event's entity's previous actions, most recent first.
 
@@ -50,27 +54,32 @@ def histories(
         Previous actions to return.
     before : numpy.ndarray of int, shape (n_events, depth), optional
         Per event, its entity's actions before these events (most recent
-        first, -1 where none): what a stream carried. Only the rows of each
-        entity's first event are read.
+        first, ``fill`` where none): what a stream carried. Only the rows of
+        each entity's first event are read.
+    fill : scalar, default=-1
+        The value where there is no earlier action.
 
     Returns
     -------
-    numpy.ndarray of int64, shape (n_events, depth)
-        Column ``k`` is the action ``k + 1`` steps back; -1 where there is none.
+    numpy.ndarray, shape (n_events, depth)
+        Column ``k`` is the action ``k + 1`` steps back; ``fill`` where there
+        is none. The dtype is that of ``actions`` (any per-event value can be
+        shifted so: times, surprises).
     """
-    n = len(actions)
-    out = np.full((n, depth), -1, dtype=np.int64)
+    values = np.asarray(actions)
+    n = len(values)
+    out = np.full((n, depth), fill, dtype=values.dtype)
     if n == 0 or depth == 0:
         return out
     order = np.argsort(entity, kind="stable")
-    e, a = entity[order], np.asarray(actions, dtype=np.int64)[order]
+    e, a = entity[order], values[order]
     start = np.r_[0, np.flatnonzero(e[1:] != e[:-1]) + 1]
     first = np.repeat(start, np.diff(np.r_[start, n]))
     rank = np.arange(n) - first  # position within the entity's run
-    carried = None if before is None else np.asarray(before, dtype=np.int64)[order[first]]
+    carried = None if before is None else np.asarray(before, dtype=values.dtype)[order[first]]
     for k in range(1, depth + 1):
         inside = rank >= k
-        col = np.full(n, -1, dtype=np.int64)
+        col = np.full(n, fill, dtype=values.dtype)
         col[inside] = a[np.flatnonzero(inside) - k]
         if carried is not None:
             back = k - rank - 1  # steps into the carried history
@@ -144,7 +153,10 @@ def _context_keys(hist: np.ndarray, n: int, base: int) -> np.ndarray:
     return key
 
 
-def _level_keys(tables: NGramTables | None, hist, entity, level, order, base):
+def _level_keys(
+    hist: np.ndarray, entity: np.ndarray, level: int, order: int, base: int
+) -> np.ndarray:
+    """Context keys of a level: the population's (order ``level``) or the entity's."""
     n = level if level <= order else level - order
     key = _context_keys(hist, n, base)
     if level > order:
@@ -197,7 +209,7 @@ def fit_ngram(
     levels = order + 1 + (order if n_entities else 0)
     for level in range(levels):
         rows = np.arange(len(actions)) if level <= order else np.flatnonzero(entity >= 0)
-        key = _level_keys(None, hist[rows], entity[rows], level, order, base)
+        key = _level_keys(hist[rows], entity[rows], level, order, base)
         jk, jc = np.unique(key * n_actions + actions[rows], return_counts=True)
         ck, start, cd = np.unique(jk // n_actions, return_index=True, return_counts=True)
         cc = np.add.reduceat(jc, start) if len(jc) else np.zeros(0, dtype=np.int64)
@@ -268,7 +280,7 @@ def probability(
         jk, jc, ck, cc, cd = tables.level(level)
         rows = slice(None) if level <= order else np.flatnonzero(own)
         a = actions[rows]
-        key = _level_keys(tables, hist[rows], entity[rows], level, order, base)
+        key = _level_keys(hist[rows], entity[rows], level, order, base)
         seen, distinct = _lookup(ck, (cc, cd), key)
         (count,) = _lookup(jk, (jc,), key * V + a)
         prev = p[rows]
