@@ -20,7 +20,7 @@ def test_train_on_the_generated_world_saves_a_bundle_that_scores(capsys, tmp_pat
     code, out, err = run_cli(capsys, "train", *WORLD, "--model-dir", str(bundle))
     assert code == 0, err
     text = " ".join(out.split())
-    assert "Trained iforest on entity features (28)" in text
+    assert "Trained iforest on entity features (30)" in text
     assert f"Saved the model to {bundle}" in text
     manifest = json.loads((bundle / "manifest.json").read_text())
     world = generate_world(n_users=200, days=14, random_state=5)
