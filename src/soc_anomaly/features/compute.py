@@ -240,37 +240,35 @@ def user_rows(est: EntityFeatures, ev: Events) -> np.ndarray:
     return np.where(user >= 0, user, len(est.vocab_["user"]))
 
 
+def _sequences_of(
+    est: EntityFeatures, part: Events, state: SequenceState | None
+) -> SequenceColumns:
+    """The sequence quantities of ``part``'s events, read after ``state``."""
+    from soc_anomaly.features.sequence_features import sequence_columns
+
+    user = part.fitted_codes("user", est.vocab_["user"])
+    new_device = _first_seen(est, part, user, "device_id")
+    new_dst = _first_seen(est, part, user, "dst_host")
+    return sequence_columns(est, part, user, new_device, new_dst, state)
+
+
 def advance_sequences(
     est: EntityFeatures, ev: Events, rows: np.ndarray, state: SequenceState | None
 ) -> SequenceState:
     """The sequence state after the events at time-order positions ``rows``."""
-    from soc_anomaly.features.sequence_features import sequence_columns
-
-    part = ev.take(rows)
-    user = part.fitted_codes("user", est.vocab_["user"])
-    new_device = _first_seen(est, part, user, "device_id")
-    new_dst = _first_seen(est, part, user, "dst_host")
-    return sequence_columns(est, part, user, new_device, new_dst, state).state
+    return _sequences_of(est, ev.take(rows), state).state
 
 
 def sequence_context_at(est: EntityFeatures, ev: Events, pos: np.ndarray) -> dict:
     """:func:`~soc_anomaly.features.sequence_features.sequence_context` of the events at
     time-order positions ``pos`` of ``ev``, read from their entities' events in ``ev``."""
-    from soc_anomaly.features.sequence_features import DEPTH, sequence_context
-    from soc_anomaly.sequences.ngram import histories
-    from soc_anomaly.sequences.vocabulary import action_codes
+    from soc_anomaly.features.sequence_features import sequence_context
 
     # Only the explained events' entities: a few accounts of a long history.
     keep = np.flatnonzero(np.isin(ev.codes["user"], ev.codes["user"][pos]))
-    part = ev.take(keep)
-    user = part.fitted_codes("user", est.vocab_["user"])
-    new_device = _first_seen(est, part, user, "device_id")
-    new_dst = _first_seen(est, part, user, "dst_host")
-    workstation = part.fitted_codes("dst_host", est.hosts_) >= 0
-    actions = action_codes(part, new_device, new_dst, workstation)
-    hist = histories(part.codes["user"], actions, DEPTH)
+    seq = _sequences_of(est, ev.take(keep), None)
     at = np.searchsorted(keep, pos)
-    return sequence_context(actions[at], hist[at])
+    return sequence_context(seq.actions[at], seq.history[at])
 
 
 def assemble(

@@ -105,17 +105,18 @@ class SequenceState:
 
         ``later`` was computed from an empty state: an entity's later row is
         completed with its earlier actions where it had fewer than ``depth``.
+        The surprises are left as ``later`` has them: they depend on the
+        sequence model, which scores the merged actions again
+        (:func:`~soc_anomaly.features.sequence_features.rescore_state`).
         """
         if len(later) == 0:
             return self
-        a, t, s = self.lookup(later.entities)
-        depth, width = a.shape[1], s.shape[1]
+        a, t, _ = self.lookup(later.entities)
+        depth = a.shape[1]
         n_later = (later.actions >= 0).sum(axis=1)
-        acts, times, surps = later.actions.copy(), later.times.copy(), later.surprise.copy()
+        acts, times = later.actions.copy(), later.times.copy()
         for i in np.flatnonzero(n_later < depth):
             k = int(n_later[i])
             acts[i, k:] = a[i, : depth - k]
             times[i, k:] = t[i, : depth - k]
-            if k < width:
-                surps[i, k:] = s[i, : width - k]
-        return self.update(later.entities, acts, times, surps)
+        return self.update(later.entities, acts, times, later.surprise)
