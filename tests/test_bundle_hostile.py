@@ -29,13 +29,13 @@ from soc_anomaly.errors import ModelError
 from soc_anomaly.model import AnomalyModel, load_model
 from soc_anomaly.model.bundle import MANIFEST_FILE, MODEL_FILE, load_bundle
 
-# The last two are named as the entity features the markov detector reads, so every
-# registered detector (markov included) fits a table model of them.
-COLUMNS = ["a", "b", "action_surprise", "window_surprise"]
+# The last four are named as the entity features the markov and lstm detectors read, so
+# every registered detector (those two included) fits a table model of them.
+COLUMNS = ["a", "b", "action_surprise", "window_surprise", "lstm_surprise", "lstm_rank"]
 
 
 def _table(n: int = 200, seed: int = 0) -> pd.DataFrame:
-    return pd.DataFrame(np.random.default_rng(seed).normal(size=(n, 4)), columns=COLUMNS)
+    return pd.DataFrame(np.random.default_rng(seed).normal(size=(n, len(COLUMNS))), columns=COLUMNS)
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def _root_is_its_own_child(model: Any) -> None:
 @pytest.mark.parametrize(
     ("mutate", "named"),
     [
-        (_feature_out_of_range, r"estimators_features_\[0\]: holds a column outside \[0, 4\)"),
+        (_feature_out_of_range, r"estimators_features_\[0\]: holds a column outside \[0, 6\)"),
         (_root_is_its_own_child, r"estimators_\[0\]\.tree_: a node's child is not after it"),
     ],
     ids=["segfault", "self-loop"],
@@ -216,7 +216,7 @@ HOSTILE = [
     ),
     (
         "risk_score",
-        _set("detector_.directions_", lambda v: np.array(["up"] * 4, dtype=object)),
+        _set("detector_.directions_", lambda v: np.array(["up"] * len(COLUMNS), dtype=object)),
         r"directions_: expected high, low or both",
     ),
     (

@@ -24,7 +24,7 @@ from soc_anomaly.config import (
     FEATURE_KINDS,
     LABEL_COL,
 )
-from soc_anomaly.detectors.names import detector_choices, resolve_detector_name
+from soc_anomaly.detectors.names import LSTM_DETECTORS, detector_choices, resolve_detector_name
 from soc_anomaly.errors import ParameterError
 
 if TYPE_CHECKING:
@@ -42,7 +42,12 @@ def _one_detector(text: str) -> str:
             f"--detector {text!r}: train fits one detector; expected one of "
             f"{detector_choices()} (detect --detectors all compares them)"
         )
-    return resolve_detector_name(text, what="detector")
+    name = resolve_detector_name(text, what="detector")
+    if name in LSTM_DETECTORS:
+        from soc_anomaly.sequences.lstm_train import require_torch
+
+        require_torch()  # before reading any events
+    return name
 
 
 def _check_budget(value: float) -> None:

@@ -1,4 +1,4 @@
-"""The Markov sequence detector: how surprising an event's action is after its entity's last ones.
+"""The sequence detectors: how surprising an event's action is after its entity's last ones.
 
 The sequence model itself is fitted with the entity features
 (:mod:`soc_anomaly.features.sequence_features`: a per-entity n-gram of orders
@@ -8,6 +8,10 @@ windows do. This detector reads what it gives: ``action_surprise`` (the
 event's own step) and ``window_surprise`` (its last three steps together), as
 standardised by the model, and scores an event by their sum, so a single very
 rare step and a run of rather rare ones both stand out.
+
+:class:`LSTMDetector` is the same sum over the columns of the next-action
+LSTM (:mod:`soc_anomaly.features.lstm_features`): ``lstm_surprise`` and
+``lstm_rank`` (DeepLog's top-g rank, through the models' signed log).
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ from soc_anomaly.config import DEFAULT_ANOMALY_FRACTION
 from soc_anomaly.detectors.base import BaseDetector
 from soc_anomaly.errors import ParameterError
 
-__all__ = ["SEQUENCE_COLUMNS", "MarkovDetector"]
+__all__ = ["LSTM_COLUMNS", "SEQUENCE_COLUMNS", "LSTMDetector", "MarkovDetector"]
 
 #: The entity features the detector reads.
 SEQUENCE_COLUMNS: tuple[str, ...] = ("action_surprise", "window_surprise")
+#: The columns the LSTM detector reads.
+LSTM_COLUMNS: tuple[str, ...] = ("lstm_surprise", "lstm_rank")
 
 
 class MarkovDetector(BaseDetector):
@@ -61,21 +67,36 @@ class MarkovDetector(BaseDetector):
         self.feature_names = feature_names
         self.contamination = contamination
 
+    #: The columns read, and what the error says is missing without them.
+    _reads: tuple[str, ...] = SEQUENCE_COLUMNS
+    _missing = "the markov detector reads the entity features' action sequences"
+
     def _fit(self, X: np.ndarray) -> None:
         if self.feature_names is None:
             self.columns_ = np.arange(X.shape[1], dtype=np.int64)
             return
         names = [str(n) for n in self.feature_names]
-        missing = [c for c in SEQUENCE_COLUMNS if c not in names]
+        missing = [c for c in self._reads if c not in names]
         if missing or len(names) != X.shape[1]:
             raise ParameterError(
-                "the markov detector reads the entity features' action sequences "
-                f"({', '.join(SEQUENCE_COLUMNS)}); got features without them: "
+                f"{self._missing} ({', '.join(self._reads)}); got features without them: "
                 "use --features entity"
             )
-        self.columns_ = np.array([names.index(c) for c in SEQUENCE_COLUMNS], dtype=np.int64)
+        self.columns_ = np.array([names.index(c) for c in self._reads], dtype=np.int64)
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         # Higher = more normal (scikit-learn's sign; the flip to "higher = more
         # anomalous" happens once, in anomaly_scores).
         return -X[:, self.columns_].sum(axis=1)
+
+
+class LSTMDetector(MarkovDetector):
+    """Sum of the standardised columns of the next-action LSTM (DeepLog-style).
+
+    The LSTM is trained with the entity features (``EntityFeatures(lstm=True)``,
+    PyTorch's ``[deep]`` extra); this detector reads its ``lstm_surprise`` and
+    ``lstm_rank``. Parameters and attributes as :class:`MarkovDetector`.
+    """
+
+    _reads = LSTM_COLUMNS
+    _missing = "the lstm detector reads the next-action LSTM's columns of the entity features"

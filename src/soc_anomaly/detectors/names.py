@@ -18,6 +18,7 @@ from soc_anomaly.errors import ParameterError
 
 __all__ = [
     "DETECTOR_NAMES",
+    "LSTM_DETECTORS",
     "SEQUENCE_DETECTORS",
     "cli_name",
     "detector_choices",
@@ -39,11 +40,14 @@ DETECTOR_NAMES: Mapping[str, str] = MappingProxyType(
         "risk_score": "Weighted risk score",
         "ensemble": "Calibrated ensemble",
         "markov": "Markov sequence",
+        "lstm": "LSTM sequence",
     }
 )
 
 #: Detectors that read the entity features' action sequences (not any feature table).
-SEQUENCE_DETECTORS: tuple[str, ...] = ("markov",)
+SEQUENCE_DETECTORS: tuple[str, ...] = ("markov", "lstm")
+#: Detectors whose entity features need the next-action LSTM (trained with PyTorch).
+LSTM_DETECTORS: tuple[str, ...] = ("lstm",)
 
 # A trailing "(entity)" or "(seed)": the feature set a report appends to a
 # display name when a run compares detectors on several feature sets.
@@ -124,7 +128,8 @@ def cli_name(display_name: str) -> str | None:
 
 
 def parse_detector_names(text: str) -> tuple[str, ...]:
-    """Short names from a comma-separated list; ``all`` means every registered detector.
+    """Short names from a comma-separated list; ``all`` means every registered detector
+    (``lstm`` only where PyTorch is installed).
 
     Each name may be a short or a display name (see :func:`resolve_detector_name`);
     duplicates are dropped, the first occurrence keeping its place.
@@ -132,13 +137,16 @@ def parse_detector_names(text: str) -> tuple[str, ...]:
     Raises
     ------
     soc_anomaly.errors.ParameterError
-        On an empty list or an unknown name (listing the known ones).
+        On an empty list or an unknown name (listing the known ones), or ``lstm``
+        without PyTorch (saying how to install it).
     """
+    from soc_anomaly.sequences.lstm_train import require_torch, torch_available
+
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
         raise ParameterError(f"no detectors in {text!r}; expected names such as iforest,ocsvm")
     if [_key(n) for n in names] == ["all"]:
-        return tuple(DETECTOR_NAMES)
+        return tuple(n for n in DETECTOR_NAMES if n not in LSTM_DETECTORS or torch_available())
     resolved = []
     for name in names:
         short = _BY_KEY.get(_key(name))
@@ -148,4 +156,6 @@ def parse_detector_names(text: str) -> tuple[str, ...]:
                 "(comma-separated), or 'all'"
             )
         resolved.append(short)
+    if any(n in LSTM_DETECTORS for n in resolved):
+        require_torch()
     return tuple(dict.fromkeys(resolved))

@@ -19,7 +19,7 @@ from soc_anomaly.detectors.kmeans import KMeansDetector
 from soc_anomaly.detectors.knn import KNN_MAX_SAMPLES, KNNDetector
 from soc_anomaly.detectors.lof import LOF_MAX_SAMPLES, LOFDetector
 from soc_anomaly.detectors.mahalanobis import MahalanobisDetector
-from soc_anomaly.detectors.markov import MarkovDetector
+from soc_anomaly.detectors.markov import LSTMDetector, MarkovDetector
 from soc_anomaly.detectors.names import (
     DETECTOR_NAMES,
     cli_name,
@@ -212,6 +212,14 @@ DETECTORS: dict[str, DetectorSpec] = {
             lambda f, seed, names: {"feature_names": list(names), "contamination": f},
             "surprise of each action after the entity's last three (per-entity n-gram with "
             "back-off; entity features only)",
+        ),
+        DetectorSpec(
+            "lstm",
+            DETECTOR_NAMES["lstm"],
+            LSTMDetector,
+            lambda f, seed, names: {"feature_names": list(names), "contamination": f},
+            "surprise and top-g rank of each action under a next-action LSTM over the entity's "
+            "last eight (DeepLog-style; entity features only, needs the [deep] extra to train)",
         ),
     )
 }

@@ -53,10 +53,19 @@ class SplitData:
     world: WorldEvaluation | None = None
     #: The fitted featuriser of each feature set of raw events (none for a plain table).
     featurizers: dict[str, Any] = field(default_factory=dict)
+    #: Detectors whose input on the entity features is more (``lstm``): their columns
+    #: and featuriser (:class:`~soc_anomaly.experiment.enterprise.WorldTable`).
+    detector_inputs: dict[str, tuple[list[str], Any]] = field(default_factory=dict)
 
     def columns(self, feature_set: str) -> np.ndarray:
         """Positions of a feature set's columns in the split's arrays."""
         return np.array([self.feature_cols.index(c) for c in self.feature_sets[feature_set]])
+
+    def inputs(self, detector: str, feature_set: str) -> tuple[list[str], Any]:
+        """The columns detector ``detector`` reads on ``feature_set``, and their featuriser."""
+        if feature_set == "entity" and detector in self.detector_inputs:
+            return self.detector_inputs[detector]
+        return self.feature_sets[feature_set], self.featurizers.get(feature_set)
 
 
 @dataclass(frozen=True)
@@ -84,7 +93,7 @@ def _fit_and_score(
     ``soc-anomaly train`` saves (scaler, detector, calibration, threshold), on
     the features the run computed once for all its detectors.
     """
-    cols = data.feature_sets[feature_set]
+    cols, featurizer = data.inputs(spec.name, feature_set)
     train_feats = data.split.X_train_df[cols]
     what = f" on {feature_set} features" if feature_set else ""
     model = AnomalyModel(
@@ -98,7 +107,7 @@ def _fit_and_score(
     # through the step: training rows scored while fitting, then test rows.
     fitting = f"Fitting {spec.display_name} on {len(train_feats):,} normal events{what}"
     with step(fitting) as entered, count_rows(tick_of(entered), len(train_feats)):
-        model.fit_features(train_feats, data.featurizers.get(feature_set))
+        model.fit_features(train_feats, featurizer)
     test_matrix = model.feature_matrix(data.split.X_test_df[cols])
     scoring = f"Scoring {len(test_matrix):,} test events with {spec.display_name}{what}"
     with step(scoring) as entered, count_rows(tick_of(entered), len(test_matrix)):
@@ -208,7 +217,7 @@ def run_detector(
     scored = _fit_and_score(spec, config, seed, data, feature_set, step)
     calibrator = scored.model.calibrator_
     y_test, scores = data.split.y_test, scored.test_scores
-    cols = data.feature_sets[feature_set]
+    cols, _ = data.inputs(name, feature_set)
     # With several feature sets each detector appears once per set, so the set
     # goes into its key and name.
     several = len(data.feature_sets) > 1

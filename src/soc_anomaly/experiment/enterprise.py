@@ -23,7 +23,7 @@ the world's raw events) differs from the seed's in three ways:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,10 @@ class WorldTable:
         Length of the evaluated period in days.
     transformers : dict of str to object
         The fitted transformer of each feature set.
+    detector_inputs : dict of str to (list of str, object)
+        For a detector whose input is more than a feature set (``lstm``: the
+        entity features and the next-action LSTM's columns), its columns in
+        the table and the featuriser that computes them.
     """
 
     table: pd.DataFrame
@@ -105,6 +109,7 @@ class WorldTable:
     cut: pd.Timestamp
     evaluated_days: float
     transformers: dict[str, Any]
+    detector_inputs: dict[str, tuple[list[str], Any]] = field(default_factory=dict)
 
 
 def _manifest_beside(path: Path) -> Path:
@@ -252,7 +257,9 @@ def _staff(events: pd.DataFrame, train: np.ndarray) -> int:
     return int(events.loc[ok, "user"].astype(str).nunique())
 
 
-def build_world_table(world: WorldData, features: str) -> tuple[WorldTable, int]:
+def build_world_table(
+    world: WorldData, features: str, lstm_seed: int | None = None
+) -> tuple[WorldTable, int]:
     """Fit each feature set on the training window's normal events and featurise every event.
 
     Parameters
@@ -261,6 +268,10 @@ def build_world_table(world: WorldData, features: str) -> tuple[WorldTable, int]
         The events.
     features : {"seed", "entity", "both"}
         Which feature sets to compute.
+    lstm_seed : int, optional
+        With the entity features, also train the ``lstm`` detector's
+        next-action LSTM with this seed (a copy of the entity featuriser,
+        :func:`~soc_anomaly.features.lstm_features.with_lstm`), and add its columns.
 
     Returns
     -------
@@ -276,6 +287,7 @@ def build_world_table(world: WorldData, features: str) -> tuple[WorldTable, int]
     parts: list[pd.DataFrame] = []
     sets: dict[str, list[str]] = {}
     transformers: dict[str, Any] = {}
+    inputs: dict[str, tuple[list[str], Any]] = {}
     for name in FEATURE_SETS[features]:
         if name == "seed":
             transformer: Any = SeedColumns().fit(fit_rows)
@@ -290,6 +302,9 @@ def build_world_table(world: WorldData, features: str) -> tuple[WorldTable, int]
         parts.append(frame)
         sets[name] = list(frame.columns)
         transformers[name] = transformer
+        if name == "entity" and lstm_seed is not None:
+            inputs["lstm"], extra = _lstm_input(transformer, fit_rows, events, lstm_seed, frame)
+            parts.append(extra)
     truth = pd.DataFrame(
         {
             "label": events["label"].to_numpy(dtype=np.int64),
@@ -303,4 +318,17 @@ def build_world_table(world: WorldData, features: str) -> tuple[WorldTable, int]
     table = pd.concat([*parts, truth], axis=1)
     span = (events["time"].max() - cut) / pd.Timedelta(days=1)
     n_staff = world.n_staff or _staff(events, train)
-    return WorldTable(table, sets, train, cut, max(float(span), 1e-9), transformers), n_staff
+    world_table = WorldTable(table, sets, train, cut, max(float(span), 1e-9), transformers, inputs)
+    return world_table, n_staff
+
+
+def _lstm_input(
+    entity: Any, fit_rows: pd.DataFrame, events: pd.DataFrame, seed: int, frame: pd.DataFrame
+) -> tuple[tuple[list[str], Any], pd.DataFrame]:
+    """The lstm detector's input: (its columns, its featuriser), and the LSTM's columns."""
+    from soc_anomaly.features.columns import read_events
+    from soc_anomaly.features.lstm_features import LSTM_FEATURES, lstm_frame, with_lstm
+
+    featurizer = with_lstm(entity, fit_rows, random_state=seed)
+    extra = lstm_frame(featurizer, read_events(events), events.index)
+    return ([*frame.columns, *LSTM_FEATURES], featurizer), extra

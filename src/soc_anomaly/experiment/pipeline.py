@@ -27,7 +27,7 @@ import pandas as pd
 from soc_anomaly.data.io import check_writable_dir, check_writable_file, load_events, write_json
 from soc_anomaly.data.schema import resolve_feature_cols
 from soc_anomaly.data.split import split_by_time, split_train_test
-from soc_anomaly.detectors.names import SEQUENCE_DETECTORS
+from soc_anomaly.detectors.names import LSTM_DETECTORS, SEQUENCE_DETECTORS
 from soc_anomaly.detectors.progress import count_rows
 from soc_anomaly.detectors.registry import detector_for_rows
 from soc_anomaly.errors import ParameterError
@@ -140,6 +140,7 @@ def _run_seed(
         budget,
         None if world is None else world.evaluation(split, budget, config.incidents_per_day),
         {} if world is None else dict(world.table.transformers),
+        {} if world is None else dict(world.table.detector_inputs),
     )
     names = [_resolve_detector(n, len(split.X_train_df), notes) for n in config.detectors]
     labels, counts = np.unique(kinds[y_test == 1], return_counts=True)
@@ -169,6 +170,12 @@ def _run_seed(
         if finished is not None:
             finished(run, len(planned))
     return run
+
+
+def _lstm_seed(config: DetectConfig, seed: int) -> int | None:
+    """The seed of the next-action LSTM when an lstm detector runs on the entity features."""
+    wanted = any(n in LSTM_DETECTORS for n in config.detectors)
+    return seed if wanted and config.features in ("entity", "both") else None
 
 
 def _planned(
@@ -274,7 +281,7 @@ def _run_seeds(
                 with step(
                     f"Computing {config.features} features of {len(world_data.events):,} events"
                 ):
-                    world = WorldSplit.build(world_data, config.features)
+                    world = WorldSplit.build(world_data, config.features, _lstm_seed(config, seed))
             assert world is not None
             frame, source = world.table.table, world.data.source
             features = world.feature_cols

@@ -154,15 +154,17 @@ class WorldSplit:
     n_staff: int
 
     @classmethod
-    def build(cls, data: WorldData, features: str) -> WorldSplit:
+    def build(cls, data: WorldData, features: str, lstm_seed: int | None = None) -> WorldSplit:
         """Featurise ``data`` with the sets of ``features`` (see :func:`build_world_table`)."""
-        table, n_staff = build_world_table(data, features)
+        table, n_staff = build_world_table(data, features, lstm_seed)
         return cls(data, table, n_staff)
 
     @property
     def feature_cols(self) -> list[str]:
-        """Every feature set's columns, in table order."""
-        return [c for cols in self.table.feature_sets.values() for c in cols]
+        """Every feature set's columns, then the columns only a detector reads, in table order."""
+        cols = [c for cols in self.table.feature_sets.values() for c in cols]
+        extra = [c for cols, _ in self.table.detector_inputs.values() for c in cols]
+        return list(dict.fromkeys([*cols, *extra]))
 
     def alerts_per_day(self, per_500_staff: float | None) -> float | None:
         """The organisation's daily alert budget: ``per_500_staff`` scaled to its size."""

@@ -39,6 +39,7 @@ __all__ = [
     "causal_aggregates",
     "connections",
     "names_of_pairs",
+    "sequences_of",
 ]
 
 #: Added to the coefficient of variation of beacon intervals so a perfect clock stays finite.
@@ -240,9 +241,7 @@ def user_rows(est: EntityFeatures, ev: Events) -> np.ndarray:
     return np.where(user >= 0, user, len(est.vocab_["user"]))
 
 
-def _sequences_of(
-    est: EntityFeatures, part: Events, state: SequenceState | None
-) -> SequenceColumns:
+def sequences_of(est: EntityFeatures, part: Events, state: SequenceState | None) -> SequenceColumns:
     """The sequence quantities of ``part``'s events, read after ``state``."""
     from soc_anomaly.features.sequence_features import sequence_columns
 
@@ -256,7 +255,7 @@ def advance_sequences(
     est: EntityFeatures, ev: Events, rows: np.ndarray, state: SequenceState | None
 ) -> SequenceState:
     """The sequence state after the events at time-order positions ``rows``."""
-    return _sequences_of(est, ev.take(rows), state).state
+    return sequences_of(est, ev.take(rows), state).state
 
 
 def sequence_context_at(est: EntityFeatures, ev: Events, pos: np.ndarray) -> dict:
@@ -266,7 +265,7 @@ def sequence_context_at(est: EntityFeatures, ev: Events, pos: np.ndarray) -> dic
 
     # Only the explained events' entities: a few accounts of a long history.
     keep = np.flatnonzero(np.isin(ev.codes["user"], ev.codes["user"][pos]))
-    seq = _sequences_of(est, ev.take(keep), None)
+    seq = sequences_of(est, ev.take(keep), None)
     at = np.searchsorted(keep, pos)
     return sequence_context(seq.actions[at], seq.history[at])
 

@@ -97,20 +97,43 @@ def _medians(est: EntityFeatures, n: int) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
-def fit_sequences(est: EntityFeatures, X: pd.DataFrame, ev: Events) -> None:
-    """Fit ``hosts_`` (training source hosts) and ``ngram_`` (the counts) on training events."""
-    hosts = X["src_host"] if "src_host" in X.columns else pd.Series([], dtype=object)
-    est.hosts_ = np.asarray(text_index(pd.unique(hosts.dropna())), dtype=str)
+def training_sequences(est: EntityFeatures, ev: Events) -> tuple[SequenceColumns, np.ndarray]:
+    """The training events' sequences (``hosts_`` fitted): their
+    :class:`SequenceColumns` without surprises (state empty), and their times.
+
+    Connections of unknown direction are left out, as when scoring.
+    """
     user = ev.fitted_codes("user", est.vocab_["user"])
     device = ev.fitted_codes("device_id", est.vocab_["device_id"])
     dst = ev.fitted_codes("dst_host", est.vocab_["dst_host"])
     new_device = _first_uses(np.where(ev.is_auth, user, -1), device, len(est.vocab_["device_id"]))
     new_dst = _first_uses(user, dst, len(est.vocab_["dst_host"]))
-    actions = action_codes(ev, new_device, new_dst, _workstations(est, ev))
-    # As when scoring, connections of unknown direction are not part of the sequences.
     keep = ~(ev.is_net & ~ev.direction_known)
-    hist = histories(user[keep], actions[keep], MAX_ORDER)
-    est.ngram_ = fit_ngram(actions[keep], hist, len(ACTIONS), user[keep], len(est.vocab_["user"]))
+    actions = action_codes(ev, new_device, new_dst, _workstations(est, ev))[keep]
+    user, now = user[keep], ev.time[keep]
+    hist = histories(user, actions, DEPTH)
+    times = histories(user, now, DEPTH, fill=NO_TIME)
+    empty = np.zeros(len(actions))
+    seq = SequenceColumns(actions, hist, times, empty, empty, SequenceState.empty(DEPTH, WINDOW))
+    return seq, now
+
+
+def fit_sequences(est: EntityFeatures, X: pd.DataFrame, ev: Events) -> None:
+    """Fit ``hosts_`` (training source hosts) and ``ngram_`` (the counts) on training
+    events, and with ``est.lstm`` the next-action LSTM (:mod:`.lstm_features`)."""
+    hosts = X["src_host"] if "src_host" in X.columns else pd.Series([], dtype=object)
+    est.hosts_ = np.asarray(text_index(pd.unique(hosts.dropna())), dtype=str)
+    seq, now = training_sequences(est, ev)
+    user = ev.fitted_codes("user", est.vocab_["user"])[~(ev.is_net & ~ev.direction_known)]
+    est.ngram_ = fit_ngram(
+        seq.actions, seq.history[:, :MAX_ORDER], len(ACTIONS), user, len(est.vocab_["user"])
+    )
+    for name in ("lstm_", "lstm_scale_", "lstm_medians_"):
+        est.__dict__.pop(name, None)
+    if getattr(est, "lstm", False):
+        from soc_anomaly.features.lstm_features import fit_lstm
+
+        fit_lstm(est, seq, now)
 
 
 def sequence_columns(

@@ -15,6 +15,7 @@ from soc_anomaly.features.compute import assemble, causal_aggregates
 from soc_anomaly.features.deviation import tail_sketch
 from soc_anomaly.features.explain import explain_rows
 from soc_anomaly.features.history import fit_user_tables, pair_keys
+from soc_anomaly.features.lstm_features import LSTM_FEATURES, has_lstm, with_lstm_rows
 from soc_anomaly.features.peers import fit_peer_tables
 from soc_anomaly.features.sequence_features import fit_sequences, sequence_context
 from soc_anomaly.features.travel import fit_places
@@ -71,6 +72,13 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         ``beacon_regularity`` looks at (the most recent ones).
     min_beacon_intervals : int, default=4
         Fewer intervals than this and ``beacon_regularity`` is 0.
+    lstm : bool, default=False
+        Also train the next-action LSTM of the ``lstm`` detector (needs
+        PyTorch, the ``[deep]`` extra) and add its :data:`LSTM_FEATURES`
+        (``lstm_surprise``, ``lstm_rank``) after :data:`FEATURES`
+        (:mod:`soc_anomaly.features.lstm_features`).
+    random_state : int, default=0
+        Seeds the LSTM's training.
 
     Attributes
     ----------
@@ -111,12 +119,16 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         min_travel_km: float = 100.0,
         beacon_intervals: int = 8,
         min_beacon_intervals: int = 4,
+        lstm: bool = False,
+        random_state: int = 0,
     ) -> None:
         self.prior_weight = prior_weight
         self.min_history = min_history
         self.min_travel_km = min_travel_km
         self.beacon_intervals = beacon_intervals
         self.min_beacon_intervals = min_beacon_intervals
+        self.lstm = lstm
+        self.random_state = random_state
 
     def _check_params(self) -> None:
         check_range("prior_weight", self.prior_weight, 0.0, np.inf, low_inclusive=True)
@@ -124,6 +136,10 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         check_range("min_travel_km", self.min_travel_km, 0.0, np.inf, low_inclusive=True)
         check_positive_int("beacon_intervals", self.beacon_intervals)
         check_positive_int("min_beacon_intervals", self.min_beacon_intervals)
+        if self.lstm:
+            from soc_anomaly.sequences.lstm_train import require_torch
+
+            require_torch()
 
     def _aggregates(self, ev, prior=None, own=None):
         return causal_aggregates(
@@ -223,9 +239,12 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "deviation_sketch_")
         ev = read_events(X)
-        values = ev.restore(assemble(self, ev, self._aggregates(ev)))
+        seq: dict = {}
+        values = assemble(self, ev, self._aggregates(ev), out=seq)
+        values = ev.restore(with_lstm_rows(self, values, ev, None, seq["sequences"]))
         # The array is ours alone: no need for pandas to copy it.
-        return pd.DataFrame(values.T, index=X.index, columns=list(FEATURES), copy=False)
+        columns = list(self.get_feature_names_out())
+        return pd.DataFrame(values.T, index=X.index, columns=columns, copy=False)
 
     def transform_stream(
         self, X: pd.DataFrame, context: StreamContext | None = None
@@ -271,12 +290,14 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         seq: dict = {}
         before = None if context is None else context.sequences
         values = assemble(self, ev, agg, mine, before, seq)
+        values = with_lstm_rows(self, values, ev, mine, seq["sequences"])
         if ev.order is not None:
             # Time order -> the chunk's row order (otherwise its rows are the last, in order).
             in_order = np.empty_like(values)
             in_order[:, ev.order[mine] - first] = values
             values = in_order
-        features = pd.DataFrame(values.T, index=X.index, columns=list(FEATURES), copy=False)
+        names = list(self.get_feature_names_out())
+        features = pd.DataFrame(values.T, index=X.index, columns=names, copy=False)
         prev = agg.travel.prev
         city = None
         if "src_city" in combined.columns:
@@ -305,8 +326,10 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         return features, columns, carried
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        """The output column names, ``list(FEATURES)``, as an object array."""
-        return np.asarray(list(FEATURES), dtype=object)
+        """The output column names as an object array: ``list(FEATURES)``, then
+        :data:`LSTM_FEATURES` when fitted with ``lstm=True``."""
+        extra = list(LSTM_FEATURES) if has_lstm(self) else []
+        return np.asarray([*FEATURES, *extra], dtype=object)
 
     def explain(
         self,

@@ -97,10 +97,11 @@ def trusted_types() -> list[str]:
     from soc_anomaly.features.seed_columns import SeedColumns
     from soc_anomaly.incidents import IncidentLinker
     from soc_anomaly.model.fitted import AnomalyModel
+    from soc_anomaly.sequences.lstm import LSTMWeights
     from soc_anomaly.sequences.ngram import NGramTables
 
     own = [AnomalyModel, EntityFeatures, PeerTables, NGramTables, SeedColumns, ScoreCalibrator]
-    own.append(IncidentLinker)
+    own += [IncidentLinker, LSTMWeights]
     # A detector's class is whatever its spec builds; building one fits nothing.
     own += [type(get_detector(n).build(0.01, 0, ["x"])) for n in DETECTORS]
     return sorted({*map(_qualname, own), *_THIRD_PARTY})

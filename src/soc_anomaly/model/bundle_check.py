@@ -215,6 +215,7 @@ def _check_entity_features(est: Any, where: str) -> None:
     from soc_anomaly.features.columns import TEXT_COLUMNS
     from soc_anomaly.features.deviation import LEVELS
     from soc_anomaly.features.peers import PeerTables
+    from soc_anomaly.model.bundle_check_estimators import check_lstm
 
     for name in ("min_history", "beacon_intervals", "min_beacon_intervals"):
         expect_number(getattr(est, name), f"{where}.{name}", integer=True, low=1, high=10**6)
@@ -261,6 +262,7 @@ def _check_entity_features(est: Any, where: str) -> None:
     expect_number(est.n_training_events_, f"{where}.n_training_events_", integer=True, low=1)
     _check_text_vector(est.hosts_, f"{where}.hosts_")
     _check_ngram(est.ngram_, f"{where}.ngram_", n_users)
+    check_lstm(est, where)
     sketch = expect_array(est.deviation_sketch_, f"{where}.deviation_sketch_",
                           shape=(len(FEATURES), len(LEVELS)))  # fmt: skip
     if np.isnan(sketch).any():

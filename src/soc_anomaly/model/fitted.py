@@ -193,7 +193,12 @@ class AnomalyModel:
 
                 # Columns of the other event kind, or optional ones, are unknown where absent.
                 raw = complete_raw_events(raw)
-                featurizer: Any = EntityFeatures().fit(raw, users=users)
+                from soc_anomaly.detectors.names import LSTM_DETECTORS
+
+                # The lstm detector's input is the next-action LSTM the featuriser trains.
+                featurizer: Any = EntityFeatures(
+                    lstm=self.detector in LSTM_DETECTORS, random_state=self.random_state
+                ).fit(raw, users=users)
             else:
                 featurizer = SeedColumns().fit(raw)
             self.fit_features(featurizer.transform(raw), featurizer)
