@@ -19,7 +19,7 @@ from soc_anomaly.features import EntityFeatures
 from soc_anomaly.features.lstm_features import LSTM_FEATURES, with_lstm
 from soc_anomaly.model import AnomalyModel, load_model
 from soc_anomaly.scenarios import generate_world
-from soc_anomaly.sequences import lstm_train
+from soc_anomaly.sequences import torch_check
 
 pytest.importorskip(
     "torch", reason="PyTorch is the optional [deep] extra; the README's test command installs it"
@@ -131,7 +131,7 @@ def test_the_lab_runs_lstm_beside_markov_on_the_entity_features(capsys, tmp_path
 
 
 def test_without_torch_lstm_says_how_to_install_it_in_one_line(monkeypatch, capsys) -> None:
-    monkeypatch.setattr(lstm_train, "torch_available", lambda: False)
+    monkeypatch.setattr(torch_check, "torch_available", lambda: False)
     with pytest.raises(ParameterError, match=r"pip install 'soc-anomaly\[deep\]'"):
         parse_detector_names("iforest,lstm")
     assert "lstm" not in parse_detector_names("all")

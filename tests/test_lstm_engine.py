@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from soc_anomaly.errors import DataError, ModelError, ParameterError
-from soc_anomaly.sequences import lstm_train
+from soc_anomaly.sequences import lstm_train, torch_check
 from soc_anomaly.sequences.lstm import LSTMWeights, next_action_log_probs, surprise_and_rank
 
 NO_TORCH = "PyTorch is the optional [deep] extra; the README's test command installs it"
@@ -132,10 +132,10 @@ def test_weights_round_trip_and_refuse_a_wrong_shape_nan_or_type_naming_the_arra
 
 
 def test_require_torch_says_in_one_line_how_to_install_it(monkeypatch) -> None:
-    monkeypatch.setattr(lstm_train.importlib.util, "find_spec", lambda name: None)
-    assert not lstm_train.torch_available()
+    monkeypatch.setattr(torch_check.importlib.util, "find_spec", lambda name: None)
+    assert not torch_check.torch_available()
     with pytest.raises(ParameterError) as caught:
-        lstm_train.require_torch()
+        torch_check.require_torch()
     message = str(caught.value)
     assert "\n" not in message and "soc-anomaly[deep]" in message and "CPU" in message
 

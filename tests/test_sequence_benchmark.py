@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from cli_helpers import assert_one_line_error, run_cli
 
-import soc_anomaly.sequences.lstm_train as lstm_train
+import soc_anomaly.sequences.torch_check as torch_check
 from soc_anomaly.experiment import sequence_files
 from soc_anomaly.experiment.sequence_benchmark import (
     load_split,
@@ -108,7 +108,7 @@ def test_without_a_normal_test_file_a_seeded_fifth_is_held_out_and_said(tmp_path
 def test_lstm_without_torch_is_skipped_by_default_and_refused_when_asked(
     grammar, monkeypatch, capsys
 ):
-    monkeypatch.setattr(lstm_train, "torch_available", lambda: False)
+    monkeypatch.setattr(torch_check, "torch_available", lambda: False)
     run = run_sequence_benchmark(grammar)
     assert [r.method for r in run.results] == ["markov", "unseen_pair"]
     assert "PyTorch is not installed" in run.skipped["lstm"]

@@ -7,8 +7,8 @@ from soc_anomaly.errors import ParameterError
 __all__ = ["split_feature_cols"]
 
 
-def split_feature_cols(text: str | None) -> tuple[str, ...] | None:
-    """Column names from ``--feature-cols a,b,c``; None when the flag is not given.
+def split_feature_cols(text: str | None, flag: str = "--feature-cols") -> tuple[str, ...] | None:
+    """Column names from ``--feature-cols a,b,c`` (or ``flag``); None when it is not given.
 
     Raises
     ------
@@ -19,5 +19,5 @@ def split_feature_cols(text: str | None) -> tuple[str, ...] | None:
         return None
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     if not names:
-        raise ParameterError(f"--feature-cols {text!r} names no columns; expected a,b,c")
+        raise ParameterError(f"{flag} {text!r} names no columns; expected a,b,c")
     return names

@@ -178,6 +178,14 @@ def detect(
             "<stem>_campaigns.csv beside it, if there.",
         ),
     ] = None,
+    drop_features: Annotated[
+        str | None,
+        typer.Option(
+            "--drop-features",
+            help="Enterprise world: comma-separated features to leave out of every "
+            "feature set, to measure what they add.",
+        ),
+    ] = None,
     timestamp_col: Annotated[
         str,
         typer.Option(
@@ -234,6 +242,7 @@ def detect(
         intensity=intensity,
         features=features,
         manifest_path=manifest_path,
+        drop_features=split_feature_cols(drop_features, "--drop-features") or (),
         timestamp_col=timestamp_col,
     )
     if report is not None:

@@ -44,7 +44,7 @@ def _one_detector(text: str) -> str:
         )
     name = resolve_detector_name(text, what="detector")
     if name in LSTM_DETECTORS:
-        from soc_anomaly.sequences.lstm_train import require_torch
+        from soc_anomaly.sequences.torch_check import require_torch
 
         require_torch()  # before reading any events
     return name

@@ -140,7 +140,7 @@ def parse_detector_names(text: str) -> tuple[str, ...]:
         On an empty list or an unknown name (listing the known ones), or ``lstm``
         without PyTorch (saying how to install it).
     """
-    from soc_anomaly.sequences.lstm_train import require_torch, torch_available
+    from soc_anomaly.sequences.torch_check import require_torch, torch_available
 
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:

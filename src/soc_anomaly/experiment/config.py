@@ -131,6 +131,9 @@ class DetectConfig:
     manifest_path : pathlib.Path or None
         Enterprise file: its campaign manifest; None looks for
         ``<stem>_campaigns.csv`` beside it.
+    drop_features : tuple of str
+        Enterprise world: features left out of every feature set, to measure
+        what they add (detectors that read only them are skipped with a note).
 
     Notes
     -----
@@ -167,6 +170,7 @@ class DetectConfig:
     intensity: str = "mixed"
     features: str = "entity"
     manifest_path: Path | None = None
+    drop_features: tuple[str, ...] = ()
 
     @property
     def resolved_n_users(self) -> int:
@@ -214,6 +218,7 @@ class DetectConfig:
                         f"{flag} applies to --scenario enterprise only; expected it with "
                         "--scenario enterprise or not at all"
                     )
+        self._check_drop_features()
         check_positive_int("--events-per-user", self.events_per_user)
         check_positive_int("--seeds", self.seeds)
         check_seed("--random-state", self.random_state)
@@ -234,6 +239,26 @@ class DetectConfig:
             check_range("--events-per-day", self.events_per_day, 0.0, math.inf)
         check_range("--incidents-per-day", self.incidents_per_day, 0.0, math.inf)
 
+    def _check_drop_features(self) -> None:
+        if not self.drop_features:
+            return
+        if not self.enterprise:
+            raise ParameterError(
+                "--drop-features applies to --scenario enterprise; expected --feature-cols "
+                "for a table"
+            )
+        from soc_anomaly.features.catalog import FEATURES
+        from soc_anomaly.features.lstm_features import LSTM_FEATURES
+        from soc_anomaly.features.seed_columns import SEED_COLUMNS
+
+        known = [*FEATURES, *LSTM_FEATURES, *SEED_COLUMNS]
+        unknown = [c for c in self.drop_features if c not in known]
+        if unknown:
+            raise ParameterError(
+                f"--drop-features: unknown feature(s) {', '.join(unknown)}; expected names "
+                f"of the entity or seed features ({', '.join(known)})"
+            )
+
     @property
     def resolved_metrics_path(self) -> Path:
         """Where ``metrics.json`` is written."""
@@ -247,4 +272,5 @@ class DetectConfig:
         d["n_users"] = self.resolved_n_users
         d["detectors"] = list(self.detectors)
         d["feature_cols"] = None if self.feature_cols is None else list(self.feature_cols)
+        d["drop_features"] = list(self.drop_features)
         return d

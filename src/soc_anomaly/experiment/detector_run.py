@@ -96,9 +96,14 @@ def _fit_and_score(
     cols, featurizer = data.inputs(spec.name, feature_set)
     train_feats = data.split.X_train_df[cols]
     what = f" on {feature_set} features" if feature_set else ""
+    read = None
+    if featurizer is not None and config.drop_features:
+        out = featurizer.get_feature_names_out()
+        read = [str(c) for c in out if c not in config.drop_features]
     model = AnomalyModel(
         detector=spec.name,
         features=feature_set if feature_set in ("seed", "entity") else "table",
+        feature_cols=read,
         threshold_percentile=config.threshold_percentile,
         contamination=config.anomaly_fraction,
         random_state=seed,
@@ -143,14 +148,16 @@ def _explanations(
     scores: np.ndarray,
     calibrator: ScoreCalibrator,
     incidents: LinkResult | None = None,
+    read: list[str] | None = None,
 ) -> list[Explanation]:
     """The top alerts explained, each with its calibrated score: with incidents, the
-    best event of each of the highest-scoring incidents, so one burst is listed once."""
+    best event of each of the highest-scoring incidents, so one burst is listed once.
+    ``read``: the features the model reads, the only ones an entity sentence names."""
     y_test = data.split.y_test
     top_m = min(config.top_explanations, len(y_test))
     if data.world is not None and feature_set == "entity":
         top = data.world.explain_top(
-            data.split.X_test_df, y_test, scores, top_m, _incident_order(scores, incidents)
+            data.split.X_test_df, y_test, scores, top_m, _incident_order(scores, incidents), read
         )
     else:
         cols = data.feature_sets[feature_set]
@@ -246,7 +253,9 @@ def run_detector(
         correlations=global_feature_correlations(
             data.split.X_test_df, y_test, scores, cols, spec.display_name
         ),
-        explanations=_explanations(config, data, feature_set, scores, calibrator, incidents),
+        explanations=_explanations(
+            config, data, feature_set, scores, calibrator, incidents, scored.model.feature_names_
+        ),
         sweep=percentile_sweep(y_test, scores, scored.train_scores),
         calibrator=calibrator,
         incidents=None if incidents is None else incidents.raised,

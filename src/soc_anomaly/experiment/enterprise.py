@@ -32,7 +32,7 @@ import pandas as pd
 from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
 
 from soc_anomaly.data.io import read_table
-from soc_anomaly.errors import DataError
+from soc_anomaly.errors import DataError, ParameterError
 from soc_anomaly.experiment.config import FEATURE_SETS
 from soc_anomaly.features.columns import epoch_ms
 from soc_anomaly.features.seed_columns import SEED_REQUIRED_COLUMNS, SeedColumns
@@ -258,7 +258,10 @@ def _staff(events: pd.DataFrame, train: np.ndarray) -> int:
 
 
 def build_world_table(
-    world: WorldData, features: str, lstm_seed: int | None = None
+    world: WorldData,
+    features: str,
+    lstm_seed: int | None = None,
+    drop: tuple[str, ...] = (),
 ) -> tuple[WorldTable, int]:
     """Fit each feature set on the training window's normal events and featurise every event.
 
@@ -272,6 +275,9 @@ def build_world_table(
         With the entity features, also train the ``lstm`` detector's
         next-action LSTM with this seed (a copy of the entity featuriser,
         :func:`~soc_anomaly.features.lstm_features.with_lstm`), and add its columns.
+    drop : tuple of str
+        Features left out of the feature sets (and the detector inputs); the
+        table keeps them.
 
     Returns
     -------
@@ -300,10 +306,14 @@ def build_world_table(
         if clash:
             frame = frame.add_prefix(f"{name}_")
         parts.append(frame)
-        sets[name] = list(frame.columns)
+        out = [str(c) for c in transformer.get_feature_names_out()]
+        sets[name] = [c for c, n in zip(frame.columns, out, strict=True) if n not in drop]
+        if not sets[name]:
+            raise ParameterError(f"--drop-features leaves no {name} feature; expected fewer")
         transformers[name] = transformer
         if name == "entity" and lstm_seed is not None:
             inputs["lstm"], extra = _lstm_input(transformer, fit_rows, events, lstm_seed, frame)
+            inputs["lstm"] = ([c for c in inputs["lstm"][0] if c not in drop], inputs["lstm"][1])
             parts.append(extra)
     truth = pd.DataFrame(
         {

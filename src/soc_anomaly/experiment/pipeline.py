@@ -163,7 +163,7 @@ def _run_seed(
         split.X_test_df,
         test_events(config, df, split, world),
     )
-    planned = _planned(names, feature_sets, notes)
+    planned = _planned(names, feature_sets, notes, config.drop_features)
     for name, feature_set in planned:
         model = run_detector(name, feature_set, config, seed, data, step)
         run = replace(run, models=[*run.models, model])
@@ -174,14 +174,30 @@ def _run_seed(
 
 def _lstm_seed(config: DetectConfig, seed: int) -> int | None:
     """The seed of the next-action LSTM when an lstm detector runs on the entity features."""
+    from soc_anomaly.detectors.markov import LSTM_COLUMNS
+
     wanted = any(n in LSTM_DETECTORS for n in config.detectors)
+    wanted &= not set(LSTM_COLUMNS) & set(config.drop_features)
     return seed if wanted and config.features in ("entity", "both") else None
 
 
 def _planned(
-    names: list[str], feature_sets: dict[str, object], notes: list[str]
+    names: list[str],
+    feature_sets: dict[str, object],
+    notes: list[str],
+    drop: tuple[str, ...] = (),
 ) -> list[tuple[str, str]]:
-    """(detector, feature set) pairs to run: sequence detectors on the entity features only."""
+    """(detector, feature set) pairs to run: sequence detectors on the entity features only,
+    and only where their columns are not dropped."""
+    from soc_anomaly.detectors.markov import LSTM_COLUMNS, SEQUENCE_COLUMNS
+
+    reads = {"markov": SEQUENCE_COLUMNS, "lstm": LSTM_COLUMNS}
+    for name in dict.fromkeys(names):
+        if set(reads.get(name, ())) & set(drop):
+            add_note(notes, f"{name}: reads {', '.join(reads[name])}, left out by --drop-features")
+    names = [n for n in names if not set(reads.get(n, ())) & set(drop)]
+    if not names:
+        raise ParameterError("--drop-features leaves no detector to run; expected fewer")
     planned, skipped = [], []
     for feature_set in feature_sets:
         for name in dict.fromkeys(names):
@@ -281,7 +297,9 @@ def _run_seeds(
                 with step(
                     f"Computing {config.features} features of {len(world_data.events):,} events"
                 ):
-                    world = WorldSplit.build(world_data, config.features, _lstm_seed(config, seed))
+                    world = WorldSplit.build(
+                        world_data, config.features, _lstm_seed(config, seed), config.drop_features
+                    )
             assert world is not None
             frame, source = world.table.table, world.data.source
             features = world.feature_cols

@@ -38,7 +38,7 @@ def lstm_missing(*, explicit: bool) -> str | None:
     Asked for explicitly (``--methods lstm``), a missing PyTorch raises the
     engine's one-line install message instead of returning it.
     """
-    from soc_anomaly.sequences.lstm_train import require_torch, torch_available
+    from soc_anomaly.sequences.torch_check import require_torch, torch_available
 
     if torch_available():
         return None

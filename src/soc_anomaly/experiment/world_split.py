@@ -117,9 +117,11 @@ class WorldEvaluation:
         scores: np.ndarray,
         top_m: int,
         order: np.ndarray | None = None,
+        read: list[str] | None = None,
     ) -> list[Explanation]:
         """The ``top_m`` highest-scoring events (or the first ``top_m`` of ``order``,
-        positions of the events to explain), each explained against its user's baseline.
+        positions of the events to explain), each explained against its user's baseline
+        by the features ``read`` (default: all).
 
         The sentences come from the per-entity features, furthest from the
         user's own baseline first; ``zscores`` holds each listed feature's
@@ -130,9 +132,14 @@ class WorldEvaluation:
         order = order[:top_m]
         rows = X_test_df.index[order]
         cols = list(self.entity.get_feature_names_out())
+        keep = set(cols if read is None else read)
         sentences = self.entity.explain(
-            self.events.loc[rows], self.features.loc[rows, cols], history=self.events
+            self.events.loc[rows],
+            self.features.loc[rows, cols],
+            top=5 + len(cols) - len(keep & set(cols)),
+            history=self.events,
         )
+        sentences = [[s for s in said if s.feature in keep][:5] for said in sentences]
         return [
             Explanation(
                 index=row,
@@ -154,9 +161,15 @@ class WorldSplit:
     n_staff: int
 
     @classmethod
-    def build(cls, data: WorldData, features: str, lstm_seed: int | None = None) -> WorldSplit:
+    def build(
+        cls,
+        data: WorldData,
+        features: str,
+        lstm_seed: int | None = None,
+        drop: tuple[str, ...] = (),
+    ) -> WorldSplit:
         """Featurise ``data`` with the sets of ``features`` (see :func:`build_world_table`)."""
-        table, n_staff = build_world_table(data, features, lstm_seed)
+        table, n_staff = build_world_table(data, features, lstm_seed, drop)
         return cls(data, table, n_staff)
 
     @property

@@ -177,7 +177,7 @@ def with_lstm(
     """
     from soc_anomaly.features.columns import read_events
     from soc_anomaly.features.sequence_features import training_sequences
-    from soc_anomaly.sequences.lstm_train import require_torch
+    from soc_anomaly.sequences.torch_check import require_torch
 
     require_torch()
 

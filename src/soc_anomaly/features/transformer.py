@@ -137,7 +137,7 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
         check_positive_int("beacon_intervals", self.beacon_intervals)
         check_positive_int("min_beacon_intervals", self.min_beacon_intervals)
         if self.lstm:
-            from soc_anomaly.sequences.lstm_train import require_torch
+            from soc_anomaly.sequences.torch_check import require_torch
 
             require_torch()
 

@@ -348,7 +348,9 @@ def _check_anomaly_model(model: Any) -> None:
         (_check_entity_features if model.features == "entity" else _check_seed_columns)(
             featurizer, "model.featurizer_"
         )
-        if [str(c) for c in featurizer.get_feature_names_out()] != names:
+        out = [str(c) for c in featurizer.get_feature_names_out()]
+        # The featuriser's output, or the columns of it the model reads (feature_cols).
+        if [c for c in out if c in set(names)] != names or len(set(names)) != d:
             raise refuse("model.feature_names_", "differ from the featuriser's output")
     for name in ("scaler_mean_", "baseline_mean_", "baseline_std_"):
         expect_array(getattr(model, name), f"model.{name}", shape=(d,), finite=True)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -35,8 +36,10 @@ __all__ = [
     "complete_raw_events",
     "detector_input",
     "finish_chunk",
+    "fit_featurizer",
     "input_columns",
     "prepare_chunk",
+    "read_columns",
 ]
 
 #: Raw columns every event must have (what identifies it, as OCSF input requires);
@@ -206,13 +209,16 @@ def alert_reasons(
     from soc_anomaly.features import EntityFeatures
 
     if isinstance(model.featurizer_, EntityFeatures) and chunk.context_columns is not None:
+        read = set(model.feature_names_)
+        # A model reading some of the features (feature_cols) names only those.
+        unread = len(model.featurizer_.get_feature_names_out()) - len(read)
         sentences = model.featurizer_.explain(
             chunk.events.iloc[rows],
             chunk.features.iloc[rows],
-            top=top,
+            top=top + unread,
             context_columns=chunk.context_columns.iloc[rows],
         )
-        return [[s.text for s in row] for row in sentences]
+        return [[s.text for s in row if s.feature in read][:top] for row in sentences]
     names = model.feature_names_
     values = chunk.features[names].iloc[rows].reset_index(drop=True)
     top_m = len(values)
@@ -228,6 +234,43 @@ def alert_reasons(
     )
     by_row = {e.index: list(e.explanations) for e in explained}
     return [by_row[i] for i in range(top_m)]
+
+
+def fit_featurizer(
+    features: str, raw: pd.DataFrame, users: pd.DataFrame | None, lstm: bool, random_state: int
+) -> tuple[Any, pd.DataFrame]:
+    """The featuriser of ``entity`` or ``seed`` features fitted on training events, and the
+    events as it read them; ``lstm`` trains the next-action LSTM with the entity features."""
+    if features == "seed":
+        from soc_anomaly.features.seed_columns import SeedColumns
+
+        return SeedColumns().fit(raw), raw
+    from soc_anomaly.features import EntityFeatures
+
+    # Columns of the other event kind, or optional ones, are unknown where absent.
+    raw = complete_raw_events(raw)
+    return EntityFeatures(lstm=lstm, random_state=random_state).fit(raw, users=users), raw
+
+
+def read_columns(featurizer: Any, feature_cols: Sequence[str] | None) -> list[str]:
+    """The featuriser's output columns a model reads: all, or those of ``feature_cols``
+    (in the featuriser's order).
+
+    Raises
+    ------
+    ParameterError
+        When ``feature_cols`` names a column the featuriser does not give.
+    """
+    out = [str(c) for c in featurizer.get_feature_names_out()]
+    if feature_cols is None:
+        return out
+    unknown = [str(c) for c in feature_cols if c not in out]
+    if unknown:
+        raise ParameterError(
+            f"unknown feature(s) {', '.join(unknown)}; the featuriser gives {', '.join(out)}"
+        )
+    wanted = set(feature_cols)
+    return [c for c in out if c in wanted]
 
 
 def detector_input(

@@ -24,18 +24,20 @@ from soc_anomaly.data.schema import resolve_feature_cols
 from soc_anomaly.detectors import get_detector, training_anomaly_scores
 from soc_anomaly.detectors.base import block_anomaly_scores, kept_training_scores
 from soc_anomaly.detectors.calibration import ScoreCalibrator
+from soc_anomaly.detectors.names import LSTM_DETECTORS
 from soc_anomaly.errors import DataError, ParameterError, check_positive_int, check_range
 from soc_anomaly.evaluation.thresholds import by_normal_percentile
 from soc_anomaly.features.carry import StreamContext, next_context
-from soc_anomaly.features.seed_columns import SeedColumns
 from soc_anomaly.model.bundle import training_record
 from soc_anomaly.model.chunks import (
     PreparedChunk,
     complete_raw_events,
     detector_input,
     finish_chunk,
+    fit_featurizer,
     input_columns,
     prepare_chunk,
+    read_columns,
 )
 from soc_anomaly.model.incident_scoring import check_budget, fit_linker
 
@@ -59,7 +61,10 @@ class AnomalyModel:
         the numeric columns of any table (``feature_cols``, or every numeric
         column but the label).
     feature_cols : sequence of str, optional
-        Columns of a ``table`` model.
+        The columns the detector reads: of a ``table`` model's table, or of an
+        ``entity`` or ``seed`` model's featuriser output (all of them if None;
+        the detection lab's ``--drop-features`` leaves some out to measure what
+        they add). Reasons then name only these.
     threshold_percentile : float, default=99.0
         Alert above this percentile of the normal training scores, in (0, 100).
     contamination : float, default=0.01
@@ -188,20 +193,10 @@ class AnomalyModel:
         else:
             # Read as score reads events: long text cut, impossible counts clipped.
             raw, _ = bound_events(train)
-            if self.features == "entity":
-                from soc_anomaly.features import EntityFeatures
-
-                # Columns of the other event kind, or optional ones, are unknown where absent.
-                raw = complete_raw_events(raw)
-                from soc_anomaly.detectors.names import LSTM_DETECTORS
-
-                # The lstm detector's input is the next-action LSTM the featuriser trains.
-                featurizer: Any = EntityFeatures(
-                    lstm=self.detector in LSTM_DETECTORS, random_state=self.random_state
-                ).fit(raw, users=users)
-            else:
-                featurizer = SeedColumns().fit(raw)
-            self.fit_features(featurizer.transform(raw), featurizer)
+            lstm = self.detector in LSTM_DETECTORS
+            featurizer, raw = fit_featurizer(self.features, raw, users, lstm, self.random_state)
+            feats = featurizer.transform(raw)
+            self.fit_features(feats[read_columns(featurizer, self.feature_cols)], featurizer)
             # The events as given (text times parsed), not the columns added as unknown.
             train = raw[list(train.columns)] if raw is not train else train
         linker = None if self.features == "table" else fit_linker(train, users, incidents_per_day)
@@ -234,11 +229,12 @@ class AnomalyModel:
         if featurizer is None:
             self.feature_names_ = [str(c) for c in feats.columns]
         else:
-            self.feature_names_ = [str(c) for c in featurizer.get_feature_names_out()]
+            self.feature_names_ = read_columns(featurizer, self.feature_cols)
             if len(self.feature_names_) != feats.shape[1]:
                 raise DataError(
-                    f"got {feats.shape[1]} feature columns for the featuriser's "
-                    f"{len(self.feature_names_)}; expected its transform's output"
+                    f"got {feats.shape[1]} feature columns for the "
+                    f"{len(self.feature_names_)} the model reads; expected its featuriser's "
+                    "output (the feature_cols of it)"
                 )
             feats = feats.set_axis(self.feature_names_, axis=1)
         if len(feats) < 2:
@@ -299,7 +295,10 @@ class AnomalyModel:
         """The detector's input before scaling: ``feats`` in model order (signed log
         of raw-event features). Columns are taken by position for a featurised model."""
         if self.featurizer_ is not None and list(feats.columns) != self.feature_names_:
-            feats = feats.set_axis(self.feature_names_, axis=1)
+            if set(self.feature_names_) <= set(feats.columns):
+                feats = feats[self.feature_names_]  # the featuriser's whole output
+            else:
+                feats = feats.set_axis(self.feature_names_, axis=1)
         return self._matrix(feats)
 
     def score(

@@ -9,7 +9,6 @@ float32 arrays of :class:`~soc_anomaly.sequences.lstm.LSTMWeights`, which
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -17,33 +16,17 @@ import numpy as np
 
 from soc_anomaly.errors import (
     DataError,
-    ParameterError,
     check_positive_int,
     check_range,
     check_seed,
 )
 from soc_anomaly.sequences.lstm import LSTMWeights
+from soc_anomaly.sequences.torch_check import require_torch, torch_available
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from torch import nn
 
 __all__ = ["fit_next_action_lstm", "require_torch", "torch_available"]
-
-_INSTALL_HINT = (
-    "the lstm detector needs PyTorch, an optional extra: pip install 'soc-anomaly[deep]' "
-    "(for a CPU-only build see the installation page of the docs)"
-)
-
-
-def torch_available() -> bool:
-    """Whether PyTorch is installed (looked up without importing it)."""
-    return importlib.util.find_spec("torch") is not None
-
-
-def require_torch() -> None:
-    """Raise a one-line :class:`~soc_anomaly.errors.ParameterError` when PyTorch is absent."""
-    if not torch_available():
-        raise ParameterError(_INSTALL_HINT)
 
 
 def _check_inputs(
