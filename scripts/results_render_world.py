@@ -21,6 +21,17 @@ ENTERPRISE_CONFIG = {
     "seeds": 1,
     "detectors": list(DETECTOR_NAMES),
 }
+#: The entity features without the sequence features, to say what those add.
+SEQUENCE_FEATURES = ["action_surprise", "window_surprise"]
+NO_SEQUENCES_COMMAND = (
+    "soc-anomaly detect --scenario enterprise --features entity --detectors all "
+    f"--drop-features {','.join(SEQUENCE_FEATURES)} --no-plots --importance-repeats 0"
+)
+NO_SEQUENCES_CONFIG = {
+    **ENTERPRISE_CONFIG,
+    "features": "entity",
+    "drop_features": SEQUENCE_FEATURES,
+}
 #: The rule tabulated, and the one shown beside it for comparison.
 INCIDENT_RULE = "incident_queue"
 EVENT_RULE = "daily_queue"
@@ -56,14 +67,33 @@ def at_seed(seed: int) -> Callable[[dict[str, Any]], str]:
     return render
 
 
-def enterprise_campaigns(document: dict[str, Any]) -> str:
+def without_sequences(document: dict[str, Any]) -> str:
+    """:func:`enterprise_campaigns` of the run without the sequence features (seed 42)."""
+    found = (document.get("config") or {}).get("random_state")
+    if found != 42:
+        raise BadInput(
+            f"the run has random_state={found!r}, but the table documents {NO_SEQUENCES_COMMAND}"
+        )
+    return enterprise_campaigns(document, NO_SEQUENCES_COMMAND, NO_SEQUENCES_CONFIG)
+
+
+def enterprise_campaigns(
+    document: dict[str, Any],
+    command: str = ENTERPRISE_COMMAND,
+    expected: dict[str, Any] | None = None,
+) -> str:
     """Campaigns caught per detector and feature set on the enterprise world.
 
     Parameters
     ----------
     document : dict
         The metrics.json written by ``soc-anomaly detect --scenario enterprise
-        --features both --detectors all`` (with any ``--random-state``).
+        --features both --detectors all`` (with any ``--random-state``), or by
+        ``command`` when given.
+    command : str
+        The documented command.
+    expected : dict, optional
+        Its settings (default: :data:`ENTERPRISE_CONFIG`, no feature dropped).
 
     Returns
     -------
@@ -73,8 +103,11 @@ def enterprise_campaigns(document: dict[str, Any]) -> str:
         intensity, the median time to detect, false incidents, then the event queue's
         campaigns caught beside it and the event-level PR AUC.
     """
-    _check_config(document, ENTERPRISE_CONFIG, ENTERPRISE_COMMAND)
+    _check_config(document, expected or ENTERPRISE_CONFIG, command)
     config, models = document["config"], document["models"]
+    dropped = config.get("drop_features") or []
+    if expected is None and dropped:
+        raise BadInput(f"its run drops {', '.join(dropped)}; the table documents `{command}`")
     blocks = {name: _queue(m, INCIDENT_RULE) for name, m in models.items()}
     events = {name: _queue(m, EVENT_RULE) for name, m in models.items()}
     scenarios = [s for s in SHORT if any(s in b["by_scenario"] for b in blocks.values())]
@@ -82,12 +115,14 @@ def enterprise_campaigns(document: dict[str, Any]) -> str:
     head = ["detector", *(SHORT[s] for s in scenarios), "all", "by intensity b/m/s",
             "median TTD", "false incidents", "event queue", "PR AUC"]  # fmt: skip
     seed = config["random_state"]
-    command = ENTERPRISE_COMMAND + ("" if seed == 42 else f" --random-state {seed}")
+    command += "" if seed == 42 else f" --random-state {seed}"
+    without = f" without the features {', '.join(dropped)}" if dropped else ""
     lines = [
         _header(command, f"seed {seed}"),
         "",
         f"Seed {seed}, {config['n_users']:,} staff, {config['days']} days, "
-        f"{n_campaigns} campaigns of {config['intensity']} intensity in the evaluated days; "
+        f"{n_campaigns} campaigns of {config['intensity']} intensity in the evaluated days"
+        f"{without}; "
         f"campaigns caught by the daily incident queue of {config['incidents_per_day']:g} "
         "incidents a day per 500 staff, per scenario, in all and by intensity "
         "(blatant/moderate/subtle), the median time to detect and the false incidents "

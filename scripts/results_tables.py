@@ -8,6 +8,9 @@ Each table is rendered from the file its documented command writes:
   enterprise_campaigns  soc-anomaly detect --scenario enterprise --features both
                         --detectors all                                plots/metrics.json
   enterprise_campaigns_43  the same with --random-state 43             plots/metrics.json
+  enterprise_no_sequences  soc-anomaly detect --scenario enterprise --features entity
+                        --detectors all --drop-features action_surprise,window_surprise
+                        --no-plots --importance-repeats 0              plots/metrics.json
   real_data             soc-anomaly benchmark --datasets-dir ../shared/datasets
                         --output table.csv                             table.csv
   hdfs_sequences        soc-anomaly benchmark --sequences
@@ -48,7 +51,13 @@ from results_render import (
     three_seeds,
 )
 from results_render_sequences import SEQUENCES_COMMAND, hdfs_sequences
-from results_render_world import ENTERPRISE_COMMAND, at_seed, enterprise_campaigns
+from results_render_world import (
+    ENTERPRISE_COMMAND,
+    NO_SEQUENCES_COMMAND,
+    at_seed,
+    enterprise_campaigns,
+    without_sequences,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "docs" / "results"
@@ -79,6 +88,10 @@ TABLES = {
         [*ENTERPRISE_COMMAND.split()[1:], "--random-state", "43"],
         "plots/metrics.json",
         at_seed(43),
+    ),
+    # The entity features without the sequence features: what those add.
+    "enterprise_no_sequences": Table(
+        NO_SEQUENCES_COMMAND.split()[1:], "plots/metrics.json", without_sequences
     ),
     "real_data": Table(
         [*REAL_COMMAND.split()[1:-1], "DATASETS", "--output", "table.csv"], "table.csv", real_data

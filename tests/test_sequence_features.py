@@ -77,6 +77,26 @@ def test_the_ngram_model_is_a_distribution_and_prefers_the_entity_habit() -> Non
     assert probability(tables, np.array([1]), h, np.array([1]))[0] > 0.05
 
 
+def test_repeated_triples_are_looked_up_once_with_the_same_probabilities() -> None:
+    from soc_anomaly.sequences.ngram import _probability
+
+    rng = np.random.default_rng(1)
+    entity = rng.integers(-1, 6, 20_000)  # -1 and 5: no own counts
+    actions = rng.integers(0, 4, 20_000)
+    hist = histories(entity, actions, 3)
+    tables = fit_ngram(actions[:10_000], hist[:10_000], 4, entity[:10_000].clip(-1, 4), 5)
+    fast = probability(tables, actions, hist, entity)
+    assert np.array_equal(fast, _probability(tables, actions, hist, entity))
+
+
+def test_histories_read_what_the_stream_carried() -> None:
+    entity = np.array([0, 1, 0, 0])
+    actions = np.array([5, 6, 7, 8])
+    before = np.array([[1, 2, 3]] * 4)  # entity 0 and 1 both carried 1, 2, 3
+    got = histories(entity, actions, 3, before)
+    assert got.tolist() == [[1, 2, 3], [1, 2, 3], [5, 1, 2], [7, 5, 1]]
+
+
 def test_sequence_features_are_causal_and_chunk_invariant(world) -> None:
     w, _, fe = world
     events = w.events

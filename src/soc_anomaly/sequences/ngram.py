@@ -33,6 +33,8 @@ __all__ = ["MAX_ORDER", "NGramTables", "distribution", "fit_ngram", "histories",
 #: Longest context the model reads.
 MAX_ORDER = 3
 _KEY_LIMIT = 2**62
+#: Events from which ``probability`` looks up each distinct (entity, context, action) once.
+_DEDUPE_FROM = 1024
 
 
 def histories(
@@ -77,15 +79,19 @@ def histories(
     first = np.repeat(start, np.diff(np.r_[start, n]))
     rank = np.arange(n) - first  # position within the entity's run
     carried = None if before is None else np.asarray(before, dtype=values.dtype)[order[first]]
-    for k in range(1, depth + 1):
-        inside = rank >= k
-        col = np.full(n, fill, dtype=values.dtype)
-        col[inside] = a[np.flatnonzero(inside) - k]
-        if carried is not None:
-            back = k - rank - 1  # steps into the carried history
-            reach = ~inside & (back < depth)
-            col[reach] = carried[np.flatnonzero(reach), back[reach]]
-        out[order, k - 1] = col
+    # Built in entity order (column k is the run shifted by k + 1), then put back in
+    # time order one row at a time: far fewer scattered writes than column by column.
+    ordered = np.full((n, depth), fill, dtype=values.dtype)
+    for k in range(1, min(depth, n - 1) + 1):
+        ordered[k:, k - 1] = np.where(rank[k:] >= k, a[:-k], fill)
+    if carried is not None:
+        # The first ``depth`` events of each entity also read what the stream carried.
+        near = np.flatnonzero(rank < depth)
+        for k in range(1, depth + 1):
+            back = k - rank[near] - 1  # steps into the carried history
+            reach = (back >= 0) & (back < depth)
+            ordered[near[reach], k - 1] = carried[near[reach], back[reach]]
+    out[order] = ordered
     return out
 
 
@@ -274,6 +280,23 @@ def probability(
     if entity is None:
         entity = np.full(n, -1, dtype=np.int64)
     entity = np.asarray(entity, dtype=np.int64)
+    own = (entity >= 0) & (entity < tables.n_entities)
+    if n > _DEDUPE_FROM and (tables.n_entities + 1) * base ** (order + 1) < _KEY_LIMIT:
+        # Events repeat a few (entity, context, action) triples: look each up once.
+        who = np.where(own, entity, -1) + 1
+        triple = (who * base**order + _context_keys(hist, order, base)) * V + actions
+        _, first, inverse = np.unique(triple, return_index=True, return_inverse=True)
+        if len(first) < n // 2:
+            return _probability(tables, actions[first], hist[first], entity[first])[inverse]
+    return _probability(tables, actions, hist, entity)
+
+
+def _probability(
+    tables: NGramTables, actions: np.ndarray, hist: np.ndarray, entity: np.ndarray
+) -> np.ndarray:
+    """:func:`probability` of every event, looked up one by one."""
+    n, V, order = len(actions), tables.n_actions, tables.order
+    base = V + 1
     own = (entity >= 0) & (entity < tables.n_entities)
     p = np.full(n, 1.0 / V)
     for level in range(tables.n_levels):
