@@ -116,7 +116,9 @@ def enterprise_campaigns(
             "median TTD", "false incidents", "event queue", "PR AUC"]  # fmt: skip
     seed = config["random_state"]
     command += "" if seed == 42 else f" --random-state {seed}"
-    without = f" without the features {', '.join(dropped)}" if dropped else ""
+    without = (
+        f", the detectors reading every feature but {' and '.join(dropped)}" if dropped else ""
+    )
     lines = [
         _header(command, f"seed {seed}"),
         "",

@@ -28,7 +28,7 @@ import pandas as pd
 
 from soc_anomaly.features.columns import Events, text_index
 from soc_anomaly.features.history import pair_keys
-from soc_anomaly.sequences.ngram import MAX_ORDER, fit_ngram, histories, probability
+from soc_anomaly.sequences.ngram import MAX_ORDER, Runs, fit_ngram, histories, probability
 from soc_anomaly.sequences.state import NO_TIME, SequenceState
 from soc_anomaly.sequences.vocabulary import ACTIONS, action_codes
 
@@ -170,18 +170,18 @@ def sequence_columns(
     times = np.full((n, DEPTH), NO_TIME, dtype=np.int64)
     surprise, window = _medians(est, n)
     local, acts = ev.codes["user"][idx], actions[idx]
-    # One lookup per distinct entity of the chunk, not per event.
-    distinct, inverse = np.unique(local, return_inverse=True)
-    names = ev.categories["user"][distinct]
+    # Grouped by entity once for every history; one state lookup per distinct entity.
+    runs = Runs.of(local)
+    names = ev.categories["user"][local[runs.last]]
     before_a, before_t, before_s = state.lookup(names)
-    h = histories(local, acts, DEPTH, before_a[inverse])
-    t = histories(local, ev.time[idx], DEPTH, before_t[inverse], fill=NO_TIME)
+    h = runs.histories(acts, DEPTH, before_a)
+    t = runs.histories(ev.time[idx], DEPTH, before_t, fill=NO_TIME)
     s = -np.log2(probability(est.ngram_, acts, h[:, :MAX_ORDER], user[idx]))
-    earlier = histories(local, s, WINDOW - 1, before_s[inverse], fill=0.0)
+    earlier = runs.histories(s, WINDOW - 1, before_s, fill=0.0)
     hist[idx], times[idx], surprise[idx] = h, t, s
     window[idx] = s + earlier.sum(axis=1)
     # Each entity's last event of the chunk gives its carried row.
-    last = len(local) - 1 - np.unique(local[::-1], return_index=True)[1]
+    last = runs.last
     state = state.update(
         names,
         np.column_stack([acts[last], h[last, :-1]]),
