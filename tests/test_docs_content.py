@@ -53,6 +53,14 @@ def test_every_detector_has_a_row() -> None:
     assert rows == list(DETECTORS)
 
 
+def test_the_sequences_page_shows_the_action_vocabulary() -> None:
+    from soc_anomaly.sequences.vocabulary import ACTIONS, actions_table
+
+    page = _page("sequences.md")
+    assert actions_table() in page
+    assert f"one of {len(ACTIONS)} actions" in page
+
+
 def test_readme_is_a_landing_page_whose_links_lead_somewhere() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert len(readme.splitlines()) < 200
