@@ -52,6 +52,8 @@ __all__ = [
 LSTM_FEATURES: tuple[str, ...] = ("lstm_surprise", "lstm_rank")
 
 _MS_PER_S = 1000.0
+#: Share of the training windows whose oldest steps are blanked (``_forget_oldest``).
+_FORGET_SHARE = 0.25
 #: Training events whose LSTM values give the medians (a seeded sample).
 _MEDIAN_SAMPLE = 50_000
 
@@ -97,6 +99,7 @@ def fit_lstm(est: EntityFeatures, seq: SequenceColumns, now: np.ndarray) -> None
     std = float(values.std()) if values.size else 1.0
     est.lstm_scale_ = np.array([mean, std if std > 0 else 1.0])
     windows, numeric = _inputs(seq.history, seq.times, now, est.lstm_scale_)
+    _forget_oldest(windows, numeric, np.random.default_rng(est.random_state))
     est.lstm_ = fit_next_action_lstm(
         windows, numeric, seq.actions, len(ACTIONS), random_state=est.random_state
     )
@@ -108,6 +111,27 @@ def fit_lstm(est: EntityFeatures, seq: SequenceColumns, now: np.ndarray) -> None
     est.lstm_medians_ = (
         np.array([np.median(surprise), np.median(rank)]) if rows.size else (np.zeros(2))
     )
+
+
+def _forget_oldest(windows: np.ndarray, numeric: np.ndarray, rng: np.random.Generator) -> None:
+    """Blank the oldest steps of a seeded share of the training windows, in place.
+
+    A stream is read from its middle: at its start (a file without history, a
+    request to the service) an entity's earlier actions are unknown, and its
+    window is "no action" there. In the training window that happens only at
+    each entity's first events, after which the model would take "no action"
+    for the start of the entity's life; blanking the oldest 1 to 8 steps of
+    :data:`_FORGET_SHARE` of the windows teaches it "not known" instead.
+    """
+    n, depth = windows.shape
+    rows = np.flatnonzero(rng.random(n) < _FORGET_SHARE)
+    blank = np.arange(depth) < rng.integers(1, depth + 1, len(rows))[:, None]
+    part = windows[rows]
+    part[blank] = -1
+    windows[rows] = part
+    steps = numeric[rows]
+    steps[blank] = 0.0
+    numeric[rows] = steps
 
 
 def _scores(

@@ -12,6 +12,11 @@ entity's last three actions; ``window_surprise`` sums it over the entity's last
 :data:`WINDOW` actions (the rarest short window of msticpy's
 ``anomalous_sequence`` is the largest of these over a session).
 
+An event stream has no beginning (the training window, a file or a request
+starts in the middle of each account's life), so an action before the first
+one read is unknown, not a "start": the n-gram then rests on the actions
+known (``probability(..., unknown_before=True)``).
+
 Both are causal: an event's values read only its entity's earlier actions, and
 a stream carries each entity's last :data:`DEPTH` actions
 (:class:`~soc_anomaly.sequences.state.SequenceState`), so the values do not
@@ -176,7 +181,7 @@ def sequence_columns(
     before_a, before_t, before_s = state.lookup(names)
     h = runs.histories(acts, DEPTH, before_a)
     t = runs.histories(ev.time[idx], DEPTH, before_t, fill=NO_TIME)
-    s = -np.log2(probability(est.ngram_, acts, h[:, :MAX_ORDER], user[idx]))
+    s = -np.log2(probability(est.ngram_, acts, h[:, :MAX_ORDER], user[idx], unknown_before=True))
     earlier = runs.histories(s, WINDOW - 1, before_s, fill=0.0)
     hist[idx], times[idx], surprise[idx] = h, t, s
     window[idx] = s + earlier.sum(axis=1)
@@ -208,7 +213,7 @@ def rescore_state(est: EntityFeatures, state: SequenceState) -> SequenceState:
         action = state.actions[:, k]
         context = state.actions[:, k + 1 : k + 1 + MAX_ORDER]
         known = action >= 0
-        p = probability(est.ngram_, np.maximum(action, 0), context, user)
+        p = probability(est.ngram_, np.maximum(action, 0), context, user, unknown_before=True)
         surprise[:, k] = np.where(known, -np.log2(p), 0.0)
     return SequenceState(state.entities, state.actions, state.times, surprise)
 

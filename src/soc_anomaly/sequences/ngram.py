@@ -14,8 +14,10 @@ own levels (its counts alone) then run from order 1 to ``order`` on top of the
 population's longest, so an entity with a long history is judged by its own
 habits and a new one by everyone's. A context never seen leaves the level
 below unchanged. An entity's first actions have fewer than ``n`` predecessors:
-the missing ones are a "start" symbol, so "the first thing it does" is a
-context too.
+for a session with a real beginning (log sessions) the missing ones are a
+"start" symbol, so "the first thing it does" is a context too; for a stream
+read from its middle (``unknown_before``) they are unknown, and the levels
+that would need them are skipped.
 
 Surprise is ``-log2 p`` in bits: 10 bits is a 1 in 1,024 step.
 """
@@ -330,7 +332,12 @@ def _lookup(
 
 
 def probability(
-    tables: NGramTables, actions: np.ndarray, hist: np.ndarray, entity: np.ndarray | None = None
+    tables: NGramTables,
+    actions: np.ndarray,
+    hist: np.ndarray,
+    entity: np.ndarray | None = None,
+    *,
+    unknown_before: bool = False,
 ) -> np.ndarray:
     """p(action | the entity's previous actions) of each event (see the module docstring).
 
@@ -345,6 +352,12 @@ def probability(
     entity : numpy.ndarray of int, optional
         Entity code of each event (-1, or a code outside the fitted entities:
         the population's estimate alone).
+    unknown_before : bool, default=False
+        A history slot of -1 is an action not seen (a stream read from the
+        middle, as security events are), not the start of the sequence: the
+        levels whose context reaches it are skipped, so the estimate rests on
+        the actions known. False: -1 is the start symbol (sessions with a real
+        beginning, as log sessions have).
 
     Returns
     -------
@@ -364,17 +377,27 @@ def probability(
         triple = (who * base**order + _context_keys(hist, order, base)) * V + actions
         _, first, inverse = np.unique(triple, return_index=True, return_inverse=True)
         if len(first) < n // 2:
-            return _probability(tables, actions[first], hist[first], entity[first])[inverse]
-    return _probability(tables, actions, hist, entity)
+            rows = (actions[first], hist[first], entity[first])
+            return _probability(tables, *rows, unknown_before)[inverse]
+    return _probability(tables, actions, hist, entity, unknown_before)
 
 
 def _probability(
-    tables: NGramTables, actions: np.ndarray, hist: np.ndarray, entity: np.ndarray
+    tables: NGramTables,
+    actions: np.ndarray,
+    hist: np.ndarray,
+    entity: np.ndarray,
+    unknown_before: bool = False,
 ) -> np.ndarray:
     """:func:`probability` of every event, looked up one by one."""
     n, V, order = len(actions), tables.n_actions, tables.order
     base = V + 1
     own = (entity >= 0) & (entity < tables.n_entities)
+    # How many of each event's last actions are known (all ``order`` if -1 is a start).
+    known = np.full(n, order)
+    if unknown_before:
+        missing = np.asarray(hist)[:, :order] < 0
+        known = np.where(missing.any(axis=1), np.argmax(missing, axis=1), order)
     p = np.full(n, 1.0 / V)
     for level in range(tables.n_levels):
         jk, jc, ck, cc, cd = tables.level(level)
@@ -386,7 +409,9 @@ def _probability(
         prev = p[rows]
         with np.errstate(invalid="ignore", divide="ignore"):
             mixed = (count + distinct * prev) / (seen + distinct)
-        p[rows] = np.where(seen > 0, mixed, prev)
+        # A level whose context reaches an action not seen leaves the estimate as it was.
+        reach = level if level <= order else level - order
+        p[rows] = np.where((seen > 0) & (known[rows] >= reach), mixed, prev)
     return p
 
 
