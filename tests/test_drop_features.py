@@ -80,3 +80,10 @@ def test_sequence_detectors_whose_columns_are_dropped_are_skipped_with_a_note() 
     assert notes == ["markov: reads action_surprise, window_surprise, left out by --drop-features"]
     with pytest.raises(ParameterError, match="leaves no detector"):
         _planned(["markov"], sets, [], ("action_surprise",))
+
+
+def test_a_model_without_a_seed_saves_and_loads(world, tmp_path) -> None:
+    w, train = world
+    model = AnomalyModel(detector="kmeans", random_state=None).fit(train, users=w.users)
+    loaded = load_model(model.save(tmp_path / "unseeded"))
+    assert loaded.featurizer_.random_state == 0 and not loaded.featurizer_.lstm

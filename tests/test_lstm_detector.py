@@ -80,8 +80,19 @@ def test_an_lstm_bundle_scores_the_same_after_saving_and_in_chunks(world, tmp_pa
     pd.testing.assert_frame_equal(scored, loaded.score(test, history=train))
     alerts = scored[scored["alert"]]
     assert len(alerts) and test.loc[alerts.index, "label"].mean() > 0.3
+    # Each alert's first reason is what the LSTM made of the action.
+    assert all("the next-action LSTM ranked it" in r[0] for r in alerts["reasons"])
     # Without history the windows start with actions not seen, which training taught it.
     assert model.score(test)["alert"].sum() < 1.5 * len(alerts)
+
+
+def _huge(featurizer) -> None:
+    """An LSTM of 1,024 hidden units: consistent, but slow to score."""
+    w, h = featurizer.lstm_, 1024
+    rng = np.random.default_rng(0)
+    for name, shape in (("w_ih", (4 * h, w.w_ih.shape[1])), ("w_hh", (4 * h, h)),
+                        ("bias", (4 * h,)), ("w_out", (w.n_actions, h))):  # fmt: skip
+        setattr(w, name, rng.normal(size=shape).astype(np.float32))
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +109,9 @@ def small_bundle(world, tmp_path_factory):
         (lambda f: f.lstm_.w_hh.__setitem__((0, 0), np.nan), r"w_hh holds a NaN"),
         (lambda f: setattr(f.lstm_, "bias", f.lstm_.bias.astype(np.float64)), r"bias must be"),
         (lambda f: setattr(f, "lstm_scale_", np.array([0.0, -1.0])), r"lstm_scale_"),
+        (_huge, r"lstm_\.hidden: is 1024; expected a value in \[1, 512\]"),
     ],
-    ids=["shape", "nan", "dtype", "scale"],
+    ids=["shape", "nan", "dtype", "scale", "huge"],
 )
 def test_a_tampered_lstm_is_refused_in_one_line(small_bundle, tmp_path, change, named) -> None:
     bad = craft(small_bundle, tmp_path / "bad", lambda model: change(model.featurizer_))

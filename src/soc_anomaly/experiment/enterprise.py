@@ -313,7 +313,10 @@ def build_world_table(
         transformers[name] = transformer
         if name == "entity" and lstm_seed is not None:
             inputs["lstm"], extra = _lstm_input(transformer, fit_rows, events, lstm_seed, frame)
-            inputs["lstm"] = ([c for c in inputs["lstm"][0] if c not in drop], inputs["lstm"][1])
+            cols, featurizer = inputs["lstm"]
+            names = [*out, *cols[len(out) :]]  # the table's columns, as the featuriser names them
+            kept = [c for c, n in zip(cols, names, strict=True) if n not in drop]
+            inputs["lstm"] = (kept, featurizer)
             parts.append(extra)
     truth = pd.DataFrame(
         {

@@ -29,6 +29,7 @@ from soc_anomaly.features.compute import sequence_context_at, user_rows
 from soc_anomaly.features.deviation import FLAG_DEVIATION, MIN_DEVIATION, deviations
 from soc_anomaly.features.entity_keys import ACCOUNT, KIND_NAMES, entity_of
 from soc_anomaly.features.history import hour_weekday
+from soc_anomaly.features.lstm_features import LSTM_FEATURES, has_lstm
 from soc_anomaly.features.peers import department_codes
 from soc_anomaly.features.sequence_features import DEPTH
 from soc_anomaly.features.travel import previous_login
@@ -281,6 +282,10 @@ def explain_rows(
         rank = np.arange(len(ev)) if ev.order is None else np.argsort(ev.order, kind="stable")
         seq = sequence_context_at(est, ev, rank)
 
+    # The lstm detector's featuriser: its own columns explain its score first.
+    lstm = None
+    if has_lstm(est) and all(c in features.columns for c in LSTM_FEATURES):
+        lstm = features[list(LSTM_FEATURES)].to_numpy(dtype=np.float64)
     out: list[list[FeatureSentence]] = []
     for i in range(len(X)):
         order = np.argsort(-dev[i], kind="stable")
@@ -346,5 +351,17 @@ def explain_rows(
                 )
             sentence = FEATURES[name].template.format(**fields)
             sentences.append(FeatureSentence(name, v, float(dev[i, j]), sentence))
+        if lstm is not None:
+            sentences = [_lstm_sentence(seq, i, *lstm[i]), *sentences][:top]
         out.append(sentences)
     return out
+
+
+def _lstm_sentence(seq: dict[str, np.ndarray], i: int, bits: float, rank: float) -> FeatureSentence:
+    """What the next-action LSTM made of the event's action (its rank among its guesses)."""
+    words = _sequence_words(seq, i, bits)
+    text = (
+        f"{words['action']} after {words['after']}: the next-action LSTM ranked it "
+        f"{int(rank)} of {len(ACTIONS)} (1 in {words['odds']:,.0f} by its estimate)"
+    )
+    return FeatureSentence(LSTM_FEATURES[0], float(bits), float(bits), text)

@@ -33,7 +33,8 @@ import pandas as pd
 
 from soc_anomaly.features.columns import Events, text_index
 from soc_anomaly.features.history import pair_keys
-from soc_anomaly.sequences.ngram import MAX_ORDER, Runs, fit_ngram, histories, probability
+from soc_anomaly.sequences.ngram import MAX_ORDER, fit_ngram, histories, probability
+from soc_anomaly.sequences.runs import Runs
 from soc_anomaly.sequences.state import NO_TIME, SequenceState
 from soc_anomaly.sequences.vocabulary import ACTIONS, action_codes
 

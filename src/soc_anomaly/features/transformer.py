@@ -112,6 +112,10 @@ class EntityFeatures(TransformerMixin, BaseEstimator):
     True
     """
 
+    # A featuriser saved before these parameters existed reads them from the class.
+    lstm: bool = False
+    random_state: int | None = 0
+
     def __init__(
         self,
         prior_weight: float = 10.0,

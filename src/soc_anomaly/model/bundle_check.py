@@ -215,7 +215,7 @@ def _check_entity_features(est: Any, where: str) -> None:
     from soc_anomaly.features.columns import TEXT_COLUMNS
     from soc_anomaly.features.deviation import LEVELS
     from soc_anomaly.features.peers import PeerTables
-    from soc_anomaly.model.bundle_check_estimators import check_lstm
+    from soc_anomaly.model.bundle_check_sequences import check_sequences
 
     for name in ("min_history", "beacon_intervals", "min_beacon_intervals"):
         expect_number(getattr(est, name), f"{where}.{name}", integer=True, low=1, high=10**6)
@@ -261,45 +261,11 @@ def _check_entity_features(est: Any, where: str) -> None:
     _check_peers(peers, f"{where}.peers_", sizes["dst_host"])
     expect_number(est.n_training_events_, f"{where}.n_training_events_", integer=True, low=1)
     _check_text_vector(est.hosts_, f"{where}.hosts_")
-    _check_ngram(est.ngram_, f"{where}.ngram_", n_users)
-    check_lstm(est, where)
+    check_sequences(est, where, n_users)
     sketch = expect_array(est.deviation_sketch_, f"{where}.deviation_sketch_",
                           shape=(len(FEATURES), len(LEVELS)))  # fmt: skip
     if np.isnan(sketch).any():
         raise refuse(f"{where}.deviation_sketch_", "holds NaN")
-
-
-def _check_ngram(tables: Any, where: str, n_users: int) -> None:
-    """The n-gram counts: one vocabulary, consistent levels, keys in range and sorted."""
-    from soc_anomaly.sequences.ngram import MAX_ORDER, NGramTables
-    from soc_anomaly.sequences.vocabulary import ACTIONS
-
-    if type(tables) is not NGramTables:
-        raise refuse(where, f"is a {type(tables).__name__}; expected NGramTables")
-    V = len(ACTIONS)
-    expect_number(tables.n_actions, f"{where}.n_actions", integer=True, low=V, high=V)
-    order = expect_number(tables.order, f"{where}.order", integer=True, low=1, high=MAX_ORDER)
-    expect_number(tables.n_entities, f"{where}.n_entities", integer=True, low=0, high=n_users)
-    levels = int(order) + 1 + (int(order) if tables.n_entities else 0)
-    for kind in ("joint", "context"):
-        keys = expect_array(getattr(tables, f"{kind}_keys"), f"{where}.{kind}_keys", kind="i")
-        offsets = expect_array(getattr(tables, f"{kind}_offsets"), f"{where}.{kind}_offsets",
-                               kind="i", shape=(levels + 1,))  # fmt: skip
-        if offsets[0] != 0 or offsets[-1] != len(keys) or (np.diff(offsets) < 0).any():
-            raise refuse(f"{where}.{kind}_offsets", "are not level boundaries of the keys")
-        for i in range(levels):
-            # An entity's context key is its code times (V + 1) ** order plus the context's.
-            entities = max(int(tables.n_entities), 1) if i > order else 1
-            bound = (V + 1) ** (i if i <= order else int(order)) * entities
-            bound *= V if kind == "joint" else 1
-            _check_sorted_keys(keys[offsets[i] : offsets[i + 1]], f"{where}.{kind}_keys", bound)
-    n_joint, n_ctx = len(tables.joint_keys), len(tables.context_keys)
-    counts = expect_array(tables.joint_counts, f"{where}.joint_counts", kind="i", shape=(n_joint,))
-    seen = expect_array(tables.context_counts, f"{where}.context_counts", kind="i", shape=(n_ctx,))
-    distinct = expect_array(tables.context_distinct, f"{where}.context_distinct", kind="i",
-                            shape=(n_ctx,))  # fmt: skip
-    if (counts < 1).any() or (distinct < 1).any() or (distinct > np.minimum(seen, V)).any():
-        raise refuse(where, "holds counts that are not positive or distinct counts above them")
 
 
 def _check_peers(peers: Any, where: str, n_dst: int) -> None:

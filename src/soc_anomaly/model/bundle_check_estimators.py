@@ -15,10 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from soc_anomaly.errors import ModelError
 from soc_anomaly.model.bundle_check import expect_array, expect_number, refuse
 
-__all__ = ["check_detector", "check_linker", "check_lstm", "estimator_classes"]
+__all__ = ["check_detector", "check_linker", "estimator_classes"]
 
 #: Most common entities a linker may hold, and the longest name (a real one holds tens).
 MAX_COMMON_ENTITIES = 1_000_000
@@ -369,32 +368,3 @@ def check_linker(linker: Any, where: str) -> None:
         total += len(names)
     if total > MAX_COMMON_ENTITIES:
         raise refuse(f"{where}.common_", f"holds over {MAX_COMMON_ENTITIES:,} names")
-
-
-def check_lstm(est: Any, where: str) -> None:
-    """The entity featuriser's next-action LSTM, when it has one: float32 weights of
-    consistent shapes over the action vocabulary, one numeric input, finite scales."""
-    from soc_anomaly.sequences.lstm import LSTMWeights
-    from soc_anomaly.sequences.vocabulary import ACTIONS
-
-    # A featuriser saved before the LSTM existed has neither parameter.
-    seed, wanted = getattr(est, "random_state", 0), getattr(est, "lstm", False)
-    expect_number(seed, f"{where}.random_state", integer=True)
-    if not isinstance(wanted, bool | np.bool_):
-        raise refuse(f"{where}.lstm", f"is a {type(wanted).__name__}; expected a bool")
-    weights = getattr(est, "lstm_", None)
-    if weights is None:
-        return
-    if type(weights) is not LSTMWeights:
-        raise refuse(f"{where}.lstm_", f"is a {type(weights).__name__}; expected LSTMWeights")
-    try:
-        weights.check()
-    except ModelError as exc:
-        raise refuse(f"{where}.lstm_", str(exc)) from None
-    V = len(ACTIONS)
-    expect_number(weights.n_actions, f"{where}.lstm_.n_actions", integer=True, low=V, high=V)
-    expect_number(weights.n_numeric, f"{where}.lstm_.n_numeric", integer=True, low=1, high=1)
-    scale = expect_array(est.lstm_scale_, f"{where}.lstm_scale_", shape=(2,), finite=True)
-    if scale[1] <= 0:
-        raise refuse(f"{where}.lstm_scale_", "has a deviation that is not positive")
-    expect_array(est.lstm_medians_, f"{where}.lstm_medians_", shape=(2,), finite=True)

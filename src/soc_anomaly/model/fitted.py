@@ -194,7 +194,8 @@ class AnomalyModel:
             # Read as score reads events: long text cut, impossible counts clipped.
             raw, _ = bound_events(train)
             lstm = self.detector in LSTM_DETECTORS
-            featurizer, raw = fit_featurizer(self.features, raw, users, lstm, self.random_state)
+            seed = 0 if self.random_state is None else self.random_state
+            featurizer, raw = fit_featurizer(self.features, raw, users, lstm, seed)
             feats = featurizer.transform(raw)
             self.fit_features(feats[read_columns(featurizer, self.feature_cols)], featurizer)
             # The events as given (text times parsed), not the columns added as unknown.

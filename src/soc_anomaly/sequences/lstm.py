@@ -14,6 +14,7 @@ them (with statistics of the training window) before training and scoring.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -23,6 +24,9 @@ from threadpoolctl import threadpool_limits
 from soc_anomaly.errors import DataError, ModelError
 
 __all__ = ["LSTMWeights", "next_action_log_probs", "surprise_and_rank"]
+
+#: Held while a forward pass runs with its process-wide BLAS thread limit.
+_ONE_AT_A_TIME = threading.Lock()
 
 # The arrays of a model, in the order they are saved.
 _NAMES = ("embed", "w_ih", "w_hh", "bias", "w_out", "b_out")
@@ -293,16 +297,25 @@ def next_action_log_probs(
     starts = range(0, n, batch)
     # The matrices are small: a BLAS thread pool per product costs more than it
     # saves (half the speed on two cores), so batches run on the cores instead,
-    # each product on one thread (numpy releases the GIL inside them).
-    with threadpool_limits(1, user_api="blas"):
+    # each product on one thread (numpy releases the GIL inside them). The BLAS
+    # limit is process-wide: one forward at a time sets and restores it, so two
+    # threads scoring at once (the service) cannot leave it set.
+    with _ONE_AT_A_TIME, threadpool_limits(1, user_api="blas"):
         if len(starts) < 2:
             for start in starts:
                 run(start)
         else:
-            workers = min(len(starts), os.cpu_count() or 1)
-            with ThreadPoolExecutor(workers) as pool:
+            with ThreadPoolExecutor(min(len(starts), _cores())) as pool:
                 list(pool.map(run, starts))
     return out
+
+
+def _cores() -> int:
+    """Cores this process may run on (its CPU affinity where the system tells it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def surprise_and_rank(log_probs: np.ndarray, actual: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
