@@ -74,16 +74,17 @@ def test_entity_features_catch_most_campaigns_at_the_budget(mixed_runs, seed) ->
     assert sum(g.caught for g in loud) >= 15
     for scenario in ("password_spray", "account_takeover", "credential_stuffing", "beaconing"):
         assert head.by_scenario[scenario].caught >= 2, scenario
-    # Caught early: the median campaign alerts within about an hour of its start (seed
-    # 43: 1.16 h with the sequence features, which also catch one campaign more).
-    assert head.median_ttd_hours is not None and head.median_ttd_hours <= 1.5
+    # Caught early: the median campaign alerts within two hours of its start (seed 43:
+    # 1.82 h with the sequence features, which catch 27 of 30; 1.16 h for 26 before the
+    # n-gram read the actions before a stream's first ones as unknown).
+    assert head.median_ttd_hours is not None and head.median_ttd_hours <= 2.0
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_incident_queue_catches_more_campaigns_than_the_event_queue(mixed_runs, seed) -> None:
     # Measured with these four detectors: the best entity detector's incident queue
-    # catches 23 of 30 at seed 42 (k-means distance; the event queue's best 23) and 25 at
-    # seed 43 (the event queue's best 18), every account takeover at every intensity.
+    # catches 25 of 30 at seed 42 (OneClassSVM; the event queue's best 24) and 27 at
+    # seed 43 (the event queue's best 20), every account takeover at every intensity.
     result = mixed_runs[seed]
     assert HEADLINE_RULE == "incident_queue"
     model, head = _best(result, "entity")
@@ -94,7 +95,7 @@ def test_the_incident_queue_catches_more_campaigns_than_the_event_queue(mixed_ru
     assert head.recall >= 0.7, (model.name, head.recall)
     assert head.by_scenario["account_takeover"].caught == head.by_scenario["account_takeover"].n
     assert head.by_intensity["subtle"].caught >= 3
-    assert head.median_ttd_hours is not None and head.median_ttd_hours <= 1.5
+    assert head.median_ttd_hours is not None and head.median_ttd_hours <= 2.0
     # The budget holds: at most 10 incidents a day (500 staff), a raised incident's events
     # mostly from its main campaign.
     # (The evaluated period is a few seconds short of 15 days: 150 incidents are 10.0004 a day.)
