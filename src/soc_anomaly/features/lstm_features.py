@@ -15,6 +15,10 @@ event gets two columns, read by the ``lstm`` detector only:
     The action's rank among the model's predictions (1: the most likely;
     DeepLog's top-g test is ``lstm_rank > g``).
 
+Training blanks the oldest steps of a seeded quarter of the windows, so that
+"no action" reads as "not known" (a stream read from its middle), not as the
+start of an entity's life.
+
 The windows come from the same carried sequences as ``action_surprise``
 (:class:`~soc_anomaly.sequences.state.SequenceState`), so the columns are
 causal and the same whatever the chunk size. Training needs PyTorch (the
@@ -79,7 +83,9 @@ def _inputs(
 
 
 def fit_lstm(est: EntityFeatures, seq: SequenceColumns, now: np.ndarray) -> None:
-    """Train ``est.lstm_`` and ``est.lstm_scale_`` on the training events' sequences.
+    """Train ``est.lstm_`` on the training events' sequences, and set ``est.lstm_scale_``
+    (the gaps' mean and deviation) and ``est.lstm_medians_`` (the two columns' training
+    medians).
 
     Parameters
     ----------
@@ -109,7 +115,7 @@ def fit_lstm(est: EntityFeatures, seq: SequenceColumns, now: np.ndarray) -> None
     rows.sort()
     surprise, rank = _scores(est, seq.actions[rows], seq.history[rows], seq.times[rows], now[rows])
     est.lstm_medians_ = (
-        np.array([np.median(surprise), np.median(rank)]) if rows.size else (np.zeros(2))
+        np.array([np.median(surprise), np.median(rank)]) if rows.size else np.zeros(2)
     )
 
 
