@@ -60,7 +60,7 @@ from soc_anomaly.features import EntityFeatures
 from soc_anomaly.features.columns import read_events
 from soc_anomaly.features.compute import sequences_of
 from soc_anomaly.features.lstm_features import fit_lstm, lstm_values
-from soc_anomaly.features.sequence_features import training_sequences
+from soc_anomaly.features.sequence_features import in_sequences, training_sequences
 from soc_anomaly.model import AnomalyModel
 from soc_anomaly.sequences.ngram import MAX_ORDER, fit_ngram
 from soc_anomaly.sequences.vocabulary import ACTIONS
@@ -76,7 +76,7 @@ out = {"events": len(events), "train_events": len(train)}
 t0 = time.perf_counter()
 ev = read_events(train)
 seq, now = training_sequences(fe, ev)
-keep = ~(ev.is_net & ~ev.direction_known)
+keep = in_sequences(ev)
 user = ev.fitted_codes("user", fe.vocab_["user"])[keep]
 fit_ngram(seq.actions, seq.history[:, :MAX_ORDER], len(ACTIONS), user, len(fe.vocab_["user"]))
 out["markov_fit_s"] = time.perf_counter() - t0
@@ -99,8 +99,8 @@ t0 = time.perf_counter()
 fit_lstm(fe, seq, now)
 out["lstm_train_s"] = time.perf_counter() - t0
 fe.lstm = True
-in_sequences = ~(every.is_net & ~every.direction_known)
-_, out["lstm_passes_s"] = passes(lambda: lstm_values(fe, scored, every.time, in_sequences))
+kept = in_sequences(every)
+_, out["lstm_passes_s"] = passes(lambda: lstm_values(fe, scored, every.time, kept))
 
 t0 = time.perf_counter()
 AnomalyModel(detector="markov").fit(train, users=users)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from soc_anomaly.features.sequence_features import SequenceColumns
+from soc_anomaly.features.sequence_features import SequenceColumns, in_sequences
 from soc_anomaly.sequences.lstm import next_action_log_probs, surprise_and_rank
 from soc_anomaly.sequences.state import NO_TIME
 from soc_anomaly.sequences.vocabulary import ACTIONS
@@ -236,8 +236,7 @@ def with_lstm_rows(
     below when ``est`` has the LSTM."""
     if not has_lstm(est):
         return values
-    keep = ~(ev.is_net & ~ev.direction_known)
-    now = ev.time
+    keep, now = in_sequences(ev), ev.time
     if rows is not None:
         keep, now = keep[rows], now[rows]
     return np.vstack([values, np.stack(lstm_values(est, seq, now, keep))])

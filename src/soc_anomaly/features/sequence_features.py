@@ -41,7 +41,14 @@ from soc_anomaly.sequences.vocabulary import ACTIONS, action_codes
 if TYPE_CHECKING:
     from soc_anomaly.features.transformer import EntityFeatures
 
-__all__ = ["DEPTH", "WINDOW", "SequenceColumns", "fit_sequences", "sequence_columns"]
+__all__ = [
+    "DEPTH",
+    "WINDOW",
+    "SequenceColumns",
+    "fit_sequences",
+    "in_sequences",
+    "sequence_columns",
+]
 
 #: Last actions a stream carries per entity (the LSTM reads this many; the n-gram three).
 DEPTH = 8
@@ -103,6 +110,11 @@ def _medians(est: EntityFeatures, n: int) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
+def in_sequences(ev: Events) -> np.ndarray:
+    """Events that are part of the sequences: all but connections of unknown direction."""
+    return ~(ev.is_net & ~ev.direction_known)
+
+
 def training_sequences(est: EntityFeatures, ev: Events) -> tuple[SequenceColumns, np.ndarray]:
     """The training events' sequences (``hosts_`` fitted): their
     :class:`SequenceColumns` without surprises (state empty), and their times.
@@ -114,7 +126,7 @@ def training_sequences(est: EntityFeatures, ev: Events) -> tuple[SequenceColumns
     dst = ev.fitted_codes("dst_host", est.vocab_["dst_host"])
     new_device = _first_uses(np.where(ev.is_auth, user, -1), device, len(est.vocab_["device_id"]))
     new_dst = _first_uses(user, dst, len(est.vocab_["dst_host"]))
-    keep = ~(ev.is_net & ~ev.direction_known)
+    keep = in_sequences(ev)
     actions = action_codes(ev, new_device, new_dst, _workstations(est, ev))[keep]
     user, now = user[keep], ev.time[keep]
     hist = histories(user, actions, DEPTH)
@@ -130,7 +142,7 @@ def fit_sequences(est: EntityFeatures, X: pd.DataFrame, ev: Events) -> None:
     hosts = X["src_host"] if "src_host" in X.columns else pd.Series([], dtype=object)
     est.hosts_ = np.asarray(text_index(pd.unique(hosts.dropna())), dtype=str)
     seq, now = training_sequences(est, ev)
-    user = ev.fitted_codes("user", est.vocab_["user"])[~(ev.is_net & ~ev.direction_known)]
+    user = ev.fitted_codes("user", est.vocab_["user"])[in_sequences(ev)]
     est.ngram_ = fit_ngram(
         seq.actions, seq.history[:, :MAX_ORDER], len(ACTIONS), user, len(est.vocab_["user"])
     )
@@ -171,7 +183,7 @@ def sequence_columns(
     actions = action_codes(ev, new_device, new_dst, _workstations(est, ev))
     # A connection of unknown direction is no evidence: it is left out of the sequences
     # (its action was never in training) and its values are the training medians.
-    idx = np.flatnonzero(~(ev.is_net & ~ev.direction_known))
+    idx = np.flatnonzero(in_sequences(ev))
     hist = np.full((n, DEPTH), -1, dtype=np.int64)
     times = np.full((n, DEPTH), NO_TIME, dtype=np.int64)
     surprise, window = _medians(est, n)

@@ -237,10 +237,17 @@ def alert_reasons(
 
 
 def fit_featurizer(
-    features: str, raw: pd.DataFrame, users: pd.DataFrame | None, lstm: bool, random_state: int
+    features: str,
+    raw: pd.DataFrame,
+    users: pd.DataFrame | None,
+    detector: str,
+    random_state: int | None,
 ) -> tuple[Any, pd.DataFrame]:
-    """The featuriser of ``entity`` or ``seed`` features fitted on training events, and the
-    events as it read them; ``lstm`` trains the next-action LSTM with the entity features."""
+    """The featuriser of ``entity`` or ``seed`` features fitted on training events for
+    ``detector``, and the events as it read them (the ``lstm`` detector's entity features
+    also train its next-action LSTM, seeded by ``random_state``, 0 if None)."""
+    from soc_anomaly.detectors.names import LSTM_DETECTORS
+
     if features == "seed":
         from soc_anomaly.features.seed_columns import SeedColumns
 
@@ -249,7 +256,9 @@ def fit_featurizer(
 
     # Columns of the other event kind, or optional ones, are unknown where absent.
     raw = complete_raw_events(raw)
-    return EntityFeatures(lstm=lstm, random_state=random_state).fit(raw, users=users), raw
+    seed = 0 if random_state is None else random_state
+    featurizer = EntityFeatures(lstm=detector in LSTM_DETECTORS, random_state=seed)
+    return featurizer.fit(raw, users=users), raw
 
 
 def read_columns(featurizer: Any, feature_cols: Sequence[str] | None) -> list[str]:
@@ -279,8 +288,9 @@ def detector_input(
     """The detector's input (before scaling) of a table of features.
 
     A model on a table reads its ``feature_names`` (numbers); a featurised
-    model's features are taken whole, through the signed log. Any missing or
-    infinite value is a :class:`DataError` naming the event.
+    model's features go through the signed log: by name from its featuriser's
+    whole output, else all of ``feats`` in order. Any missing or infinite value
+    is a :class:`DataError` naming the event.
     """
     if not featurized:
         missing = [c for c in feature_names if c not in feats.columns]
@@ -295,6 +305,8 @@ def detector_input(
             bad = next(c for c in feature_names if not pd.api.types.is_numeric_dtype(feats[c]))
             raise DataError(f"column {bad} is not numeric; the model reads numbers") from None
     else:
+        if list(feats.columns) != feature_names and set(feature_names) <= set(feats.columns):
+            feats = feats[feature_names]  # a featuriser's whole output: the columns read
         X = signed_log1p(feats.to_numpy(dtype=float))
     if not np.isfinite(X).all():
         row = int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0])

@@ -24,7 +24,6 @@ from soc_anomaly.data.schema import resolve_feature_cols
 from soc_anomaly.detectors import get_detector, training_anomaly_scores
 from soc_anomaly.detectors.base import block_anomaly_scores, kept_training_scores
 from soc_anomaly.detectors.calibration import ScoreCalibrator
-from soc_anomaly.detectors.names import LSTM_DETECTORS
 from soc_anomaly.errors import DataError, ParameterError, check_positive_int, check_range
 from soc_anomaly.evaluation.thresholds import by_normal_percentile
 from soc_anomaly.features.carry import StreamContext, next_context
@@ -62,9 +61,8 @@ class AnomalyModel:
         column but the label).
     feature_cols : sequence of str, optional
         The columns the detector reads: of a ``table`` model's table, or of an
-        ``entity`` or ``seed`` model's featuriser output (all of them if None;
-        the detection lab's ``--drop-features`` leaves some out to measure what
-        they add). Reasons then name only these.
+        ``entity`` or ``seed`` featuriser's output (all if None; ``detect
+        --drop-features`` leaves some out). Reasons then name only these.
     threshold_percentile : float, default=99.0
         Alert above this percentile of the normal training scores, in (0, 100).
     contamination : float, default=0.01
@@ -193,9 +191,9 @@ class AnomalyModel:
         else:
             # Read as score reads events: long text cut, impossible counts clipped.
             raw, _ = bound_events(train)
-            lstm = self.detector in LSTM_DETECTORS
-            seed = 0 if self.random_state is None else self.random_state
-            featurizer, raw = fit_featurizer(self.features, raw, users, lstm, seed)
+            featurizer, raw = fit_featurizer(
+                self.features, raw, users, self.detector, self.random_state
+            )
             feats = featurizer.transform(raw)
             self.fit_features(feats[read_columns(featurizer, self.feature_cols)], featurizer)
             # The events as given (text times parsed), not the columns added as unknown.
@@ -294,12 +292,8 @@ class AnomalyModel:
 
     def feature_matrix(self, feats: pd.DataFrame) -> np.ndarray:
         """The detector's input before scaling: ``feats`` in model order (signed log
-        of raw-event features). Columns are taken by position for a featurised model."""
-        if self.featurizer_ is not None and list(feats.columns) != self.feature_names_:
-            if set(self.feature_names_) <= set(feats.columns):
-                feats = feats[self.feature_names_]  # the featuriser's whole output
-            else:
-                feats = feats.set_axis(self.feature_names_, axis=1)
+        of raw-event features). A featurised model takes its columns by name from its
+        featuriser's whole output, else by position (the lab's prefixed columns)."""
         return self._matrix(feats)
 
     def score(
